@@ -1,0 +1,62 @@
+# A fleet of environment sensors: each device may publish telemetry and
+# subscribe to commands on its own topics only, and no device may touch the
+# firmware channel.
+terraform {
+  required_providers {
+    iotda = {
+      source = "iotda-terraform/iotda"
+    }
+  }
+}
+
+# Endpoint, project and credentials come from the environment
+# (HW_IOTDA_ENDPOINT, HW_PROJECT_ID, HW_ACCESS_KEY, HW_SECRET_KEY).
+provider "iotda" {}
+
+resource "iotda_device_policy" "sensors" {
+  policy_name = "sensor-fleet"
+
+  statement {
+    effect  = "ALLOW"
+    actions = ["iotda:devices:publish"]
+    resources = [
+      "topic:/v1/devices/$${devices.deviceId}/telemetry",
+      "topic:/v1/devices/$${devices.deviceId}/events/*",
+    ]
+  }
+
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:subscribe"]
+    resources = ["topic:/v1/devices/$${devices.deviceId}/commands"]
+  }
+
+  statement {
+    effect    = "DENY"
+    actions   = ["iotda:devices:publish", "iotda:devices:subscribe"]
+    resources = ["topic:/v1/firmware/*"]
+  }
+}
+
+resource "iotda_device_policy" "gateways" {
+  policy_name = "gateway-uplink"
+
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/gateways/$${devices.deviceId}/uplink/*"]
+  }
+}
+
+output "sensor_policy_id" {
+  value = iotda_device_policy.sensors.id
+}
+
+output "gateway_policy_id" {
+  value = iotda_device_policy.gateways.id
+}
+
+output "resource_space" {
+  description = "The default resource space the policies were created in."
+  value       = iotda_device_policy.sensors.app_id
+}

@@ -1,0 +1,352 @@
+// Package iotda is the client of the Huawei Cloud IoTDA device-policy API:
+// typed methods for the eight operations, AK/SK or token authentication,
+// retries with backoff, paging and batching. It knows nothing of Terraform.
+package iotda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Defaults of the retry settings.
+const (
+	DefaultMaxRetries   = 4
+	DefaultRetryWaitMin = 500 * time.Millisecond
+	DefaultRetryWaitMax = 30 * time.Second
+)
+
+// SigningAuto picks the derived algorithm for standard and enterprise
+// instance endpoints (host contains ".iotda-app.") and the basic one
+// otherwise.
+const SigningAuto = "auto"
+
+// Credentials authenticate the client: an IAM token, or an AK/SK pair (with a
+// security token for temporary keys).
+type Credentials struct {
+	AccessKey     string
+	SecretKey     string
+	SecurityToken string
+	AuthToken     string
+}
+
+// Logger receives one debug event per HTTP attempt. Fields never contain
+// secrets.
+type Logger interface {
+	Debug(ctx context.Context, msg string, fields map[string]any)
+}
+
+// Config configures a Client.
+type Config struct {
+	// Endpoint is the base URL, e.g. https://iotda.cn-north-4.myhuaweicloud.com.
+	Endpoint   string
+	ProjectID  string
+	InstanceID string
+	// Region names the derived-signing scope.
+	Region      string
+	Credentials Credentials
+	// SigningAlgorithm is SigningAuto (or empty), signer.AlgorithmBasic or
+	// signer.AlgorithmDerived.
+	SigningAlgorithm string
+	// MaxRetries bounds the retries after the first attempt; negative means
+	// none, zero means DefaultMaxRetries.
+	MaxRetries   int
+	RetryWaitMin time.Duration
+	RetryWaitMax time.Duration
+	// HTTPClient carries the requests; nil means a pooled default client.
+	HTTPClient *http.Client
+	UserAgent  string
+	Logger     Logger
+	// Now is the signing clock; nil means time.Now.
+	Now func() time.Time
+	// PageSize is the limit of each page of a listing: 1 to MaxPageSize,
+	// zero means MaxPageSize. Smaller pages only cost more calls.
+	PageSize int
+}
+
+// Client calls the IoTDA device-policy API. It is safe for concurrent use.
+type Client struct {
+	base       *url.URL
+	projectID  string
+	instanceID string
+	pageSize   int
+	http       *retryablehttp.Client
+}
+
+// New checks cfg and builds a Client.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(strings.TrimSuffix(cfg.Endpoint, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", cfg.Endpoint)
+	}
+	if cfg.ProjectID == "" {
+		return nil, errors.New("a project id is required")
+	}
+	auth, err := newAuthenticator(cfg, base)
+	if err != nil {
+		return nil, err
+	}
+
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = cleanhttp.DefaultPooledClient()
+	}
+	transport := httpClient.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	wrapped := *httpClient
+	wrapped.Transport = &signingTransport{
+		base:      transport,
+		auth:      auth,
+		userAgent: cfg.UserAgent,
+		logger:    cfg.Logger,
+		projectID: cfg.ProjectID,
+		instance:  cfg.InstanceID,
+	}
+
+	retries := cfg.MaxRetries
+	switch {
+	case retries == 0:
+		retries = DefaultMaxRetries
+	case retries < 0:
+		retries = 0
+	}
+	waitMin, waitMax := cfg.RetryWaitMin, cfg.RetryWaitMax
+	if waitMin <= 0 {
+		waitMin = DefaultRetryWaitMin
+	}
+	if waitMax <= 0 {
+		waitMax = DefaultRetryWaitMax
+	}
+	if waitMax < waitMin {
+		waitMax = waitMin
+	}
+
+	pageSize := cfg.PageSize
+	if pageSize <= 0 || pageSize > MaxPageSize {
+		pageSize = MaxPageSize
+	}
+
+	return &Client{
+		base:       base,
+		pageSize:   pageSize,
+		projectID:  cfg.ProjectID,
+		instanceID: cfg.InstanceID,
+		http: &retryablehttp.Client{
+			HTTPClient:   &wrapped,
+			RetryWaitMin: waitMin,
+			RetryWaitMax: waitMax,
+			RetryMax:     retries,
+			CheckRetry:   checkRetry,
+			Backoff:      backoff,
+			ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		},
+	}, nil
+}
+
+// CreatePolicy creates a device policy. It is retried only where the server
+// provably did not act on it, so it never makes two policies.
+func (c *Client) CreatePolicy(ctx context.Context, req CreatePolicyRequest) (*Policy, error) {
+	var out Policy
+	ctx = withoutReplay(ctx)
+	if err := c.do(ctx, "CreateDevicePolicy", http.MethodPost, c.path(), nil, req, http.StatusCreated, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdatePolicy changes the name and/or the statements of a policy.
+func (c *Client) UpdatePolicy(ctx context.Context, policyID string, req UpdatePolicyRequest) (*Policy, error) {
+	var out Policy
+	if err := c.do(ctx, "UpdateDevicePolicy", http.MethodPut, c.path(policyID), nil, req, http.StatusOK, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetPolicy reads one policy; a missing one is ErrNotFound.
+func (c *Client) GetPolicy(ctx context.Context, policyID string) (*Policy, error) {
+	var out Policy
+	if err := c.do(ctx, "ShowDevicePolicy", http.MethodGet, c.path(policyID), nil, nil, http.StatusOK, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeletePolicy deletes a policy, which unbinds all its targets; a missing one
+// is ErrNotFound.
+func (c *Client) DeletePolicy(ctx context.Context, policyID string) error {
+	return c.do(ctx, "DeleteDevicePolicy", http.MethodDelete, c.path(policyID), nil, nil, http.StatusNoContent, nil)
+}
+
+// ListPolicies returns every policy matching the filter, following the
+// pages (limit=50 unless Config.PageSize says otherwise).
+func (c *Client) ListPolicies(ctx context.Context, filter ListPoliciesFilter) ([]PolicySummary, error) {
+	var all []PolicySummary
+	err := c.paginate(func(marker string) (Page, int, error) {
+		query := url.Values{"limit": {fmt.Sprint(c.pageSize)}}
+		if marker != "" {
+			query.Set("marker", marker)
+		}
+		if filter.AppID != "" {
+			query.Set("app_id", filter.AppID)
+		}
+		if filter.PolicyName != "" {
+			query.Set("policy_name", filter.PolicyName)
+		}
+		var out ListPoliciesResponse
+		if err := c.do(ctx, "ListDevicePolicies", http.MethodGet, c.path(), query, nil, http.StatusOK, &out); err != nil {
+			return Page{}, 0, err
+		}
+		all = append(all, out.Policies...)
+		return out.Page, len(out.Policies), nil
+	})
+	return all, err
+}
+
+// BindPolicy binds up to MaxTargetsPerCall targets. Targets the API refused
+// are in the result's FailureTargets, not in the error.
+func (c *Client) BindPolicy(ctx context.Context, policyID, targetType string, targetIDs []string) (*BindResult, error) {
+	return c.bindOrUnbind(ctx, "BindDevicePolicy", "bind", policyID, targetType, targetIDs)
+}
+
+// UnbindPolicy unbinds up to MaxTargetsPerCall targets. Targets the API
+// refused are in the result's FailureTargets, not in the error.
+func (c *Client) UnbindPolicy(ctx context.Context, policyID, targetType string, targetIDs []string) (*BindResult, error) {
+	return c.bindOrUnbind(ctx, "UnbindDevicePolicy", "unbind", policyID, targetType, targetIDs)
+}
+
+func (c *Client) bindOrUnbind(ctx context.Context, op, verb, policyID, targetType string, targetIDs []string) (*BindResult, error) {
+	if len(targetIDs) == 0 || len(targetIDs) > MaxTargetsPerCall {
+		return nil, fmt.Errorf("%s: %d target ids given, the API takes 1 to %d per call", op, len(targetIDs), MaxTargetsPerCall)
+	}
+	var out BindResult
+	body := BindRequest{TargetType: targetType, TargetIDs: targetIDs}
+	if err := c.do(ctx, op, http.MethodPost, c.path(policyID, verb), nil, body, http.StatusOK, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListTargets returns every target bound to a policy, of one type or (with
+// an empty targetType) of all types, following the pages (limit=50 unless
+// Config.PageSize says otherwise).
+func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) ([]Target, error) {
+	var all []Target
+	err := c.paginate(func(marker string) (Page, int, error) {
+		req := ListTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker}
+		var out ListTargetsResponse
+		if err := c.do(ctx, "ShowTargetsInDevicePolicy", http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
+			return Page{}, 0, err
+		}
+		all = append(all, out.Targets...)
+		return out.Page, len(out.Targets), nil
+	})
+	return all, err
+}
+
+// paginate calls fetch with the marker of the previous page until a page
+// comes back short. fetch returns the page and the number of records in it.
+func (c *Client) paginate(fetch func(marker string) (Page, int, error)) error {
+	marker := ""
+	for {
+		page, n, err := fetch(marker)
+		if err != nil {
+			return err
+		}
+		if n < c.pageSize || page.Marker == "" {
+			return nil
+		}
+		if page.Marker == marker {
+			return fmt.Errorf("pagination did not advance past marker %s", marker)
+		}
+		marker = page.Marker
+	}
+}
+
+func (c *Client) path(segments ...string) string {
+	p := "/v5/iot/" + url.PathEscape(c.projectID) + "/device-policies"
+	for _, s := range segments {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
+}
+
+// do sends one API call and decodes the answer into out when the status is
+// the expected one; any other answer becomes an *APIError.
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in any, want int, out any) error {
+	u := *c.base
+	u.Path = strings.TrimSuffix(c.base.Path, "/") + path
+	u.RawPath = ""
+	if escaped := strings.TrimSuffix(c.base.EscapedPath(), "/") + path; escaped != u.Path {
+		u.RawPath = escaped
+	}
+	u.RawQuery = query.Encode()
+
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("%s: encoding the request: %w", op, err)
+		}
+	}
+	req, err := retryablehttp.NewRequestWithContext(withOperation(ctx, op), method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("%s: %w", op, ctxErr)
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s: reading the response: %w", op, err)
+	}
+	if resp.StatusCode != want {
+		return newAPIError(op, resp, data)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: decoding the response (HTTP %d, request id %s): %w", op, resp.StatusCode, resp.Header.Get("X-Request-Id"), err)
+	}
+	return nil
+}
+
+func newAPIError(op string, resp *http.Response, data []byte) *APIError {
+	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id")}
+	var body ErrorBody
+	if json.Unmarshal(data, &body) == nil {
+		e.Code, e.Message = body.ErrorCode, body.ErrorMsg
+		if e.RequestID == "" {
+			e.RequestID = body.RequestID
+		}
+	} else if text := strings.TrimSpace(string(bytes.ToValidUTF8(data, nil))); text != "" {
+		if len(text) > 200 {
+			text = text[:200] + "..."
+		}
+		e.Message = text
+	}
+	return e
+}

@@ -1,0 +1,464 @@
+package iotda_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+func newClient(t *testing.T, srv *mock.TestServer, opts ...func(*iotda.Config)) *iotda.Client {
+	t.Helper()
+	cfg := iotda.Config{
+		Endpoint:     srv.URL,
+		ProjectID:    mock.TestProjectID,
+		Region:       "cn-north-4",
+		Credentials:  iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
+		RetryWaitMin: 5 * time.Millisecond,
+		RetryWaitMax: 20 * time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := iotda.New(cfg)
+	if err != nil {
+		t.Fatalf("iotda.New: %v", err)
+	}
+	return c
+}
+
+func statements(resources ...string) []iotda.Statement {
+	return []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: resources}}
+}
+
+func TestPolicyLifecycle(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	ctx := context.Background()
+
+	created, err := c.CreatePolicy(ctx, iotda.CreatePolicyRequest{PolicyName: "p1", Statement: statements("topic:/v1/${devices.deviceId}/up")})
+	if err != nil {
+		t.Fatalf("CreatePolicy: %v", err)
+	}
+	if len(created.PolicyID) != 24 || created.AppID != srv.DefaultAppID("") || created.CreateTime == "" {
+		t.Fatalf("created policy = %+v, want a 24-hex id, the default app id %q and a create time", created, srv.DefaultAppID(""))
+	}
+	got, err := c.GetPolicy(ctx, created.PolicyID)
+	if err != nil {
+		t.Fatalf("GetPolicy: %v", err)
+	}
+	if got.PolicyName != "p1" || got.Statement[0].Resources[0] != "topic:/v1/${devices.deviceId}/up" {
+		t.Fatalf("GetPolicy = %+v", got)
+	}
+	updated, err := c.UpdatePolicy(ctx, created.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "p2", Statement: statements("topic:/a", "topic:/b")})
+	if err != nil {
+		t.Fatalf("UpdatePolicy: %v", err)
+	}
+	if updated.PolicyName != "p2" || len(updated.Statement[0].Resources) != 2 || updated.AppID != created.AppID {
+		t.Fatalf("UpdatePolicy = %+v", updated)
+	}
+	list, err := c.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	if err != nil || len(list) != 1 || list[0].PolicyID != created.PolicyID {
+		t.Fatalf("ListPolicies = %+v, %v", list, err)
+	}
+	if err := c.DeletePolicy(ctx, created.PolicyID); err != nil {
+		t.Fatalf("DeletePolicy: %v", err)
+	}
+	if _, ok := srv.Policy("", created.PolicyID); ok {
+		t.Fatal("policy still exists after DeletePolicy")
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	const missing = "0123456789abcdef01234567"
+	_, getErr := c.GetPolicy(context.Background(), missing)
+	deleteErr := c.DeletePolicy(context.Background(), missing)
+	_, bindErr := c.BindPolicy(context.Background(), missing, iotda.TargetTypeDevice, []string{"d1"})
+	for name, err := range map[string]error{"get": getErr, "delete": deleteErr, "bind": bindErr} {
+		if !errors.Is(err, iotda.ErrNotFound) {
+			t.Errorf("%s of a missing policy: error %v is not ErrNotFound", name, err)
+		}
+		var apiErr *iotda.APIError
+		if !errors.As(err, &apiErr) || apiErr.RequestID == "" || apiErr.Code == "" {
+			t.Errorf("%s: error %#v lacks the request id or code", name, err)
+		}
+	}
+}
+
+func TestValidationErrorCarriesCodeAndMessage(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	_, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "bad name", Statement: statements("topic:/a")})
+	var apiErr *iotda.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error %v is not an *APIError", err)
+	}
+	if apiErr.StatusCode != http.StatusBadRequest || apiErr.Code != iotda.CodeInvalidInput || !strings.Contains(apiErr.Message, "policy_name") {
+		t.Fatalf("APIError = %+v, want 400 %s naming policy_name", apiErr, iotda.CodeInvalidInput)
+	}
+	for _, part := range []string{"CreateDevicePolicy", "HTTP 400", iotda.CodeInvalidInput, apiErr.RequestID} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("message %q lacks %q", err.Error(), part)
+		}
+	}
+}
+
+// TestListPoliciesFollowsPages lists 23 policies through pages of 10.
+func TestListPoliciesFollowsPages(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	for i := range 23 {
+		if _, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: statements("topic:/a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.PageSize = 10 })
+	list, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, p := range list {
+		if seen[p.PolicyID] {
+			t.Errorf("policy %s listed twice", p.PolicyID)
+		}
+		seen[p.PolicyID] = true
+	}
+	if len(list) != 23 || len(seen) != 23 {
+		t.Fatalf("listed %d policies (%d distinct), want 23", len(list), len(seen))
+	}
+	if calls := srv.Calls(mock.OpList); calls != 3 {
+		t.Errorf("list calls = %d, want 3 pages", calls)
+	}
+	filtered, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{AppID: "other-space"})
+	if err != nil || len(filtered) != 0 {
+		t.Fatalf("filtered by another app id: %d policies, %v", len(filtered), err)
+	}
+}
+
+// TestBindListAndPerTargetFailures binds 45 targets in 3 calls, lists them
+// back, and shows per-target failures as data.
+func TestBindListAndPerTargetFailures(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	p, err := c.CreatePolicy(ctx, iotda.CreatePolicyRequest{PolicyName: "fleet", Statement: statements("topic:/a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 45 {
+		ids = append(ids, fmt.Sprintf("prod_dev%03d", i))
+	}
+	for batch := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
+		res, err := c.BindPolicy(ctx, p.PolicyID, iotda.TargetTypeDevice, batch)
+		if err != nil || len(res.SuccessTargets) != len(batch) || len(res.FailureTargets) != 0 {
+			t.Fatalf("BindPolicy = %+v, %v", res, err)
+		}
+	}
+	if calls := srv.Calls(mock.OpBind); calls != 3 {
+		t.Errorf("bind calls = %d, want 3", calls)
+	}
+	targets, err := c.ListTargets(ctx, p.PolicyID, iotda.TargetTypeDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, tg := range targets {
+		listed = append(listed, tg.TargetID)
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, ids) {
+		t.Fatalf("ListTargets returned %d targets, want the 45 bound", len(listed))
+	}
+
+	// A target already bound to five other policies fails on its own.
+	for i := range 5 {
+		other, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("other%d", i), Statement: statements("topic:/b")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Bind("", other.PolicyID, iotda.TargetTypeDevice, "busy"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := c.BindPolicy(ctx, p.PolicyID, iotda.TargetTypeDevice, []string{"free", "busy"})
+	if err != nil {
+		t.Fatalf("BindPolicy with a full target returned an error: %v", err)
+	}
+	if !slices.Equal(res.SuccessTargets, []string{"free"}) || len(res.FailureTargets) != 1 ||
+		res.FailureTargets[0].TargetID != "busy" || res.FailureTargets[0].ErrorCode != iotda.CodeTargetPolicyLimit {
+		t.Fatalf("BindPolicy = %+v, want free bound and busy failing with %s", res, iotda.CodeTargetPolicyLimit)
+	}
+
+	res, err = c.UnbindPolicy(ctx, p.PolicyID, iotda.TargetTypeDevice, []string{"free", "never-bound"})
+	if err != nil {
+		t.Fatalf("UnbindPolicy: %v", err)
+	}
+	if !slices.Equal(res.SuccessTargets, []string{"free"}) || len(res.FailureTargets) != 1 ||
+		res.FailureTargets[0].TargetID != "never-bound" || res.FailureTargets[0].ErrorCode != iotda.CodeTargetNotBound {
+		t.Fatalf("UnbindPolicy = %+v, want free unbound and never-bound failing with %s", res, iotda.CodeTargetNotBound)
+	}
+	if _, err := c.BindPolicy(ctx, p.PolicyID, iotda.TargetTypeDevice, make([]string, 21)); err == nil {
+		t.Error("BindPolicy accepted 21 ids")
+	}
+}
+
+func TestWrongSecretIsRejected(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Credentials.SecretKey = "not-the-secret" })
+	_, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if !iotda.IsAuthError(err) {
+		t.Fatalf("error %v is not an authentication error", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"401", iotda.CodeAuthenticationFail, "signature", "credentials were rejected"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "not-the-secret") {
+		t.Errorf("message %q contains the secret key", msg)
+	}
+	if calls := srv.Calls(mock.OpList); calls != 1 {
+		t.Errorf("a 401 was retried: %d calls", calls)
+	}
+}
+
+func TestAuthenticationMethods(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{
+		Credentials: []mock.Credential{
+			{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
+			{AccessKey: "TEMPKEY", SecretKey: "temp-secret", SecurityToken: "temp-token"},
+		},
+		Tokens: []string{"iam-token"},
+	})
+	cases := map[string]func(*iotda.Config){
+		"basic":     func(*iotda.Config) {},
+		"derived":   func(c *iotda.Config) { c.SigningAlgorithm = signer.AlgorithmDerived },
+		"temporary": func(c *iotda.Config) { c.Credentials = iotda.Credentials{AccessKey: "TEMPKEY", SecretKey: "temp-secret", SecurityToken: "temp-token"} },
+		"token":     func(c *iotda.Config) { c.Credentials = iotda.Credentials{AuthToken: "iam-token"} },
+		"instance":  func(c *iotda.Config) { c.InstanceID = "inst-1" },
+	}
+	for name, opt := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := newClient(t, srv, opt).ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err != nil {
+				t.Fatalf("ListPolicies: %v", err)
+			}
+		})
+	}
+	bad := map[string]func(*iotda.Config){
+		"temporary without token": func(c *iotda.Config) { c.Credentials = iotda.Credentials{AccessKey: "TEMPKEY", SecretKey: "temp-secret"} },
+		"wrong token":             func(c *iotda.Config) { c.Credentials = iotda.Credentials{AuthToken: "other"} },
+		"clock 20 minutes late":   func(c *iotda.Config) { c.Now = func() time.Time { return time.Now().Add(-20 * time.Minute) } },
+	}
+	for name, opt := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := newClient(t, srv, opt).ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); !iotda.IsAuthError(err) {
+				t.Fatalf("error %v, want a 401", err)
+			}
+		})
+	}
+}
+
+func TestInstancesAreSeparate(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	a := newClient(t, srv, func(c *iotda.Config) { c.InstanceID = "inst-a" })
+	b := newClient(t, srv, func(c *iotda.Config) { c.InstanceID = "inst-b" })
+	p, err := a.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "p", Statement: statements("topic:/a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetPolicy(context.Background(), p.PolicyID); !errors.Is(err, iotda.ErrNotFound) {
+		t.Fatalf("instance b sees instance a's policy: %v", err)
+	}
+	if _, ok := srv.Policy("inst-a", p.PolicyID); !ok {
+		t.Fatal("the policy is not in instance inst-a")
+	}
+}
+
+func TestRetriesServerErrors(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2})
+	if _, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err != nil {
+		t.Fatalf("ListPolicies after two 503s: %v", err)
+	}
+	if calls := srv.Calls(mock.OpList); calls != 3 {
+		t.Errorf("calls = %d, want 3 (two 503s, then success)", calls)
+	}
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetries = 2 })
+	srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusInternalServerError, Count: 10})
+	_, err := c.GetPolicy(context.Background(), "0123456789abcdef01234567")
+	var apiErr *iotda.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("error %v, want the last 500 as an *APIError", err)
+	}
+	if calls := srv.Calls(mock.OpShow); calls != 3 {
+		t.Errorf("calls = %d, want 3 (1 + 2 retries)", calls)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.RetryWaitMax = 5 * time.Second })
+	srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second, Count: 1})
+	start := time.Now()
+	if _, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("retried after %s, before the 1s Retry-After", waited)
+	}
+}
+
+// TestCreateNeverDuplicates injects every fault after which the server may
+// have acted, and checks a create leaves exactly one policy (or none).
+func TestCreateNeverDuplicates(t *testing.T) {
+	faults := map[string]mock.Fault{
+		"503 after acting":  {Status: http.StatusServiceUnavailable, AfterAction: true, Count: 3},
+		"500 after acting":  {Status: http.StatusInternalServerError, AfterAction: true, Count: 3},
+		"drop after acting": {Drop: true, AfterAction: true, Count: 3},
+		"502 before acting": {Status: http.StatusBadGateway, Count: 3},
+		"drop before":       {Drop: true, Count: 3},
+	}
+	for name, f := range faults {
+		t.Run(name, func(t *testing.T) {
+			srv := mock.NewTestServer(t, mock.Config{})
+			c := newClient(t, srv)
+			srv.InjectFault(mock.OpCreate, f)
+			_, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "once", Statement: statements("topic:/a")})
+			if err == nil {
+				t.Fatal("CreatePolicy succeeded through the fault")
+			}
+			if calls := srv.Calls(mock.OpCreate); calls != 1 {
+				t.Errorf("create was sent %d times", calls)
+			}
+			want := 0
+			if f.AfterAction {
+				want = 1
+			}
+			if n := len(srv.Policies("")); n != want {
+				t.Errorf("%d policies exist, want %d", n, want)
+			}
+		})
+	}
+
+	t.Run("429 is retried", func(t *testing.T) {
+		srv := mock.NewTestServer(t, mock.Config{})
+		c := newClient(t, srv)
+		srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusTooManyRequests, Count: 2})
+		if _, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "once", Statement: statements("topic:/a")}); err != nil {
+			t.Fatalf("CreatePolicy after two 429s: %v", err)
+		}
+		if n := len(srv.Policies("")); n != 1 {
+			t.Errorf("%d policies exist, want 1", n)
+		}
+	})
+}
+
+// refusingTransport fails the first attempts as a refused connection would,
+// before anything is written, then passes requests on.
+type refusingTransport struct {
+	refusals atomic.Int32
+	next     http.RoundTripper
+}
+
+func (r *refusingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if r.refusals.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	}
+	return r.next.RoundTrip(req)
+}
+
+func TestCreateRetriedWhenNotSent(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	rt := &refusingTransport{next: http.DefaultTransport}
+	rt.refusals.Store(2)
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.HTTPClient = &http.Client{Transport: rt} })
+	if _, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "once", Statement: statements("topic:/a")}); err != nil {
+		t.Fatalf("CreatePolicy after two refused connections: %v", err)
+	}
+	if n := len(srv.Policies("")); n != 1 {
+		t.Errorf("%d policies exist, want 1", n)
+	}
+}
+
+func TestContextDeadlineStopsRetries(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv, func(cfg *iotda.Config) {
+		cfg.MaxRetries = 20
+		cfg.RetryWaitMin = 100 * time.Millisecond
+		cfg.RetryWaitMax = 100 * time.Millisecond
+	})
+	srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 100})
+	ctx, cancel := context.WithTimeout(context.Background(), 350*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want context.DeadlineExceeded", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("the retry loop went on for %s after a 350ms deadline", elapsed)
+	}
+	if calls := srv.Calls(mock.OpList); calls >= 21 {
+		t.Errorf("all %d attempts were made despite the deadline", calls)
+	}
+}
+
+func TestEachAttemptIsSignedAfresh(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	var clock atomic.Int64
+	base := time.Now().Add(-14 * time.Minute)
+	// Every call of the signing clock moves it two minutes on; three
+	// attempts must read it three times.
+	c := newClient(t, srv, func(cfg *iotda.Config) {
+		cfg.Now = func() time.Time { return base.Add(time.Duration(clock.Add(1)) * 2 * time.Minute) }
+	})
+	srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2})
+	if _, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err != nil {
+		t.Fatalf("ListPolicies: %v", err)
+	}
+	if n := clock.Load(); n != 3 {
+		t.Errorf("signed %d times for 3 attempts", n)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	good := iotda.Config{Endpoint: "https://iotda.cn-north-4.myhuaweicloud.com", ProjectID: "p", Credentials: iotda.Credentials{AccessKey: "a", SecretKey: "s"}}
+	cases := map[string]func(*iotda.Config){
+		"no endpoint":       func(c *iotda.Config) { c.Endpoint = "" },
+		"ftp endpoint":      func(c *iotda.Config) { c.Endpoint = "ftp://x" },
+		"no project":        func(c *iotda.Config) { c.ProjectID = "" },
+		"no credentials":    func(c *iotda.Config) { c.Credentials = iotda.Credentials{} },
+		"derived no region": func(c *iotda.Config) { c.SigningAlgorithm = signer.AlgorithmDerived },
+		"auto derived":      func(c *iotda.Config) { c.Endpoint = "https://x.st1.iotda-app.cn-north-4.myhuaweicloud.com" },
+		"unknown algorithm": func(c *iotda.Config) { c.SigningAlgorithm = "HMAC-MD5" },
+	}
+	if _, err := iotda.New(good); err != nil {
+		t.Fatalf("New(good) = %v", err)
+	}
+	for name, change := range cases {
+		cfg := good
+		change(&cfg)
+		if _, err := iotda.New(cfg); err == nil {
+			t.Errorf("%s: New accepted %+v", name, cfg)
+		}
+	}
+}

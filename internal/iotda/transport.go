@@ -1,0 +1,217 @@
+package iotda
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
+)
+
+// authenticator adds credentials to one attempt of a request.
+type authenticator struct {
+	creds     Credentials
+	signing   signer.Credentials
+	useToken  bool
+	now       func() time.Time
+	algorithm string
+}
+
+func newAuthenticator(cfg Config, base *url.URL) (*authenticator, error) {
+	a := &authenticator{creds: cfg.Credentials, now: cfg.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if cfg.Credentials.AuthToken != "" {
+		a.useToken = true
+		return a, nil
+	}
+	if cfg.Credentials.AccessKey == "" || cfg.Credentials.SecretKey == "" {
+		return nil, errors.New("credentials are required: an access key and a secret key, or an auth token")
+	}
+	algorithm := cfg.SigningAlgorithm
+	if algorithm == "" || algorithm == SigningAuto {
+		algorithm = signer.AlgorithmBasic
+		if strings.Contains(base.Hostname(), ".iotda-app.") {
+			algorithm = signer.AlgorithmDerived
+		}
+	}
+	switch algorithm {
+	case signer.AlgorithmBasic:
+	case signer.AlgorithmDerived:
+		if cfg.Region == "" {
+			return nil, errors.New("derived signing (" + signer.AlgorithmDerived + ") needs a region")
+		}
+	default:
+		return nil, fmt.Errorf("signing algorithm %q is not one of %s, %s, %s", algorithm, SigningAuto, signer.AlgorithmBasic, signer.AlgorithmDerived)
+	}
+	a.algorithm = algorithm
+	a.signing = signer.Credentials{
+		AccessKey: cfg.Credentials.AccessKey,
+		SecretKey: cfg.Credentials.SecretKey,
+		Algorithm: algorithm,
+		Region:    cfg.Region,
+	}
+	return a, nil
+}
+
+func (a *authenticator) apply(req *http.Request, body []byte) error {
+	if a.useToken {
+		req.Header.Set("X-Auth-Token", a.creds.AuthToken)
+		return nil
+	}
+	if a.creds.SecurityToken != "" {
+		req.Header.Set("X-Security-Token", a.creds.SecurityToken)
+	}
+	return signer.Sign(req, body, a.signing, a.now())
+}
+
+// signingTransport authenticates every attempt afresh (a retry gets a new
+// X-Sdk-Date and signature) and logs it without secrets.
+type signingTransport struct {
+	base      http.RoundTripper
+	auth      *authenticator
+	userAgent string
+	logger    Logger
+	projectID string
+	instance  string
+}
+
+func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		body, err = io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.Header.Set("X-Project-Id", t.projectID)
+	if t.instance != "" {
+		out.Header.Set("Instance-Id", t.instance)
+	}
+	if t.userAgent != "" {
+		out.Header.Set("User-Agent", t.userAgent)
+	}
+	if err := t.auth.apply(out, body); err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	resp, err := t.base.RoundTrip(out)
+	if t.logger != nil {
+		fields := map[string]any{
+			"operation":   operationFrom(req.Context()),
+			"method":      req.Method,
+			"path":        req.URL.Path,
+			"duration_ms": time.Since(start).Milliseconds(),
+		}
+		if err != nil {
+			fields["error"] = err.Error()
+		} else {
+			fields["status"] = resp.StatusCode
+			fields["request_id"] = resp.Header.Get("X-Request-Id")
+		}
+		t.logger.Debug(req.Context(), "IoTDA API request", fields)
+	}
+	return resp, err
+}
+
+type contextKey int
+
+const (
+	operationKey contextKey = iota
+	noReplayKey
+)
+
+func withOperation(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, operationKey, op)
+}
+
+func operationFrom(ctx context.Context) string {
+	op, _ := ctx.Value(operationKey).(string)
+	return op
+}
+
+// withoutReplay marks a call that must not be sent twice if the server may
+// have acted on it.
+func withoutReplay(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noReplayKey, true)
+}
+
+// checkRetry retries 429, 5xx and transport errors, bounded by the context.
+// A call marked withoutReplay is retried only on 429 and on errors raised
+// before the request was written (the connection could not be made).
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	noReplay, _ := ctx.Value(noReplayKey).(bool)
+	if err != nil {
+		if noReplay {
+			return notSent(err), nil
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return true, nil
+	case noReplay:
+		return false, nil
+	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+		return true, nil
+	}
+	return false, nil
+}
+
+// notSent reports whether a transport error happened while connecting,
+// before any byte of the request was written.
+func notSent(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// backoff waits what Retry-After asks for, otherwise an exponential delay
+// with jitter: a random duration between half and all of min*2^attempt,
+// capped at max.
+func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			return min(d, maxWait)
+		}
+	}
+	d := maxWait
+	if attempt < 30 {
+		d = min(minWait<<attempt, maxWait)
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+func retryAfter(value string) (time.Duration, bool) {
+	if value == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(value); err == nil {
+		return max(time.Until(at), 0), true
+	}
+	return 0, false
+}

@@ -1,0 +1,311 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+)
+
+var (
+	_ resource.Resource                     = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithConfigure        = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithImportState      = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*devicePolicyResource)(nil)
+)
+
+// NewDevicePolicyResource returns the iotda_device_policy resource.
+func NewDevicePolicyResource() resource.Resource {
+	return &devicePolicyResource{}
+}
+
+type devicePolicyResource struct {
+	client *iotda.Client
+}
+
+type devicePolicyModel struct {
+	ID         types.String     `tfsdk:"id"`
+	PolicyName types.String     `tfsdk:"policy_name"`
+	AppID      types.String     `tfsdk:"app_id"`
+	Statement  []statementModel `tfsdk:"statement"`
+	CreateTime types.String     `tfsdk:"create_time"`
+	UpdateTime types.String     `tfsdk:"update_time"`
+}
+
+type statementModel struct {
+	Effect    types.String `tfsdk:"effect"`
+	Actions   types.Set    `tfsdk:"actions"`
+	Resources types.Set    `tfsdk:"resources"`
+}
+
+func (r *devicePolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_device_policy"
+}
+
+func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A device policy: ALLOW and DENY rules on the MQTT topics devices may publish and subscribe to. " +
+			"A policy acts only once it is bound to devices, products or a resource space (see `iotda_device_policy_binding`). " +
+			"An instance holds at most 50 policies.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The policy id (24 hexadecimal characters).",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"policy_name": schema.StringAttribute{
+				MarkdownDescription: "The policy name: 1 to 128 letters, digits, `_` or `-`. Changing it updates the policy in place.",
+				Required:            true,
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, 128),
+					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+				},
+			},
+			"app_id": schema.StringAttribute{
+				MarkdownDescription: "The resource space (application) id: at most 36 letters, digits, `_` or `-`. " +
+					"Omitted, the policy belongs to the instance's default resource space, whose id is shown after apply. Changing it replaces the policy.",
+				Optional: true,
+				Computed: true,
+				PlanModifiers: []planmodifier.String{
+					stringplanmodifier.UseStateForUnknown(),
+					stringplanmodifier.RequiresReplace(),
+				},
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, 36),
+					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+				},
+			},
+			"create_time": schema.StringAttribute{
+				MarkdownDescription: "When the policy was created, as `yyyyMMddTHHmmssZ` in UTC.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"update_time": schema.StringAttribute{
+				MarkdownDescription: "When the policy was last changed, as `yyyyMMddTHHmmssZ` in UTC.",
+				Computed:            true,
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"statement": schema.ListNestedBlock{
+				MarkdownDescription: "The rules of the policy, 1 to 10. When ALLOW and DENY statements match the same action and topic, DENY wins.",
+				Validators: []validator.List{
+					listvalidator.IsRequired(),
+					listvalidator.SizeBetween(1, iotda.MaxStatements),
+				},
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"effect": schema.StringAttribute{
+							MarkdownDescription: "`ALLOW` or `DENY`.",
+							Required:            true,
+							Validators:          []validator.String{stringvalidator.OneOf(iotda.EffectAllow, iotda.EffectDeny)},
+						},
+						"actions": schema.SetAttribute{
+							MarkdownDescription: "The MQTT actions governed: `iotda:devices:publish` and/or `iotda:devices:subscribe`.",
+							ElementType:         types.StringType,
+							Required:            true,
+							Validators: []validator.Set{
+								setvalidator.SizeAtLeast(1),
+								setvalidator.ValueStringsAre(stringvalidator.OneOf(iotda.ActionPublish, iotda.ActionSubscribe)),
+							},
+						},
+						"resources": schema.SetAttribute{
+							MarkdownDescription: "1 to 10 topics, each `topic:` followed by a topic pattern of at most 128 bytes made of letters, digits and `/{}$=+#?*:._-`. " +
+								"`*` matches any run of characters (including `/`), `?` one character; `+` and `#` are ordinary characters, not MQTT wildcards. " +
+								"The variables `${devices.deviceId}`, `${devices.productId}` and `${devices.clientId}` stand for the connecting device's own values; in HCL write them as `$${devices.deviceId}`.",
+							ElementType: types.StringType,
+							Required:    true,
+							Validators: []validator.Set{
+								setvalidator.SizeBetween(1, iotda.MaxResources),
+								setvalidator.ValueStringsAre(topicResourceValidator{}),
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (r *devicePolicyResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{policySizeValidator{}}
+}
+
+func (r *devicePolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan devicePolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	statements, ok := expandStatements(ctx, plan.Statement)
+	if !ok {
+		resp.Diagnostics.AddError("Invalid Device Policy Statements", "The statements have unknown values at apply time.")
+		return
+	}
+	policy, err := r.client.CreatePolicy(ctx, iotda.CreatePolicyRequest{
+		PolicyName: plan.PolicyName.ValueString(),
+		AppID:      plan.AppID.ValueString(),
+		Statement:  statements,
+	})
+	if err != nil {
+		detail := fmt.Sprintf("Creating device policy %q failed: %s", plan.PolicyName.ValueString(), err)
+		if quota := r.quotaReached(ctx, err); quota != "" {
+			detail += "\n\n" + quota
+		}
+		resp.Diagnostics.AddError("Unable to Create Device Policy", detail)
+		return
+	}
+	tflog.Info(ctx, "created device policy", map[string]any{"policy_id": policy.PolicyID})
+	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
+}
+
+func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state devicePolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	policy, err := r.client.GetPolicy(ctx, state.ID.ValueString())
+	if errors.Is(err, iotda.ErrNotFound) {
+		tflog.Warn(ctx, "device policy no longer exists; removing it from state", map[string]any{"policy_id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Read Device Policy",
+			fmt.Sprintf("Reading device policy %s failed: %s", state.ID.ValueString(), err))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
+}
+
+func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state devicePolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	statements, ok := expandStatements(ctx, plan.Statement)
+	if !ok {
+		resp.Diagnostics.AddError("Invalid Device Policy Statements", "The statements have unknown values at apply time.")
+		return
+	}
+	policy, err := r.client.UpdatePolicy(ctx, state.ID.ValueString(), iotda.UpdatePolicyRequest{
+		PolicyName: plan.PolicyName.ValueString(),
+		Statement:  statements,
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Update Device Policy",
+			fmt.Sprintf("Updating device policy %s (%q) failed: %s", state.ID.ValueString(), plan.PolicyName.ValueString(), err))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
+}
+
+func (r *devicePolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state devicePolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	err := r.client.DeletePolicy(ctx, state.ID.ValueString())
+	if err != nil && !errors.Is(err, iotda.ErrNotFound) {
+		resp.Diagnostics.AddError("Unable to Delete Device Policy",
+			fmt.Sprintf("Deleting device policy %s failed: %s", state.ID.ValueString(), err))
+	}
+}
+
+func (r *devicePolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !policyIDPattern.MatchString(req.ID) {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("%q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// quotaReached explains a failed create when the instance holds the maximum
+// number of policies. The quota's error code is not published, so the
+// policies are counted instead.
+func (r *devicePolicyResource) quotaReached(ctx context.Context, createErr error) string {
+	var apiErr *iotda.APIError
+	if !errors.As(createErr, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
+		return ""
+	}
+	policies, err := r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	if err != nil || len(policies) < iotda.MaxPoliciesPerInstance {
+		return ""
+	}
+	return fmt.Sprintf("The instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
+		len(policies), iotda.MaxPoliciesPerInstance)
+}
+
+// expandStatements converts statements to the API model. It reports false
+// when a value is not known yet.
+func expandStatements(ctx context.Context, in []statementModel) ([]iotda.Statement, bool) {
+	out := make([]iotda.Statement, 0, len(in))
+	for _, s := range in {
+		if s.Effect.IsUnknown() || s.Actions.IsUnknown() || s.Resources.IsUnknown() {
+			return nil, false
+		}
+		var actions, resources []string
+		var diags diag.Diagnostics
+		diags.Append(s.Actions.ElementsAs(ctx, &actions, false)...)
+		diags.Append(s.Resources.ElementsAs(ctx, &resources, false)...)
+		if diags.HasError() {
+			return nil, false
+		}
+		slices.Sort(actions)
+		slices.Sort(resources)
+		out = append(out, iotda.Statement{Effect: s.Effect.ValueString(), Actions: actions, Resources: resources})
+	}
+	return out, true
+}
+
+func flattenPolicy(p *iotda.Policy) devicePolicyModel {
+	statements := make([]statementModel, 0, len(p.Statement))
+	for _, s := range p.Statement {
+		statements = append(statements, statementModel{
+			Effect:    types.StringValue(s.Effect),
+			Actions:   stringSet(s.Actions),
+			Resources: stringSet(s.Resources),
+		})
+	}
+	return devicePolicyModel{
+		ID:         types.StringValue(p.PolicyID),
+		PolicyName: types.StringValue(p.PolicyName),
+		AppID:      types.StringValue(p.AppID),
+		Statement:  statements,
+		CreateTime: types.StringValue(p.CreateTime),
+		UpdateTime: types.StringValue(p.UpdateTime),
+	}
+}
+
+func stringSet(values []string) types.Set {
+	elems := make([]attr.Value, 0, len(values))
+	for _, v := range values {
+		elems = append(elems, types.StringValue(v))
+	}
+	return types.SetValueMust(types.StringType, elems)
+}

@@ -1,0 +1,307 @@
+// Package provider implements the iotda Terraform provider: its
+// configuration, resources, data sources and functions.
+package provider
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
+)
+
+var _ provider.Provider = (*iotdaProvider)(nil)
+
+// New returns a constructor of the provider for the given version.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider {
+		return &iotdaProvider{version: version}
+	}
+}
+
+type iotdaProvider struct {
+	version string
+}
+
+type providerModel struct {
+	Region           types.String `tfsdk:"region"`
+	Endpoint         types.String `tfsdk:"endpoint"`
+	ProjectID        types.String `tfsdk:"project_id"`
+	InstanceID       types.String `tfsdk:"instance_id"`
+	AccessKey        types.String `tfsdk:"access_key"`
+	SecretKey        types.String `tfsdk:"secret_key"`
+	SecurityToken    types.String `tfsdk:"security_token"`
+	AuthToken        types.String `tfsdk:"auth_token"`
+	SigningAlgorithm types.String `tfsdk:"signing_algorithm"`
+	MaxRetries       types.Int64  `tfsdk:"max_retries"`
+	Insecure         types.Bool   `tfsdk:"insecure"`
+}
+
+// providerData is what Configure hands to resources and data sources.
+type providerData struct {
+	client *iotda.Client
+}
+
+func (p *iotdaProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "iotda"
+	resp.Version = p.version
+}
+
+func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The IoTDA provider manages Huawei Cloud IoTDA device policies (the ALLOW/DENY rules on the MQTT topics devices may publish or subscribe to) and their bindings to devices, products and resource spaces.",
+		Attributes: map[string]schema.Attribute{
+			"region": schema.StringAttribute{
+				MarkdownDescription: "The region, e.g. `cn-north-4`. Used for the default endpoint and the derived-signing scope; inferred from a standard or enterprise instance endpoint when not set. Environment: `HW_REGION_NAME`.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`), "must be a region name such as cn-north-4")},
+			},
+			"endpoint": schema.StringAttribute{
+				MarkdownDescription: "The IoTDA API endpoint. Default `https://iotda.{region}.myhuaweicloud.com`. For a standard or enterprise instance use the instance's access address, e.g. `https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com`. Environment: `HW_IOTDA_ENDPOINT`.",
+				Optional:            true,
+			},
+			"project_id": schema.StringAttribute{
+				MarkdownDescription: "The project id of the region. Environment: `HW_PROJECT_ID`, then `HUAWEICLOUD_SDK_PROJECT_ID`.",
+				Optional:            true,
+			},
+			"instance_id": schema.StringAttribute{
+				MarkdownDescription: "The IoTDA instance id, sent as the `Instance-Id` header (mandatory for professional editions, recommended otherwise). Environment: `HW_IOTDA_INSTANCE_ID`.",
+				Optional:            true,
+			},
+			"access_key": schema.StringAttribute{
+				MarkdownDescription: "The access key (AK). Environment: `HW_ACCESS_KEY`, then `HUAWEICLOUD_SDK_AK`.",
+				Optional:            true,
+			},
+			"secret_key": schema.StringAttribute{
+				MarkdownDescription: "The secret key (SK). Environment: `HW_SECRET_KEY`, then `HUAWEICLOUD_SDK_SK`.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"security_token": schema.StringAttribute{
+				MarkdownDescription: "The security token of temporary access keys. Environment: `HW_SECURITY_TOKEN`, then `HUAWEICLOUD_SDK_SECURITY_TOKEN`.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"auth_token": schema.StringAttribute{
+				MarkdownDescription: "An IAM token, sent as `X-Auth-Token` instead of signing requests with access keys. Environment: `HW_AUTH_TOKEN`.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"signing_algorithm": schema.StringAttribute{
+				MarkdownDescription: "How requests are signed with access keys: `auto` (default) uses `V11-HMAC-SHA256` (derived signing, required by standard and enterprise instances) for endpoints containing `.iotda-app.` and `SDK-HMAC-SHA256` otherwise.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.OneOf(iotda.SigningAuto, signer.AlgorithmBasic, signer.AlgorithmDerived)},
+			},
+			"max_retries": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How many times a failed call (HTTP 429, 5xx or a network error) is retried, with exponential backoff and jitter. Default %d. A create is retried only when the API provably did not act on it.", iotda.DefaultMaxRetries),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(0, 20)},
+			},
+			"insecure": schema.BoolAttribute{
+				MarkdownDescription: "Skip the verification of the endpoint's TLS certificate. Default `false`; only for test endpoints.",
+				Optional:            true,
+			},
+		},
+	}
+}
+
+func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var config providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	cfg, diags := resolveConfig(config, os.Getenv)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	secrets := []string{cfg.Credentials.SecretKey, cfg.Credentials.SecurityToken, cfg.Credentials.AuthToken}
+	ctx = maskSecrets(ctx, secrets)
+
+	httpClient := cleanhttp.DefaultPooledClient()
+	if config.Insecure.ValueBool() {
+		transport := cleanhttp.DefaultPooledTransport()
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it with insecure = true.
+		httpClient = &http.Client{Transport: transport}
+	}
+	cfg.HTTPClient = httpClient
+	cfg.UserAgent = "terraform-provider-iotda/" + p.version
+	cfg.Logger = tflogLogger{secrets: secrets}
+
+	client, err := iotda.New(cfg)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid IoTDA Provider Configuration", err.Error())
+		return
+	}
+	tflog.Debug(ctx, "configured the IoTDA client", map[string]any{
+		"endpoint": cfg.Endpoint, "project_id": cfg.ProjectID, "instance_id": cfg.InstanceID,
+		"region": cfg.Region, "signing_algorithm": cfg.SigningAlgorithm, "auth": authKind(cfg.Credentials),
+	})
+
+	data := &providerData{client: client}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewDevicePolicyResource,
+	}
+}
+
+func (p *iotdaProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return nil
+}
+
+// envSetting is one provider attribute with its environment fallbacks.
+type envSetting struct {
+	attribute string
+	value     types.String
+	env       []string
+}
+
+// resolve returns the configured value, else the first non-empty
+// environment variable. An unknown value is an attribute error.
+func (s envSetting) resolve(getenv func(string) string, diags *diag.Diagnostics) string {
+	if s.value.IsUnknown() {
+		diags.AddAttributeError(path.Root(s.attribute), "Unknown IoTDA Provider Setting",
+			fmt.Sprintf("The provider cannot be configured because %q is not known until apply. Set it to a value known at plan time, or leave it out and set %s in the environment.", s.attribute, strings.Join(s.env, " or ")))
+		return ""
+	}
+	if v := s.value.ValueString(); v != "" {
+		return v
+	}
+	for _, name := range s.env {
+		if v := getenv(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// resolveConfig turns the provider block and the environment into a client
+// configuration, with an attribute error for each missing or unknown value.
+func resolveConfig(config providerModel, getenv func(string) string) (iotda.Config, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	setting := func(attribute string, value types.String, env ...string) string {
+		return envSetting{attribute: attribute, value: value, env: env}.resolve(getenv, &diags)
+	}
+	cfg := iotda.Config{
+		Region:     setting("region", config.Region, "HW_REGION_NAME"),
+		Endpoint:   setting("endpoint", config.Endpoint, "HW_IOTDA_ENDPOINT"),
+		ProjectID:  setting("project_id", config.ProjectID, "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"),
+		InstanceID: setting("instance_id", config.InstanceID, "HW_IOTDA_INSTANCE_ID"),
+		Credentials: iotda.Credentials{
+			AccessKey:     setting("access_key", config.AccessKey, "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK"),
+			SecretKey:     setting("secret_key", config.SecretKey, "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK"),
+			SecurityToken: setting("security_token", config.SecurityToken, "HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"),
+			AuthToken:     setting("auth_token", config.AuthToken, "HW_AUTH_TOKEN"),
+		},
+		SigningAlgorithm: config.SigningAlgorithm.ValueString(),
+	}
+	if config.SigningAlgorithm.IsUnknown() {
+		diags.AddAttributeError(path.Root("signing_algorithm"), "Unknown IoTDA Provider Setting", `"signing_algorithm" must be known at plan time.`)
+	}
+	if config.MaxRetries.IsUnknown() {
+		diags.AddAttributeError(path.Root("max_retries"), "Unknown IoTDA Provider Setting", `"max_retries" must be known at plan time.`)
+	}
+	if !config.MaxRetries.IsNull() {
+		cfg.MaxRetries = int(config.MaxRetries.ValueInt64())
+		if cfg.MaxRetries == 0 {
+			cfg.MaxRetries = -1 // the client reads zero as "default"
+		}
+	}
+	if diags.HasError() {
+		return cfg, diags
+	}
+
+	if cfg.Region == "" {
+		cfg.Region = regionFromEndpoint(cfg.Endpoint)
+	}
+	if cfg.Endpoint == "" {
+		if cfg.Region == "" {
+			diags.AddAttributeError(path.Root("endpoint"), "Missing IoTDA Endpoint",
+				"Set endpoint (or HW_IOTDA_ENDPOINT) to the IoTDA access address, or set region (or HW_REGION_NAME) to use https://iotda.{region}.myhuaweicloud.com.")
+		} else {
+			cfg.Endpoint = "https://iotda." + cfg.Region + ".myhuaweicloud.com"
+		}
+	}
+	if cfg.ProjectID == "" {
+		diags.AddAttributeError(path.Root("project_id"), "Missing IoTDA Project ID",
+			"Set project_id, or HW_PROJECT_ID or HUAWEICLOUD_SDK_PROJECT_ID in the environment, to the project id of the region.")
+	}
+	creds := cfg.Credentials
+	if creds.AuthToken == "" {
+		if creds.AccessKey == "" {
+			diags.AddAttributeError(path.Root("access_key"), "Missing IoTDA Credentials",
+				"Set access_key and secret_key (or HW_ACCESS_KEY and HW_SECRET_KEY), or auth_token (or HW_AUTH_TOKEN).")
+		}
+		if creds.SecretKey == "" {
+			diags.AddAttributeError(path.Root("secret_key"), "Missing IoTDA Secret Key",
+				"Set secret_key (or HW_SECRET_KEY or HUAWEICLOUD_SDK_SK) together with access_key.")
+		}
+	}
+	return cfg, diags
+}
+
+var instanceEndpointRegion = regexp.MustCompile(`\.iotda-app\.([a-z0-9-]+)\.myhuaweicloud\.com`)
+
+// regionFromEndpoint reads the region out of a standard or enterprise
+// instance access address.
+func regionFromEndpoint(endpoint string) string {
+	if m := instanceEndpointRegion.FindStringSubmatch(endpoint); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func authKind(c iotda.Credentials) string {
+	switch {
+	case c.AuthToken != "":
+		return "token"
+	case c.SecurityToken != "":
+		return "temporary-aksk"
+	}
+	return "aksk"
+}
+
+// maskSecrets makes tflog replace every non-empty secret in fields and
+// messages.
+func maskSecrets(ctx context.Context, secrets []string) context.Context {
+	for _, s := range secrets {
+		if s != "" {
+			ctx = tflog.MaskAllFieldValuesStrings(ctx, s)
+			ctx = tflog.MaskMessageStrings(ctx, s)
+		}
+	}
+	return ctx
+}
+
+// tflogLogger sends the client's per-request events to tflog.
+type tflogLogger struct {
+	secrets []string
+}
+
+func (l tflogLogger) Debug(ctx context.Context, msg string, fields map[string]any) {
+	tflog.Debug(maskSecrets(ctx, l.secrets), msg, fields)
+}

@@ -1,0 +1,111 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+)
+
+// Rules of the API, quoted in the validators' messages.
+var (
+	namePattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	policyIDPattern  = regexp.MustCompile(`^[0-9a-f]{24}$`)
+	topicCharPattern = regexp.MustCompile(`^[A-Za-z0-9/{}$=+#?*:._-]*$`)
+)
+
+const (
+	resourcePrefix = "topic:"
+	maxTopicBytes  = 128
+	topicCharsRule = "letters, digits and the characters /{}$=+#?*:._-"
+)
+
+// topicResourceValidator checks one entry of a statement's resources.
+type topicResourceValidator struct{}
+
+var _ validator.String = topicResourceValidator{}
+
+func (topicResourceValidator) Description(context.Context) string {
+	return fmt.Sprintf("must be %q followed by a topic of 1 to %d bytes made of %s", resourcePrefix, maxTopicBytes, topicCharsRule)
+}
+
+func (v topicResourceValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (topicResourceValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if problem := topicResourceProblem(req.ConfigValue.ValueString()); problem != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Device Policy Resource", problem)
+	}
+}
+
+// topicResourceProblem explains what is wrong with a resource, or returns "".
+func topicResourceProblem(resource string) string {
+	topic, ok := strings.CutPrefix(resource, resourcePrefix)
+	switch {
+	case !ok:
+		return fmt.Sprintf("Resource %q must start with %q, as in \"topic:/v1/$${devices.deviceId}/up\".", resource, resourcePrefix)
+	case topic == "":
+		return fmt.Sprintf("Resource %q has no topic after %q.", resource, resourcePrefix)
+	case len(topic) > maxTopicBytes:
+		return fmt.Sprintf("The topic of resource %q is %d bytes long; topics are at most %d bytes.", resource, len(topic), maxTopicBytes)
+	case !topicCharPattern.MatchString(resource):
+		return fmt.Sprintf("Resource %q contains %s; only %s are allowed.", resource, quoteBadChars(resource), topicCharsRule)
+	}
+	return ""
+}
+
+func quoteBadChars(s string) string {
+	var bad []string
+	seen := map[rune]bool{}
+	for _, r := range s {
+		if !topicCharPattern.MatchString(string(r)) && !seen[r] {
+			seen[r] = true
+			bad = append(bad, fmt.Sprintf("%q", r))
+		}
+	}
+	return strings.Join(bad, ", ")
+}
+
+// policySizeValidator enforces the API's 10 KB limit on a policy's
+// statements.
+type policySizeValidator struct{}
+
+var _ resource.ConfigValidator = policySizeValidator{}
+
+func (policySizeValidator) Description(context.Context) string {
+	return fmt.Sprintf("the statements of a policy must encode to at most %d bytes of JSON", iotda.MaxPolicyBytes)
+}
+
+func (v policySizeValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (policySizeValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var statements []statementModel
+	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &statements); diags.HasError() {
+		return // unknown values: checked again at apply
+	}
+	expanded, ok := expandStatements(ctx, statements)
+	if !ok {
+		return
+	}
+	encoded, err := json.Marshal(expanded)
+	if err != nil {
+		return
+	}
+	if len(encoded) > iotda.MaxPolicyBytes {
+		resp.Diagnostics.AddAttributeError(path.Root("statement"), "Device Policy Too Large",
+			fmt.Sprintf("The statements of this policy take %d bytes; IoTDA allows at most %d bytes (10 KB) per policy. Split it into several policies.", len(encoded), iotda.MaxPolicyBytes))
+	}
+}

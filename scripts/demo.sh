@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make demo: build the provider and the mock, start the mock on a free
+# loopback port, apply examples/demo with a real Terraform CLI, prove the
+# next plan is empty, destroy, and stop the mock, leaving nothing behind.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+root=$(repo_root)
+cd "$root"
+
+: "${MOCK_PROJECT_ID:?}" "${MOCK_ACCESS_KEY:?}" "${MOCK_SECRET_KEY:?}"
+
+work=$(mktemp -d)
+mock_pid=""
+cleanup() {
+	local status=$?
+	if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
+		say "stopping the mock (pid $mock_pid)"
+		kill -TERM "$mock_pid" 2>/dev/null || true
+		wait "$mock_pid" 2>/dev/null || true
+	fi
+	if [ "$status" -ne 0 ] && [ -s "$work/mock.log" ]; then
+		echo "--- last lines of the mock's log:" >&2
+		tail -n 20 "$work/mock.log" >&2
+	fi
+	rm -rf "$work"
+	if [ "$status" -eq 0 ]; then say "demo finished"; else say "demo FAILED (exit $status)"; fi
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "finding a Terraform CLI"
+tf=$(terraform_cli)
+"$tf" version | head -n 1
+
+say "building the provider and the mock"
+go build -o "$work/bin/terraform-provider-iotda" .
+go build -o "$work/iotda-mock" ./cmd/iotda-mock
+
+say "starting the IoTDA mock on a free loopback port"
+"$work/iotda-mock" -listen 127.0.0.1:0 -project-id "$MOCK_PROJECT_ID" \
+	-access-key "$MOCK_ACCESS_KEY" -secret-key "$MOCK_SECRET_KEY" \
+	>"$work/mock.out" 2>"$work/mock.log" &
+mock_pid=$!
+endpoint=""
+for _ in $(seq 1 100); do
+	endpoint=$(sed -n 's/^iotda-mock listening on \(http:[^ ]*\)$/\1/p' "$work/mock.out")
+	[ -n "$endpoint" ] && break
+	kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited early" >&2; exit 1; }
+	sleep 0.1
+done
+[ -n "$endpoint" ] || { echo "the mock did not start within 10 seconds" >&2; exit 1; }
+echo "mock: $endpoint (pid $mock_pid)"
+
+write_cli_config "$work/cli.tfrc" "$work/bin"
+cp -R examples/demo "$work/config"
+export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 TF_INPUT=0
+export HW_IOTDA_ENDPOINT="$endpoint" HW_REGION_NAME=cn-north-4 HW_PROJECT_ID="$MOCK_PROJECT_ID" \
+	HW_ACCESS_KEY="$MOCK_ACCESS_KEY" HW_SECRET_KEY="$MOCK_SECRET_KEY"
+cd "$work/config"
+
+say "terraform apply"
+"$tf" apply -auto-approve -compact-warnings
+
+say "terraform output"
+"$tf" output
+
+say "terraform plan -detailed-exitcode (must be empty)"
+set +e
+"$tf" plan -detailed-exitcode -compact-warnings
+plan_status=$?
+set -e
+case "$plan_status" in
+0) echo "The plan after apply is empty." ;;
+2) echo "The plan after apply is NOT empty: the provider has a perpetual diff." >&2; exit 1 ;;
+*) echo "terraform plan failed (exit $plan_status)." >&2; exit 1 ;;
+esac
+
+say "terraform destroy"
+"$tf" destroy -auto-approve -compact-warnings
