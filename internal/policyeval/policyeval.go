@@ -1,0 +1,145 @@
+package policyeval
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The two actions a device policy statement can name.
+const (
+	// ActionPublish is checked when a device sends an MQTT PUBLISH.
+	ActionPublish = "iotda:devices:publish"
+	// ActionSubscribe is checked when a device sends an MQTT SUBSCRIBE.
+	ActionSubscribe = "iotda:devices:subscribe"
+)
+
+// The two statement effects.
+const (
+	effectAllow = "ALLOW"
+	effectDeny  = "DENY"
+)
+
+// Statement is one statement of a device policy, as the IoTDA API carries it.
+type Statement struct {
+	// Effect is "ALLOW" or "DENY".
+	Effect string
+	// Actions holds full action names such as [ActionPublish].
+	Actions []string
+	// Resources holds resource patterns of the form "topic:<pattern>".
+	Resources []string
+}
+
+// Identity is the connecting device, whose values replace the variables of
+// a pattern. An empty string means "not given": a pattern using a variable
+// whose value is not given never matches.
+type Identity struct {
+	// DeviceID replaces ${devices.deviceId}.
+	DeviceID string
+	// ProductID replaces ${devices.productId}.
+	ProductID string
+	// ClientID replaces ${devices.clientId}.
+	ClientID string
+}
+
+// Decision is the outcome of an evaluation.
+type Decision string
+
+// The possible decisions.
+const (
+	// DecisionAllow means an ALLOW statement matched and no DENY statement did.
+	DecisionAllow Decision = "ALLOW"
+	// DecisionDeny means at least one DENY statement matched.
+	DecisionDeny Decision = "DENY"
+	// DecisionNoMatch means no statement matched, so the action is not allowed.
+	DecisionNoMatch Decision = "NO_MATCH"
+	// DecisionNotGoverned means the topic is a system topic, starting with
+	// "$", which device policies do not control; the action is allowed.
+	DecisionNotGoverned Decision = "NOT_GOVERNED"
+)
+
+// Result is the outcome of [Evaluate].
+type Result struct {
+	// Allowed reports whether the device may perform the action.
+	Allowed bool
+	// Decision says why.
+	Decision Decision
+	// Matched holds the indexes (0-based, ascending) of the statements whose
+	// actions contain the action and at least one of whose resources matches
+	// the topic, ALLOW and DENY alike. It is nil when none matched.
+	Matched []int
+}
+
+// NormalizeAction accepts "publish", "subscribe" or the full action names,
+// in any letter case, and returns the full action name. For anything else
+// it returns an error that lists the accepted values.
+func NormalizeAction(a string) (string, error) {
+	for _, full := range []string{ActionPublish, ActionSubscribe} {
+		short := strings.TrimPrefix(full, "iotda:devices:")
+		if strings.EqualFold(a, short) || strings.EqualFold(a, full) {
+			return full, nil
+		}
+	}
+	return "", fmt.Errorf("unknown action %q: the accepted values are %q, %q, %q and %q, in any letter case",
+		a, "publish", "subscribe", ActionPublish, ActionSubscribe)
+}
+
+// Evaluate decides whether the statements, pooled, allow the device id to
+// perform action on topic. The action may be given in any form
+// [NormalizeAction] accepts; statement actions are compared with the full
+// name exactly. DENY beats ALLOW, and a topic no statement matches is
+// NO_MATCH and not allowed. A topic starting with "$" (such as the "$oc/..."
+// system topics) is NOT_GOVERNED and allowed, with no matched statements.
+// Evaluate returns an error for an unknown action, an empty topic, or a
+// statement whose effect is neither "ALLOW" nor "DENY".
+func Evaluate(stmts []Statement, action, topic string, id Identity) (Result, error) {
+	full, err := NormalizeAction(action)
+	if err != nil {
+		return Result{}, err
+	}
+	if topic == "" {
+		return Result{}, errors.New("the topic must not be empty")
+	}
+	for i, s := range stmts {
+		if s.Effect != effectAllow && s.Effect != effectDeny {
+			return Result{}, fmt.Errorf("statement %d: the effect must be %q or %q, not %q", i, effectAllow, effectDeny, s.Effect)
+		}
+	}
+	if strings.HasPrefix(topic, "$") {
+		return Result{Allowed: true, Decision: DecisionNotGoverned}, nil
+	}
+
+	text := chars(topic)
+	var matched []int
+	allow, deny := false, false
+	for i, s := range stmts {
+		if !slices.Contains(s.Actions, full) {
+			continue
+		}
+		if slices.ContainsFunc(s.Resources, func(r string) bool { return parsePattern(r).match(text, id) }) {
+			matched = append(matched, i)
+			if s.Effect == effectDeny {
+				deny = true
+			} else {
+				allow = true
+			}
+		}
+	}
+	switch {
+	case deny:
+		return Result{Decision: DecisionDeny, Matched: matched}, nil
+	case allow:
+		return Result{Allowed: true, Decision: DecisionAllow, Matched: matched}, nil
+	default:
+		return Result{Decision: DecisionNoMatch}, nil
+	}
+}
+
+// MatchResource reports whether the resource pattern matches the whole of
+// topic for the identity id. A resource without the "topic:" prefix never
+// matches. MatchResource does not treat "$" topics specially: it answers
+// whether the pattern matches, not whether policies govern the topic.
+func MatchResource(resource, topic string, id Identity) bool {
+	return parsePattern(resource).match(chars(topic), id)
+}

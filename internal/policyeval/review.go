@@ -1,0 +1,275 @@
+package policyeval
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Warning is one finding of [Review].
+type Warning struct {
+	// Statement is the index of the statement the warning is about.
+	Statement int
+	// Resource is the index of the resource within the statement, or -1
+	// when the warning is about the whole statement.
+	Resource int
+	// Summary is a short Title Case summary of the finding.
+	Summary string
+	// Detail is one or more full sentences a reviewer can act on, quoting
+	// the resource or naming the statements involved. Statements are
+	// numbered from 0, as in Statement.
+	Detail string
+}
+
+// The summaries of the warnings [Review] returns.
+const (
+	summaryWildcard   = "MQTT Wildcard In Device Policy Topic"
+	summaryOverridden = "Device Policy Statement Never Takes Effect"
+	summaryEverything = "Device Policy Allows Every Topic"
+	summarySystem     = "System Topic In Device Policy"
+)
+
+// ungoverned holds patterns for the topics device policies do not govern,
+// those starting with "$": a resource is not reported as overridden for
+// failing to deny topics that policies never control.
+var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPrefix + "$*")}
+
+// Review returns warnings about one policy's statements, ordered by
+// statement; within a statement the warning about the whole statement comes
+// first, then the warnings about each resource in order (for one resource:
+// wildcard, every topic, system topic). It reports:
+//
+//   - a resource using "+" or "#", which are literal characters in IoTDA
+//     policies and not MQTT wildcards; the detail shows the pattern with
+//     "*" in their place.
+//   - an ALLOW statement that can never take effect (Resource -1): for each
+//     of its actions, every topic each of its resources matches is denied
+//     by the DENY statements of the policy naming that action, one DENY
+//     statement alone or several together. Topics starting with "$", which
+//     policies do not govern, need no denying. The check is an exact
+//     language inclusion between patterns, conservative about variables in
+//     the ALLOW pattern as the package documentation describes, and bounded
+//     in effort: a check that runs out of effort counts as not denied.
+//   - a resource of an ALLOW statement made only of "*" when the policy's
+//     ALLOW statements have such a resource for both [ActionPublish] and
+//     [ActionSubscribe] (in one statement or several): the policy grants
+//     every device every custom topic.
+//   - a resource whose pattern starts with "$", naming system topics,
+//     which policies do not govern.
+//
+// Review needs no identity: variables stay symbolic. Actions are compared
+// as written, effects other than "ALLOW" and "DENY" take part in no
+// statement-level check, and a resource without the "topic:" prefix, which
+// never matches, gets no per-resource warning.
+func Review(stmts []Statement) []Warning {
+	parsed := make([][]pattern, len(stmts))
+	for i, s := range stmts {
+		for _, r := range s.Resources {
+			parsed[i] = append(parsed[i], parsePattern(r))
+		}
+	}
+	everything := allowsEverything(stmts, parsed)
+
+	var out []Warning
+	for i, s := range stmts {
+		if s.Effect == effectAllow {
+			if by := overriddenBy(stmts, parsed, i); by != nil {
+				out = append(out, Warning{
+					Statement: i,
+					Resource:  -1,
+					Summary:   summaryOverridden,
+					Detail: fmt.Sprintf("Statement %d is an ALLOW statement, but every topic it allows for %s is also denied by %s of this policy, and DENY beats ALLOW. "+
+						"The statement can never grant anything: remove it, or narrow the DENY resources if it should take effect.",
+						i, joinWords(quoteAll(uniqueStrings(s.Actions))), denyList(by)),
+				})
+			}
+		}
+		for j, r := range s.Resources {
+			p := parsed[i][j]
+			if used := literalWildcards(p); len(used) > 0 {
+				out = append(out, Warning{
+					Statement: i,
+					Resource:  j,
+					Summary:   summaryWildcard,
+					Detail: fmt.Sprintf("Resource %q of statement %d contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
+						"so this resource matches only topics that contain %s literally. To match any characters use \"*\" (one or more characters, \"/\" included), for example %q.",
+						r, i, joinWords(quoteAll(used)), pronoun(len(used)), rewriteWildcards(p)),
+				})
+			}
+			if n, ok := everything[[2]int{i, j}]; ok {
+				reach := "every topic"
+				if n > 1 {
+					reach = fmt.Sprintf("every topic of at least %d characters, in effect every topic", n)
+				}
+				out = append(out, Warning{
+					Statement: i,
+					Resource:  j,
+					Summary:   summaryEverything,
+					Detail: fmt.Sprintf("Resource %q of statement %d matches %s, and this policy's ALLOW statements use such a resource for both %s and %s, "+
+						"so every device the policy is bound to may publish and subscribe to every custom topic, other devices' topics included. "+
+						"Unless that is intended, narrow the resources, for example to \"topic:/v1/devices/${devices.deviceId}/*\" (written $${devices.deviceId} in Terraform configuration).",
+						r, i, reach, ActionPublish, ActionSubscribe),
+				})
+			}
+			if len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$' {
+				out = append(out, Warning{
+					Statement: i,
+					Resource:  j,
+					Summary:   summarySystem,
+					Detail: fmt.Sprintf("Resource %q of statement %d names topics starting with \"$\". IoTDA device policies do not govern system topics "+
+						"(\"$oc/...\" and any other topic starting with \"$\"), so this resource has no effect. Remove it.", r, i),
+				})
+			}
+		}
+	}
+	return out
+}
+
+// allowsEverything returns, keyed by statement and resource index, the
+// number of "*" of each match-everything resource of an ALLOW statement,
+// when such resources cover both publishing and subscribing; otherwise it
+// returns nil.
+func allowsEverything(stmts []Statement, parsed [][]pattern) map[[2]int]int {
+	found := map[[2]int]int{}
+	publish, subscribe := false, false
+	for i, s := range stmts {
+		pub, sub := slices.Contains(s.Actions, ActionPublish), slices.Contains(s.Actions, ActionSubscribe)
+		if s.Effect != effectAllow || !pub && !sub {
+			continue
+		}
+		for j, p := range parsed[i] {
+			if n, ok := p.onlyStars(); ok {
+				found[[2]int{i, j}] = n
+				publish = publish || pub
+				subscribe = subscribe || sub
+			}
+		}
+	}
+	if !publish || !subscribe {
+		return nil
+	}
+	return found
+}
+
+// overriddenBy returns, in ascending order, the DENY statements that deny
+// everything ALLOW statement i allows, or nil when something it allows is
+// not denied, or when it allows nothing but system topics.
+func overriddenBy(stmts []Statement, parsed [][]pattern, i int) []int {
+	if len(stmts[i].Actions) == 0 || len(stmts[i].Resources) == 0 {
+		return nil
+	}
+	var cited []int
+	for _, action := range stmts[i].Actions {
+		var denies []int
+		for d, s := range stmts {
+			if s.Effect == effectDeny && slices.Contains(s.Actions, action) {
+				denies = append(denies, d)
+			}
+		}
+		for _, q := range parsed[i] {
+			by, ok := deniedBy(parsed, denies, q)
+			if !ok {
+				return nil
+			}
+			cited = append(cited, by...)
+		}
+	}
+	slices.Sort(cited)
+	return slices.Compact(cited)
+}
+
+// deniedBy reports whether the DENY statements denies, with the ungoverned
+// topics, cover every topic q matches, and which statements to cite for it:
+// the first single statement that covers q, or else all of them.
+func deniedBy(parsed [][]pattern, denies []int, q pattern) ([]int, bool) {
+	if includes(ungoverned, q).included {
+		return nil, true
+	}
+	all := slices.Clone(ungoverned)
+	for _, d := range denies {
+		if includes(append(slices.Clone(ungoverned), parsed[d]...), q).included {
+			return []int{d}, true
+		}
+		all = append(all, parsed[d]...)
+	}
+	if len(denies) > 1 && includes(all, q).included {
+		return denies, true
+	}
+	return nil, false
+}
+
+// literalWildcards returns the MQTT wildcard characters p uses literally,
+// in the order "+", "#".
+func literalWildcards(p pattern) []string {
+	var used []string
+	for _, w := range []char{'+', '#'} {
+		if slices.ContainsFunc(p.toks, func(t token) bool { return t.kind == tokLit && t.c == w }) {
+			used = append(used, string(rune(w)))
+		}
+	}
+	return used
+}
+
+// rewriteWildcards returns p as a resource with "*" in place of each
+// literal "+" and "#".
+func rewriteWildcards(p pattern) string {
+	var b strings.Builder
+	b.WriteString(topicPrefix)
+	for _, t := range p.toks {
+		if t.kind == tokLit && (t.c == '+' || t.c == '#') {
+			b.WriteByte('*')
+		} else {
+			b.WriteString(t.raw)
+		}
+	}
+	return b.String()
+}
+
+// uniqueStrings returns ss without repeats, in first-seen order.
+func uniqueStrings(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// quoteAll returns each string Go-quoted.
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// denyList names DENY statements, as in "DENY statement 0" or "DENY
+// statements 0, 2 and 3".
+func denyList(idx []int) string {
+	words := make([]string, len(idx))
+	for i, n := range idx {
+		words[i] = fmt.Sprint(n)
+	}
+	if len(idx) == 1 {
+		return "DENY statement " + words[0]
+	}
+	return "DENY statements " + joinWords(words)
+}
+
+// joinWords joins words as in "a", "a and b" or "a, b and c".
+func joinWords(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// pronoun returns "it" or "them" for n things.
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
