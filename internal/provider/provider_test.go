@@ -1,0 +1,147 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+var testAccProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"iotda": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// providerBlock configures the provider for srv with the mock's test keys.
+func providerBlock(srv *mock.TestServer) string {
+	return providerBlockWith(srv, mock.TestSecretKey, "")
+}
+
+func providerBlockWith(srv *mock.TestServer, secretKey, extra string) string {
+	return fmt.Sprintf(`
+provider "iotda" {
+  endpoint    = %q
+  region      = "cn-north-4"
+  project_id  = %q
+  access_key  = %q
+  secret_key  = %q
+  max_retries = 2
+%s
+}
+`, srv.URL, mock.TestProjectID, mock.TestAccessKey, secretKey, extra)
+}
+
+// clearProviderEnv makes a test independent of the caller's environment.
+func clearProviderEnv(t *testing.T) {
+	for _, name := range []string{
+		"HW_REGION_NAME", "HW_IOTDA_ENDPOINT", "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID", "HW_IOTDA_INSTANCE_ID",
+		"HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK",
+		"HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN",
+	} {
+		t.Setenv(name, "")
+	}
+}
+
+// expectError matches an error message that terraform may have wrapped:
+// "." also crosses lines, and each space matches any run of white space.
+func expectError(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(pattern, " ", `\s+`))
+}
+
+func env(values map[string]string) func(string) string {
+	return func(name string) string { return values[name] }
+}
+
+func TestResolveConfig(t *testing.T) {
+	full := providerModel{
+		Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("proj"),
+		AccessKey: types.StringValue("ak"), SecretKey: types.StringValue("sk"),
+	}
+	t.Run("default endpoint from region", func(t *testing.T) {
+		cfg, diags := resolveConfig(full, env(nil))
+		if diags.HasError() || cfg.Endpoint != "https://iotda.cn-north-4.myhuaweicloud.com" {
+			t.Fatalf("endpoint %q, diags %v", cfg.Endpoint, diags)
+		}
+	})
+	t.Run("environment fallbacks in order", func(t *testing.T) {
+		cfg, diags := resolveConfig(providerModel{}, env(map[string]string{
+			"HW_IOTDA_ENDPOINT":          "https://abc.st1.iotda-app.ap-southeast-1.myhuaweicloud.com",
+			"HUAWEICLOUD_SDK_PROJECT_ID": "sdk-proj",
+			"HUAWEICLOUD_SDK_AK":         "sdk-ak",
+			"HW_SECRET_KEY":              "hw-sk",
+			"HUAWEICLOUD_SDK_SK":         "sdk-sk",
+			"HW_IOTDA_INSTANCE_ID":       "inst",
+			"HW_SECURITY_TOKEN":          "tok",
+		}))
+		if diags.HasError() {
+			t.Fatal(diags)
+		}
+		if cfg.Region != "ap-southeast-1" || cfg.ProjectID != "sdk-proj" || cfg.Credentials.AccessKey != "sdk-ak" ||
+			cfg.Credentials.SecretKey != "hw-sk" || cfg.InstanceID != "inst" || cfg.Credentials.SecurityToken != "tok" {
+			t.Fatalf("resolved %+v", cfg)
+		}
+	})
+	t.Run("configuration wins over environment", func(t *testing.T) {
+		cfg, _ := resolveConfig(full, env(map[string]string{"HW_PROJECT_ID": "env-proj", "HW_ACCESS_KEY": "env-ak"}))
+		if cfg.ProjectID != "proj" || cfg.Credentials.AccessKey != "ak" {
+			t.Fatalf("resolved %+v", cfg)
+		}
+	})
+	t.Run("token alone is enough", func(t *testing.T) {
+		_, diags := resolveConfig(providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p")}, env(map[string]string{"HW_AUTH_TOKEN": "t"}))
+		if diags.HasError() {
+			t.Fatal(diags)
+		}
+	})
+	missing := map[string]struct {
+		model providerModel
+		want  string
+	}{
+		"no endpoint or region": {providerModel{ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "HW_REGION_NAME"},
+		"no project":            {providerModel{Region: types.StringValue("cn-north-4"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "HW_PROJECT_ID"},
+		"no access key":         {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), SecretKey: types.StringValue("s")}, "HW_ACCESS_KEY"},
+		"no secret key":         {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a")}, "HW_SECRET_KEY"},
+		"unknown project":       {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringUnknown(), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "not known until apply"},
+	}
+	for name, tc := range missing {
+		t.Run(name, func(t *testing.T) {
+			_, diags := resolveConfig(tc.model, env(nil))
+			if !diags.HasError() {
+				t.Fatal("no error")
+			}
+			if got := fmt.Sprint(diags); !regexp.MustCompile(regexp.QuoteMeta(tc.want)).MatchString(got) {
+				t.Fatalf("diagnostics %s do not mention %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAccProvider_missingSettings(t *testing.T) {
+	clearProviderEnv(t)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: `
+provider "iotda" {
+  region     = "cn-north-4"
+  access_key = "ak"
+  secret_key = "sk"
+}
+resource "iotda_device_policy" "p" {
+  policy_name = "p"
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/a"]
+  }
+}`,
+			ExpectError: expectError(`Missing IoTDA Project ID.*HW_PROJECT_ID`),
+		}},
+	})
+}
