@@ -245,11 +245,13 @@ func TestAuthenticationMethods(t *testing.T) {
 		Tokens: []string{"iam-token"},
 	})
 	cases := map[string]func(*iotda.Config){
-		"basic":     func(*iotda.Config) {},
-		"derived":   func(c *iotda.Config) { c.SigningAlgorithm = signer.AlgorithmDerived },
-		"temporary": func(c *iotda.Config) { c.Credentials = iotda.Credentials{AccessKey: "TEMPKEY", SecretKey: "temp-secret", SecurityToken: "temp-token"} },
-		"token":     func(c *iotda.Config) { c.Credentials = iotda.Credentials{AuthToken: "iam-token"} },
-		"instance":  func(c *iotda.Config) { c.InstanceID = "inst-1" },
+		"basic":   func(*iotda.Config) {},
+		"derived": func(c *iotda.Config) { c.SigningAlgorithm = signer.AlgorithmDerived },
+		"temporary": func(c *iotda.Config) {
+			c.Credentials = iotda.Credentials{AccessKey: "TEMPKEY", SecretKey: "temp-secret", SecurityToken: "temp-token"}
+		},
+		"token":    func(c *iotda.Config) { c.Credentials = iotda.Credentials{AuthToken: "iam-token"} },
+		"instance": func(c *iotda.Config) { c.InstanceID = "inst-1" },
 	}
 	for name, opt := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -259,9 +261,11 @@ func TestAuthenticationMethods(t *testing.T) {
 		})
 	}
 	bad := map[string]func(*iotda.Config){
-		"temporary without token": func(c *iotda.Config) { c.Credentials = iotda.Credentials{AccessKey: "TEMPKEY", SecretKey: "temp-secret"} },
-		"wrong token":             func(c *iotda.Config) { c.Credentials = iotda.Credentials{AuthToken: "other"} },
-		"clock 20 minutes late":   func(c *iotda.Config) { c.Now = func() time.Time { return time.Now().Add(-20 * time.Minute) } },
+		"temporary without token": func(c *iotda.Config) {
+			c.Credentials = iotda.Credentials{AccessKey: "TEMPKEY", SecretKey: "temp-secret"}
+		},
+		"wrong token":           func(c *iotda.Config) { c.Credentials = iotda.Credentials{AuthToken: "other"} },
+		"clock 20 minutes late": func(c *iotda.Config) { c.Now = func() time.Time { return time.Now().Add(-20 * time.Minute) } },
 	}
 	for name, opt := range bad {
 		t.Run(name, func(t *testing.T) {
