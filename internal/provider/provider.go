@@ -52,12 +52,15 @@ type providerModel struct {
 	AuthToken        types.String `tfsdk:"auth_token"`
 	SigningAlgorithm types.String `tfsdk:"signing_algorithm"`
 	MaxRetries       types.Int64  `tfsdk:"max_retries"`
+	BatchParallelism types.Int64  `tfsdk:"batch_parallelism"`
 	Insecure         types.Bool   `tfsdk:"insecure"`
 }
 
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
 	client *iotda.Client
+	// batchParallelism bounds the bind and unbind calls run at once.
+	batchParallelism int
 }
 
 func (p *iotdaProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -115,6 +118,11 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(0, 20)},
 			},
+			"batch_parallelism": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How many bind or unbind calls (of up to 20 targets each) `iotda_device_policy_binding` runs at once. Default %d; raise it with care, the API throttles.", iotda.DefaultBatchParallelism),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, 16)},
+			},
 			"insecure": schema.BoolAttribute{
 				MarkdownDescription: "Skip the verification of the endpoint's TLS certificate. Default `false`; only for test endpoints.",
 				Optional:            true,
@@ -158,7 +166,10 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		"region": cfg.Region, "signing_algorithm": cfg.SigningAlgorithm, "auth": authKind(cfg.Credentials),
 	})
 
-	data := &providerData{client: client}
+	data := &providerData{client: client, batchParallelism: iotda.DefaultBatchParallelism}
+	if !config.BatchParallelism.IsNull() && !config.BatchParallelism.IsUnknown() {
+		data.batchParallelism = int(config.BatchParallelism.ValueInt64())
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -166,6 +177,7 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDevicePolicyResource,
+		NewDevicePolicyBindingResource,
 	}
 }
 

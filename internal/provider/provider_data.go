@@ -12,6 +12,13 @@ import (
 // It returns nil before the provider is configured, and adds an error when
 // the data is of the wrong type.
 func clientFrom(data any, diags *diag.Diagnostics) *iotda.Client {
+	if pd := providerDataFrom(data, diags); pd != nil {
+		return pd.client
+	}
+	return nil
+}
+
+func providerDataFrom(data any, diags *diag.Diagnostics) *providerData {
 	if data == nil {
 		return nil
 	}
@@ -21,5 +28,5 @@ func clientFrom(data any, diags *diag.Diagnostics) *iotda.Client {
 			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", data))
 		return nil
 	}
-	return pd.client
+	return pd
 }

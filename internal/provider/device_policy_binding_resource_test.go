@@ -1,0 +1,389 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+const bindingAddr = "iotda_device_policy_binding.test"
+
+// deviceIDs names devices from..to-1 the way IoTDA does: product_node.
+func deviceIDs(from, to int) []string {
+	ids := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		ids = append(ids, fmt.Sprintf("64a7ba7ef9cb063d27e16b97_sensor-%04d", i))
+	}
+	return ids
+}
+
+// bindingConfig is a policy and a binding of the given devices to it.
+func bindingConfig(srv *mock.TestServer, ids []string) string {
+	return providerBlock(srv) + `
+resource "iotda_device_policy" "test" {
+  policy_name = "fleet"
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/devices/$${devices.deviceId}/up"]
+  }
+}
+` + bindingBlock(ids)
+}
+
+func bindingBlock(ids []string) string {
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = fmt.Sprintf("%q", id)
+	}
+	return fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = iotda_device_policy.test.id
+  target_type = "device"
+  target_ids  = [%s]
+}
+`, strings.Join(quoted, ", "))
+}
+
+// onlyPolicy returns the id of the single policy named fleet.
+func onlyPolicy(t *testing.T, srv *mock.TestServer) string {
+	t.Helper()
+	for _, p := range srv.Policies("") {
+		if p.PolicyName == "fleet" {
+			return p.PolicyID
+		}
+	}
+	t.Fatal("policy fleet does not exist")
+	return ""
+}
+
+// expectCalls checks the mock's bind and unbind counters.
+func expectCalls(srv *mock.TestServer, bind, unbind int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
+			return fmt.Errorf("%d bind and %d unbind calls, want %d and %d", b, u, bind, unbind)
+		}
+		return nil
+	}
+}
+
+// expectBound checks the server holds exactly ids.
+func expectBound(t *testing.T, srv *mock.TestServer, ids []string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		want := slices.Clone(ids)
+		slices.Sort(want)
+		got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("the server has %d targets bound, want %d", len(got), len(want))
+		}
+		return nil
+	}
+}
+
+func TestAccDevicePolicyBinding_batches(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	first := deviceIDs(0, 45)
+	second := deviceIDs(30, 70) // removes 0..29 (30) and adds 45..69 (25)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if n := len(srv.Policies("")); n != 0 {
+				return fmt.Errorf("%d policies left", n)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: bindingConfig(srv, first),
+				Check:  resource.ComposeTestCheckFunc(expectCalls(srv, 3, 0), expectBound(t, srv, first)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_ids"), knownvalue.SetSizeExact(45)),
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_type"), knownvalue.StringExact("device")),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				ResourceName:      bindingAddr,
+				ImportState:       true,
+				ImportStateVerify: true,
+			},
+			{
+				PreConfig: srv.ResetCalls,
+				Config:    bindingConfig(srv, second),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 2, 2), expectBound(t, srv, second)),
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyBinding_drift(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 25)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: bindingConfig(srv, ids)},
+			{
+				PreConfig: func() {
+					policy := onlyPolicy(t, srv)
+					if _, err := srv.Unbind("", policy, iotda.TargetTypeDevice, ids[3]); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, "intruder"); err != nil {
+						t.Fatal(err)
+					}
+					srv.ResetCalls()
+				},
+				Config: bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 1), expectBound(t, srv, ids)),
+			},
+		},
+	})
+}
+
+// fillTarget binds id to five other policies, the most a target may have.
+func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
+	t.Helper()
+	var others []string
+	for i := range iotda.MaxPoliciesPerTarget {
+		p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{
+			PolicyName: fmt.Sprintf("other-%d", i),
+			Statement:  []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, id); err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, p.PolicyID)
+	}
+	return others
+}
+
+func TestAccDevicePolicyBinding_partialFailure(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	const busy = "64a7ba7ef9cb063d27e16b97_busy"
+	others := fillTarget(t, srv, busy)
+	before := deviceIDs(0, 9)
+	after := append(deviceIDs(0, 30), busy)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: bindingConfig(srv, before)},
+			{
+				PreConfig:   srv.ResetCalls,
+				Config:      bindingConfig(srv, after),
+				ExpectError: expectError(`Unable to Bind Device Policy.*refused 1 device target.*` + busy + `: IOTDA\.015204 .*the most IoTDA allows.*records the 30 device target\(s\) bound now`),
+			},
+			{
+				PreConfig: func() {
+					if _, err := srv.Unbind("", others[0], iotda.TargetTypeDevice, busy); err != nil {
+						t.Fatal(err)
+					}
+					srv.ResetCalls()
+				},
+				Config: bindingConfig(srv, after),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
+				},
+				// Only the target that failed is bound now: one call.
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 0), expectBound(t, srv, after)),
+			},
+		},
+	})
+}
+
+// TestAccDevicePolicyBinding_partialFailureOnCreate: a create that binds
+// only some targets fails; Terraform taints the binding, and the next apply
+// replaces it and converges.
+func TestAccDevicePolicyBinding_partialFailureOnCreate(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	const busy = "64a7ba7ef9cb063d27e16b97_busy"
+	others := fillTarget(t, srv, busy)
+	ids := append(deviceIDs(0, 5), busy)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      bindingConfig(srv, ids),
+				ExpectError: expectError(busy + `: IOTDA\.015204`),
+			},
+			{
+				PreConfig: func() {
+					if got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice); len(got) != 5 {
+						t.Fatalf("after the failed create the server has %d targets, want the 5 free ones", len(got))
+					}
+					if _, err := srv.Unbind("", others[0], iotda.TargetTypeDevice, busy); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: bindingConfig(srv, ids),
+				Check:  expectBound(t, srv, ids),
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 60)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				// Two 503s are retried away: 3 batches + 2 retries.
+				PreConfig: func() { srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2}) },
+				Config:    bindingConfig(srv, ids[:40]),
+				Check:     resource.ComposeTestCheckFunc(expectCalls(srv, 4, 0), expectBound(t, srv, ids[:40])),
+			},
+			{
+				// One batch fails 3 times (max_retries = 2) after the server acted on it.
+				PreConfig: func() {
+					srv.ResetCalls()
+					srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 3})
+				},
+				Config:      bindingConfig(srv, ids),
+				ExpectError: expectError(`Unable to Bind Device Policy.*Calls failed after retries.*HTTP 503.*records the 60 device target\(s\) bound now`),
+			},
+			{
+				PreConfig: srv.ResetCalls,
+				Config:    bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: expectBound(t, srv, ids),
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyBinding_policyDeleted(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 3)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: bindingConfig(srv, ids)},
+			{
+				PreConfig: func() {
+					if err := srv.DeletePolicy("", onlyPolicy(t, srv)); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionCreate),
+					},
+				},
+				Check: expectBound(t, srv, ids),
+			},
+		},
+	})
+}
+
+// TestAccDevicePolicyBinding_followsPolicyReplacement: a new app_id replaces
+// the policy; the binding, which refers to the policy's id, is re-created
+// on the new policy.
+func TestAccDevicePolicyBinding_followsPolicyReplacement(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 3)
+	config := func(appID string) string {
+		return providerBlock(srv) + fmt.Sprintf(`
+resource "iotda_device_policy" "test" {
+  policy_name = "fleet"
+  app_id      = %q
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/up"]
+  }
+}
+`, appID) + bindingBlock(ids)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("space-a")},
+			{
+				Config: config("space-b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionDestroyBeforeCreate),
+						plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: expectBound(t, srv, ids),
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyBinding_emptyAndImport(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: bindingConfig(srv, nil),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_ids"), knownvalue.SetSizeExact(0)),
+				},
+				Check: expectCalls(srv, 0, 0),
+			},
+			{ResourceName: bindingAddr, ImportState: true, ImportStateVerify: true},
+			{
+				ResourceName:  bindingAddr,
+				ImportState:   true,
+				ImportStateId: "0123456789abcdef01234567/gateway",
+				ExpectError:   expectError(`Invalid Import ID.*device, product or app`),
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyBinding_validation(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	config := func(policyID, targetType, id string) string {
+		return providerBlock(srv) + fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = %q
+  target_type = %q
+  target_ids  = [%q]
+}
+`, policyID, targetType, id)
+	}
+	const goodID = "0123456789abcdef01234567"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("policy-1", "device", "d1"), PlanOnly: true, ExpectError: expectError(`policy_id must be a device policy id`)},
+			{Config: config(goodID, "gateway", "d1"), PlanOnly: true, ExpectError: expectError(`target_type value must be one of.*"device".*"product".*"app"`)},
+			{Config: config(goodID, "device", "dev 1"), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters, digits, "_" or "-"`)},
+			{Config: config(goodID, "device", strings.Repeat("d", 129)), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters`)},
+		},
+	})
+}

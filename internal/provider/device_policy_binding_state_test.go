@@ -1,0 +1,114 @@
+package provider
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// applyBindingUpdate calls Update directly and returns the state it wrote,
+// which after a failed apply Terraform keeps as it is.
+func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, prior, planned []string) (devicePolicyBindingModel, string) {
+	t.Helper()
+	ctx := context.Background()
+	client, err := iotda.New(iotda.Config{
+		Endpoint: srv.URL, ProjectID: mock.TestProjectID,
+		Credentials: iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
+		MaxRetries:  1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &devicePolicyBindingResource{data: &providerData{client: client, batchParallelism: 1}}
+	var schemaResp resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+	model := func(ids []string) devicePolicyBindingModel {
+		return devicePolicyBindingModel{
+			ID: types.StringValue(bindingID(policyID, "device")), PolicyID: types.StringValue(policyID),
+			TargetType: types.StringValue("device"), TargetIDs: stringSet(ids),
+		}
+	}
+	state := tfsdk.State{Schema: schemaResp.Schema}
+	plan := tfsdk.Plan{Schema: schemaResp.Schema}
+	if d := state.Set(ctx, model(prior)); d.HasError() {
+		t.Fatal(d)
+	}
+	if d := plan.Set(ctx, model(planned)); d.HasError() {
+		t.Fatal(d)
+	}
+	resp := resource.UpdateResponse{State: tfsdk.State{Schema: schemaResp.Schema, Raw: plan.Raw}}
+	r.Update(ctx, resource.UpdateRequest{Plan: plan, State: state}, &resp)
+	var out devicePolicyBindingModel
+	if d := resp.State.Get(ctx, &out); d.HasError() {
+		t.Fatal(d)
+	}
+	var errs []string
+	for _, d := range resp.Diagnostics.Errors() {
+		errs = append(errs, d.Summary()+": "+d.Detail())
+	}
+	return out, strings.Join(errs, "\n")
+}
+
+func stateIDs(t *testing.T, m devicePolicyBindingModel) []string {
+	ids, d := setStrings(context.Background(), m.TargetIDs)
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// TestBindingStateAfterFailures checks that the state written after a
+// failed apply is exactly what the server has bound.
+func TestBindingStateAfterFailures(t *testing.T) {
+	cases := map[string]func(srv *mock.TestServer){
+		"per-target failure": func(srv *mock.TestServer) {
+			srv.FailTarget(iotda.TargetTypeDevice, "64a7ba7ef9cb063d27e16b97_sensor-0050", iotda.CodeTargetPolicyLimit, "limit")
+		},
+		"503 before acting, retries exhausted": func(srv *mock.TestServer) {
+			srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2})
+		},
+		"503 after acting, retries exhausted": func(srv *mock.TestServer) {
+			srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 2})
+		},
+		"unbind dropped after acting": func(srv *mock.TestServer) {
+			srv.InjectFault(mock.OpUnbind, mock.Fault{Drop: true, AfterAction: true, Count: 2})
+		},
+		"unbind 500 before acting": func(srv *mock.TestServer) {
+			srv.InjectFault(mock.OpUnbind, mock.Fault{Status: http.StatusInternalServerError, Count: 2})
+		},
+	}
+	prior := deviceIDs(0, 40)
+	planned := deviceIDs(20, 80)
+	for name, inject := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := mock.NewTestServer(t, mock.Config{})
+			p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: "fleet", Statement: []iotda.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, prior...); err != nil {
+				t.Fatal(err)
+			}
+			inject(srv)
+			out, errs := applyBindingUpdate(t, srv, p.PolicyID, prior, planned)
+			if errs == "" {
+				t.Fatal("the apply did not fail")
+			}
+			server := srv.Targets("", p.PolicyID, iotda.TargetTypeDevice)
+			if got := stateIDs(t, out); !slices.Equal(got, server) {
+				t.Fatalf("state has %d targets, the server %d\nerror: %s", len(got), len(server), errs)
+			}
+		})
+	}
+}
