@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// runMainEnv makes the test binary act as the program (see TestMain).
+const runMainEnv = "IOTDA_MOCK_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		os.Args = append([]string{"iotda-mock"}, strings.Fields(os.Getenv(runMainEnv+"_ARGS"))...)
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+var listeningLine = regexp.MustCompile(`^iotda-mock listening on (http://127\.0\.0\.1:[0-9]+)\n$`)
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// readURL reads the one line the program prints and returns its URL.
+func readURL(t *testing.T, r io.Reader) string {
+	t.Helper()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		lines <- line
+	}()
+	select {
+	case line := <-lines:
+		m := listeningLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("first line %q is not the listening line", line)
+		}
+		return m[1]
+	case <-time.After(30 * time.Second):
+		t.Fatal("the program printed nothing in 30s")
+	}
+	return ""
+}
+
+// call sends a request signed with the mock's test key pair.
+func call(t *testing.T, method, url string, body any) (int, []byte) {
+	t.Helper()
+	var data []byte
+	if body != nil {
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(body); err != nil {
+			t.Fatal(err)
+		}
+		data = buf.Bytes()
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	creds := signer.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey}
+	if err := signer.Sign(req, data, creds, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+// startRun runs the program in this process until the returned stop
+// function is called; stop returns the exit code and what went to stderr.
+func startRun(t *testing.T, args ...string) (string, func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	stdoutR, stdoutW := io.Pipe()
+	stderr := &lockedBuffer{}
+	codes := make(chan int, 1)
+	go func() {
+		codes <- run(ctx, args, stdoutW, stderr)
+		stdoutW.Close()
+	}()
+	url := readURL(t, stdoutR)
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+	stop := func() (int, string) {
+		cancel()
+		select {
+		case code := <-codes:
+			return code, stderr.String()
+		case <-time.After(30 * time.Second):
+			t.Fatal("the program did not stop in 30s")
+		}
+		return 0, ""
+	}
+	t.Cleanup(cancel)
+	return url, stop
+}
+
+func TestRunServesAndKeepsState(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	url, stop := startRun(t, "-listen", "127.0.0.1:0", "-project-id", mock.TestProjectID,
+		"-access-key", mock.TestAccessKey, "-secret-key", mock.TestSecretKey, "-latency", "5ms", "-state", state)
+	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
+	status, body := call(t, http.MethodPost, base, iotda.CreatePolicyRequest{
+		PolicyName: "demo",
+		Statement:  []iotda.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:demo/#"}}},
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("create = %d %s", status, body)
+	}
+	var p iotda.Policy
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	code, logs := stop()
+	if code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+	}
+	for _, want := range []string{"method=POST", "path=/v5/iot/" + mock.TestProjectID + "/device-policies", "status=201", "duration="} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, mock.TestSecretKey) {
+		t.Error("stderr shows the secret key")
+	}
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("no state file after shutdown: %v", err)
+	}
+
+	url, stop = startRun(t, "-state", state)
+	status, body = call(t, http.MethodGet, url+"/v5/iot/"+mock.TestProjectID+"/device-policies/"+p.PolicyID, nil)
+	if status != http.StatusOK || !strings.Contains(string(body), `"policy_name":"demo"`) {
+		t.Errorf("show after restart = %d %s", status, body)
+	}
+	if code, logs := stop(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+	}
+}
+
+func TestRunTokenAndTemporaryKey(t *testing.T) {
+	url, stop := startRun(t, "-token", "tok-1", "-token", "tok-2", "-security-token", "sec")
+	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{
+		{"tok-2", http.StatusOK},
+		{"tok-3", http.StatusUnauthorized},
+	} {
+		req, err := http.NewRequest(http.MethodGet, base, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Auth-Token", tc.token)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("token %s: status %d, want %d", tc.token, resp.StatusCode, tc.want)
+		}
+	}
+	// The key pair is temporary now: without its security token it fails.
+	if status, _ := call(t, http.MethodGet, base, nil); status != http.StatusUnauthorized {
+		t.Errorf("temporary key without token = %d", status)
+	}
+	if code, logs := stop(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+	}
+}
+
+func TestRunBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(broken, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"unknown flag", []string{"-bogus"}, 2},
+		{"extra argument", []string{"serve"}, 2},
+		{"negative latency", []string{"-latency", "-1s"}, 2},
+		{"bad duration", []string{"-latency", "soon"}, 2},
+		{"bad project id", []string{"-project-id", "a/b"}, 2},
+		{"empty access key", []string{"-access-key", ""}, 2},
+		{"empty token", []string{"-token", ""}, 2},
+		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "state.json")}, 2},
+		{"broken state file", []string{"-state", broken}, 2},
+		{"bad listen address", []string{"-listen", "127.0.0.1:notaport"}, 1},
+		{"help", []string{"-h"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			stderr := &lockedBuffer{}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			if got := run(ctx, tc.args, &stdout, stderr); got != tc.want {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", got, tc.want, stderr)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			if tc.want != 0 && stderr.String() == "" {
+				t.Error("no message on stderr")
+			}
+		})
+	}
+}
+
+// TestProgramStopsOnSIGTERM runs the real program in a process of its own
+// and stops it with SIGTERM.
+func TestProgramStopsOnSIGTERM(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip("cannot find the test binary:", err)
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", runMainEnv+"_ARGS=-listen 127.0.0.1:0 -state "+state)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	url := readURL(t, stdout)
+	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
+	status, body := call(t, http.MethodPost, base, iotda.CreatePolicyRequest{
+		PolicyName: "sigterm",
+		Statement:  []iotda.Statement{{Effect: "DENY", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:x"}}},
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("create = %d %s", status, body)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the program did not exit 0 after SIGTERM: %v; stderr:\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Errorf("stderr lacks the shutdown:\n%s", stderr)
+	}
+	data, err := os.ReadFile(state)
+	if err != nil || !strings.Contains(string(data), `"policy_name": "sigterm"`) {
+		t.Errorf("state file after SIGTERM: %v\n%s", err, data)
+	}
+}

@@ -1,0 +1,362 @@
+package mock
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+)
+
+// Codes the mock chose itself (see the package documentation).
+const (
+	codePolicyNotFound = "IOTDA.015201"
+	codeDuplicateName  = "IOTDA.015202"
+	codePolicyQuota    = "IOTDA.015203"
+	codeInternal       = "IOTDA.000500"
+)
+
+const (
+	msgTargetPolicyLimit = "Operation not allowed. The number of policies bound to the target reaches the upper limit (5)."
+	msgTargetNotBound    = "Invalid input. The target does not bind the device-policy."
+)
+
+func policyNotFound(policyID string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: codePolicyNotFound,
+		Msg: fmt.Sprintf("Not found. The device-policy %s does not exist.", quote(policyID))}
+}
+
+// perform carries out a routed, authenticated request and returns the
+// status and the body (an *Error, a value to encode, or nil for none).
+func (s *Server) perform(rt route, r *http.Request, body []byte) (int, any) {
+	status, out, e := s.operate(rt, r, body)
+	if e != nil {
+		return e.Status, e
+	}
+	return status, out
+}
+
+func (s *Server) operate(rt route, r *http.Request, body []byte) (int, any, *Error) {
+	instanceID := r.Header.Get(headerInstanceID)
+	if e := validateInstanceID(instanceID); e != nil {
+		return 0, nil, e
+	}
+	if len(body) > 0 && rt.op != OpShow && rt.op != OpDelete && rt.op != OpList {
+		if e := checkContentType(r.Header); e != nil {
+			return 0, nil, e
+		}
+	}
+	switch rt.op {
+	case OpCreate:
+		req, e := decodeCreate(body)
+		if e != nil {
+			return 0, nil, e
+		}
+		p, e := s.create(instanceID, req)
+		return http.StatusCreated, p, e
+	case OpUpdate:
+		u, e := decodeUpdate(body)
+		if e != nil {
+			return 0, nil, e
+		}
+		p, e := s.update(instanceID, rt.policyID, u)
+		return http.StatusOK, p, e
+	case OpShow:
+		p, ok := s.Policy(instanceID, rt.policyID)
+		if !ok {
+			return 0, nil, policyNotFound(rt.policyID)
+		}
+		return http.StatusOK, p, nil
+	case OpDelete:
+		return http.StatusNoContent, nil, s.remove(instanceID, rt.policyID)
+	case OpList:
+		q, e := parseListQuery(r.URL.RawQuery)
+		if e != nil {
+			return 0, nil, e
+		}
+		return http.StatusOK, s.list(instanceID, q), nil
+	case OpBind, OpUnbind:
+		req, e := decodeBind(body)
+		if e != nil {
+			return 0, nil, e
+		}
+		var res iotda.BindResult
+		if rt.op == OpBind {
+			res, e = s.bind(instanceID, rt.policyID, req.TargetType, req.TargetIDs, true)
+		} else {
+			res, e = s.unbind(instanceID, rt.policyID, req.TargetType, req.TargetIDs)
+		}
+		return http.StatusOK, res, e
+	case OpListTargets:
+		q, e := decodeListTargets(body)
+		if e != nil {
+			return 0, nil, e
+		}
+		res, e := s.listTargets(instanceID, rt.policyID, q)
+		return http.StatusOK, res, e
+	}
+	return 0, nil, notFoundPath()
+}
+
+// saveLocked writes the state file, if there is one.
+func (s *Server) saveLocked() *Error {
+	if s.statePath == "" {
+		return nil
+	}
+	data, err := s.st.encode()
+	if err == nil {
+		err = writeFileAtomic(s.statePath, data)
+	}
+	if err != nil {
+		return &Error{Status: http.StatusInternalServerError, Code: codeInternal,
+			Msg: "Internal error. The mock could not write its state file: " + err.Error()}
+	}
+	return nil
+}
+
+// policyLocked finds a policy of an instance.
+func (s *Server) policyLocked(instanceID, policyID string) (*instance, *iotda.Policy, *Error) {
+	inst := s.st.instance(s.projectID, instanceID, false)
+	if inst == nil || inst.policies[policyID] == nil {
+		return nil, nil, policyNotFound(policyID)
+	}
+	return inst, inst.policies[policyID], nil
+}
+
+func nameTaken(inst *instance, appID, name, except string) *Error {
+	for id, p := range inst.policies {
+		if id != except && p.AppID == appID && p.PolicyName == name {
+			return &Error{Status: http.StatusBadRequest, Code: codeDuplicateName,
+				Msg: fmt.Sprintf("Invalid input. A device-policy named %s already exists in resource space %s.", quote(name), quote(appID))}
+		}
+	}
+	return nil
+}
+
+// create adds a validated policy.
+func (s *Server) create(instanceID string, req iotda.CreatePolicyRequest) (iotda.Policy, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	appID := req.AppID
+	if appID == "" {
+		appID = defaultAppID(s.projectID, instanceID)
+	}
+	inst := s.st.instance(s.projectID, instanceID, true)
+	if e := nameTaken(inst, appID, req.PolicyName, ""); e != nil {
+		return iotda.Policy{}, e
+	}
+	if len(inst.policies) >= iotda.MaxPoliciesPerInstance {
+		return iotda.Policy{}, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
+			Msg: fmt.Sprintf("Operation not allowed. The number of device-policies in the instance reaches the upper limit (%d).", iotda.MaxPoliciesPerInstance)}
+	}
+	now := s.now()
+	ts := now.UTC().Format(timeFormat)
+	p := &iotda.Policy{
+		AppID:      appID,
+		PolicyID:   s.st.newID(now),
+		PolicyName: req.PolicyName,
+		Statement:  cloneStatements(req.Statement),
+		CreateTime: ts,
+		UpdateTime: ts,
+	}
+	inst.policies[p.PolicyID] = p
+	if e := s.saveLocked(); e != nil {
+		return iotda.Policy{}, e
+	}
+	return clonePolicy(p), nil
+}
+
+// update changes a policy with a validated update.
+func (s *Server) update(instanceID, policyID string, u policyUpdate) (iotda.Policy, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, p, e := s.policyLocked(instanceID, policyID)
+	if e != nil {
+		return iotda.Policy{}, e
+	}
+	if u.name != nil {
+		if e := nameTaken(inst, p.AppID, *u.name, policyID); e != nil {
+			return iotda.Policy{}, e
+		}
+		p.PolicyName = *u.name
+	}
+	if u.statement != nil {
+		p.Statement = cloneStatements(u.statement)
+	}
+	p.UpdateTime = s.now().UTC().Format(timeFormat)
+	if e := s.saveLocked(); e != nil {
+		return iotda.Policy{}, e
+	}
+	return clonePolicy(p), nil
+}
+
+// remove deletes a policy and its bindings.
+func (s *Server) remove(instanceID, policyID string) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, _, e := s.policyLocked(instanceID, policyID)
+	if e != nil {
+		return e
+	}
+	delete(inst.policies, policyID)
+	for t, bs := range inst.bindings {
+		bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == policyID })
+		if len(bs) == 0 {
+			delete(inst.bindings, t)
+		} else {
+			inst.bindings[t] = bs
+		}
+	}
+	return s.saveLocked()
+}
+
+// paginate pages records sorted newest (greatest id) first.
+func paginate[T any](records []T, id func(T) string, q pageQuery) ([]T, iotda.Page) {
+	page := iotda.Page{Count: int64(len(records))}
+	start := len(records)
+	for i, rec := range records {
+		if id(rec) < q.marker {
+			start = i
+			break
+		}
+	}
+	start = min(start+q.offset, len(records))
+	end := min(start+q.limit, len(records))
+	out := records[start:end]
+	if len(out) > 0 {
+		page.Marker = id(out[len(out)-1])
+	}
+	return out, page
+}
+
+// list answers ListDevicePolicies.
+func (s *Server) list(instanceID string, q policiesQuery) iotda.ListPoliciesResponse {
+	all := s.Policies(instanceID)
+	matching := make([]iotda.PolicySummary, 0, len(all))
+	for _, p := range all {
+		if q.appID != "" && p.AppID != q.appID || q.policyName != "" && !strings.Contains(p.PolicyName, q.policyName) {
+			continue
+		}
+		matching = append(matching, iotda.PolicySummary{AppID: p.AppID, PolicyID: p.PolicyID, PolicyName: p.PolicyName, CreateTime: p.CreateTime, UpdateTime: p.UpdateTime})
+	}
+	items, page := paginate(matching, func(p iotda.PolicySummary) string { return p.PolicyID }, q.page)
+	return iotda.ListPoliciesResponse{Policies: items, Page: page}
+}
+
+func newBindResult(policyID, targetType string) iotda.BindResult {
+	return iotda.BindResult{PolicyID: policyID, TargetType: targetType, SuccessTargets: []string{}, FailureTargets: []iotda.TargetFailure{}}
+}
+
+// bind binds validated targets, each with its own outcome. injected says
+// whether failures set by FailTarget apply.
+func (s *Server) bind(instanceID, policyID, targetType string, ids []string, injected bool) (iotda.BindResult, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, _, e := s.policyLocked(instanceID, policyID)
+	if e != nil {
+		return iotda.BindResult{}, e
+	}
+	res := newBindResult(policyID, targetType)
+	changed := false
+	for _, id := range ids {
+		t := target{typ: targetType, id: id}
+		if f, ok := s.targetFailures[t]; ok && injected {
+			res.FailureTargets = append(res.FailureTargets, f)
+			continue
+		}
+		bs := inst.bindings[t]
+		switch {
+		case slices.ContainsFunc(bs, func(b binding) bool { return b.policyID == policyID }):
+			res.SuccessTargets = append(res.SuccessTargets, id)
+		case len(bs) >= iotda.MaxPoliciesPerTarget:
+			res.FailureTargets = append(res.FailureTargets, iotda.TargetFailure{TargetID: id, ErrorCode: iotda.CodeTargetPolicyLimit, ErrorMsg: msgTargetPolicyLimit})
+		default:
+			inst.bindings[t] = append(bs, binding{recordID: s.st.newID(s.now()), policyID: policyID})
+			res.SuccessTargets = append(res.SuccessTargets, id)
+			changed = true
+		}
+	}
+	if changed {
+		if e := s.saveLocked(); e != nil {
+			return iotda.BindResult{}, e
+		}
+	}
+	return res, nil
+}
+
+// unbind unbinds validated targets, each with its own outcome.
+func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (iotda.BindResult, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, _, e := s.policyLocked(instanceID, policyID)
+	if e != nil {
+		return iotda.BindResult{}, e
+	}
+	res := newBindResult(policyID, targetType)
+	changed := false
+	for _, id := range ids {
+		t := target{typ: targetType, id: id}
+		bs := inst.bindings[t]
+		i := slices.IndexFunc(bs, func(b binding) bool { return b.policyID == policyID })
+		if i < 0 {
+			res.FailureTargets = append(res.FailureTargets, iotda.TargetFailure{TargetID: id, ErrorCode: iotda.CodeTargetNotBound, ErrorMsg: msgTargetNotBound})
+			continue
+		}
+		bs = slices.Delete(bs, i, i+1)
+		if len(bs) == 0 {
+			delete(inst.bindings, t)
+		} else {
+			inst.bindings[t] = bs
+		}
+		res.SuccessTargets = append(res.SuccessTargets, id)
+		changed = true
+	}
+	if changed {
+		if e := s.saveLocked(); e != nil {
+			return iotda.BindResult{}, e
+		}
+	}
+	return res, nil
+}
+
+// targetRecord is a binding of one policy, for listing.
+type targetRecord struct {
+	recordID string
+	target   iotda.Target
+}
+
+// listTargets answers ShowTargetsInDevicePolicy.
+func (s *Server) listTargets(instanceID, policyID string, q targetsQuery) (iotda.ListTargetsResponse, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, _, e := s.policyLocked(instanceID, policyID)
+	if e != nil {
+		return iotda.ListTargetsResponse{}, e
+	}
+	records := bindingsOf(inst, policyID, q.targetType)
+	page, info := paginate(records, func(r targetRecord) string { return r.recordID }, q.page)
+	res := iotda.ListTargetsResponse{Targets: make([]iotda.Target, 0, len(page)), Page: info}
+	for _, r := range page {
+		res.Targets = append(res.Targets, r.target)
+	}
+	return res, nil
+}
+
+// bindingsOf lists the bindings of a policy, newest first; an empty
+// targetType means every type.
+func bindingsOf(inst *instance, policyID, targetType string) []targetRecord {
+	var records []targetRecord
+	for t, bs := range inst.bindings {
+		if targetType != "" && t.typ != targetType {
+			continue
+		}
+		for _, b := range bs {
+			if b.policyID == policyID {
+				records = append(records, targetRecord{recordID: b.recordID, target: iotda.Target{TargetType: t.typ, TargetID: t.id}})
+			}
+		}
+	}
+	slices.SortFunc(records, func(a, b targetRecord) int { return strings.Compare(b.recordID, a.recordID) })
+	return records
+}

@@ -1,0 +1,478 @@
+package mock
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
+)
+
+// Operation names one of the eight API operations.
+type Operation string
+
+// The eight operations, named as in the official SDK.
+const (
+	OpCreate      Operation = "CreateDevicePolicy"
+	OpUpdate      Operation = "UpdateDevicePolicy"
+	OpShow        Operation = "ShowDevicePolicy"
+	OpDelete      Operation = "DeleteDevicePolicy"
+	OpList        Operation = "ListDevicePolicies"
+	OpBind        Operation = "BindDevicePolicy"
+	OpUnbind      Operation = "UnbindDevicePolicy"
+	OpListTargets Operation = "ShowTargetsInDevicePolicy"
+)
+
+// Credential is an AK/SK pair the mock accepts. A non-empty SecurityToken
+// makes it a temporary key that must come with a matching X-Security-Token
+// header.
+type Credential struct{ AccessKey, SecretKey, SecurityToken string }
+
+// Config configures a Server.
+type Config struct {
+	// ProjectID is required: the only project id accepted in paths.
+	ProjectID string
+	// Credentials are the AK/SK pairs accepted (both signing algorithms).
+	Credentials []Credential
+	// Tokens are the IAM tokens accepted in X-Auth-Token.
+	Tokens []string
+	// Latency is added to every request.
+	Latency time.Duration
+	// StatePath, when set, names a JSON file the state is loaded from at
+	// start (if it exists) and written to atomically after every change.
+	StatePath string
+	// Now is the clock; nil means time.Now. Times in answers, ids and the
+	// signature check (X-Sdk-Date within 15 minutes of Now) all use it.
+	Now func() time.Time
+}
+
+// Fault is a failure injected into calls of one operation.
+type Fault struct {
+	// Status is the status to answer with (e.g. 503, 500, 429); 0 with
+	// Drop. Zero (or anything outside 100..599) without Drop means 500.
+	Status int
+	// RetryAfter, when positive, adds a Retry-After header in whole
+	// seconds, rounded up.
+	RetryAfter time.Duration
+	// AfterAction carries out the operation first and then answers with
+	// the fault: the server did act.
+	AfterAction bool
+	// Drop closes the connection without answering, a transport error for
+	// the client. Go's http.Transport silently retries a GET that fails on
+	// a reused keep-alive connection; NewTestServer disables keep-alives so
+	// that a dropped call always reaches the client as an error.
+	Drop bool
+	// Count is how many calls of the operation the fault applies to; less
+	// than 1 means 1.
+	Count int
+}
+
+// Server is the mock IoTDA API. It is an http.Handler.
+type Server struct {
+	projectID string
+	creds     map[string]Credential
+	tokens    []string
+	statePath string
+	now       func() time.Time
+	verifier  signer.Verifier
+
+	mu             sync.Mutex
+	latency        time.Duration
+	st             *store
+	calls          map[Operation]int
+	faults         map[Operation][]Fault
+	targetFailures map[target]iotda.TargetFailure
+}
+
+// New validates cfg and loads the state file when one is configured.
+func New(cfg Config) (*Server, error) {
+	if cfg.ProjectID == "" || len(cfg.ProjectID) > maxInstanceIDChars || !isName(cfg.ProjectID) {
+		return nil, fmt.Errorf("mock: project id %s must be 1 to %d letters, digits, underscores or hyphens", quote(cfg.ProjectID), maxInstanceIDChars)
+	}
+	if len(cfg.Credentials) == 0 && len(cfg.Tokens) == 0 {
+		return nil, errors.New("mock: at least one credential or token is required")
+	}
+	if cfg.Latency < 0 {
+		return nil, fmt.Errorf("mock: latency %s is negative", cfg.Latency)
+	}
+	s := &Server{
+		projectID:      cfg.ProjectID,
+		creds:          map[string]Credential{},
+		statePath:      cfg.StatePath,
+		now:            cfg.Now,
+		latency:        cfg.Latency,
+		calls:          map[Operation]int{},
+		faults:         map[Operation][]Fault{},
+		targetFailures: map[target]iotda.TargetFailure{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for i, c := range cfg.Credentials {
+		if c.AccessKey == "" || c.SecretKey == "" {
+			return nil, fmt.Errorf("mock: credential %d needs both an access key and a secret key", i)
+		}
+		if _, dup := s.creds[c.AccessKey]; dup {
+			return nil, fmt.Errorf("mock: access key of credential %d appears twice", i)
+		}
+		s.creds[c.AccessKey] = c
+	}
+	for i, t := range cfg.Tokens {
+		if t == "" {
+			return nil, fmt.Errorf("mock: token %d is empty", i)
+		}
+		s.tokens = append(s.tokens, t)
+	}
+	s.verifier = signer.Verifier{
+		SecretKey: func(ak string) (string, bool) {
+			c, ok := s.creds[ak]
+			return c.SecretKey, ok
+		},
+		Now: s.now,
+	}
+	s.st = newStore()
+	if cfg.StatePath != "" {
+		st, err := loadState(cfg.StatePath)
+		if err != nil {
+			return nil, fmt.Errorf("mock: %w", err)
+		}
+		s.st = st
+	}
+	return s, nil
+}
+
+// Calls returns how many requests were routed to op, whatever their
+// outcome.
+func (s *Server) Calls(op Operation) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// TotalCalls returns how many requests were routed to any operation.
+// Requests for unknown paths or methods are not counted.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		n += c
+	}
+	return n
+}
+
+// ResetCalls sets every counter back to zero.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+}
+
+// InjectFault queues f for op: the next f.Count calls of op get it, after
+// any fault queued before for op has been used up.
+func (s *Server) InjectFault(op Operation, f Fault) {
+	f.Count = max(f.Count, 1)
+	if !f.Drop && (f.Status < 100 || f.Status > 599) {
+		f.Status = http.StatusInternalServerError
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[op] = append(s.faults[op], f)
+}
+
+// ClearFaults removes every queued fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
+
+// FailTarget makes every BindDevicePolicy call answer a failure for that
+// target (in failure_targets, within a 200 answer) until
+// ClearTargetFailures. The out-of-band Bind is not affected.
+func (s *Server) FailTarget(targetType, targetID, errorCode, errorMsg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.targetFailures[target{typ: targetType, id: targetID}] = iotda.TargetFailure{TargetID: targetID, ErrorCode: errorCode, ErrorMsg: errorMsg}
+}
+
+// ClearTargetFailures removes every failure set by FailTarget.
+func (s *Server) ClearTargetFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.targetFailures)
+}
+
+// SetLatency changes the latency added to every request from now on.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = max(d, 0)
+}
+
+// nextFault takes the fault the next call of op gets, if any.
+func (s *Server) nextFault(op Operation) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	queue := s.faults[op]
+	if len(queue) == 0 {
+		return Fault{}, false
+	}
+	f := queue[0]
+	queue[0].Count--
+	if queue[0].Count == 0 {
+		queue = queue[1:]
+	}
+	if len(queue) == 0 {
+		delete(s.faults, op)
+	} else {
+		s.faults[op] = queue
+	}
+	return f, true
+}
+
+// route is where a request goes.
+type route struct {
+	op        Operation
+	projectID string
+	policyID  string
+	// err is set for unknown paths and methods.
+	err   *Error
+	allow string
+}
+
+const (
+	headerRequestID     = "X-Request-Id"
+	headerInstanceID    = "Instance-Id"
+	headerAuthToken     = "X-Auth-Token"
+	headerSecurityToken = "X-Security-Token"
+	headerProjectID     = "X-Project-Id"
+)
+
+func notFoundPath() *Error {
+	return &Error{Status: http.StatusNotFound, Code: "APIGW.0101", Msg: "The API does not exist or has not been published in the environment."}
+}
+
+func routeRequest(method, path string) route {
+	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(seg) < 4 || len(seg) > 6 || seg[0] != "v5" || seg[1] != "iot" || seg[2] == "" || seg[3] != "device-policies" {
+		return route{err: notFoundPath()}
+	}
+	rt := route{projectID: seg[2]}
+	byMethod := map[string]Operation{}
+	switch len(seg) {
+	case 4:
+		byMethod = map[string]Operation{http.MethodGet: OpList, http.MethodPost: OpCreate}
+	case 5:
+		byMethod = map[string]Operation{http.MethodGet: OpShow, http.MethodPut: OpUpdate, http.MethodDelete: OpDelete}
+	case 6:
+		switch seg[5] {
+		case "bind":
+			byMethod[http.MethodPost] = OpBind
+		case "unbind":
+			byMethod[http.MethodPost] = OpUnbind
+		case "list-targets":
+			byMethod[http.MethodPost] = OpListTargets
+		}
+	}
+	if len(seg) > 4 {
+		rt.policyID = seg[4]
+		if rt.policyID == "" || len(byMethod) == 0 {
+			return route{err: notFoundPath()}
+		}
+	}
+	op, ok := byMethod[method]
+	if !ok {
+		allowed := make([]string, 0, len(byMethod))
+		for m := range byMethod {
+			allowed = append(allowed, m)
+		}
+		slices.Sort(allowed)
+		rt.allow = strings.Join(allowed, ", ")
+		rt.err = &Error{Status: http.StatusMethodNotAllowed, Code: "APIGW.0101",
+			Msg: fmt.Sprintf("The API does not exist or has not been published in the environment: method %s is not allowed here (allowed: %s).", quote(method), rt.allow)}
+		return rt
+	}
+	rt.op = op
+	return rt
+}
+
+// ServeHTTP answers one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newRequestID()
+	w.Header().Set(headerRequestID, requestID)
+	rt := routeRequest(r.Method, r.URL.Path)
+	if rt.op != "" {
+		s.mu.Lock()
+		s.calls[rt.op]++
+		s.mu.Unlock()
+	}
+	if !s.sleep(r.Context()) {
+		return
+	}
+	if rt.err != nil {
+		if rt.allow != "" {
+			w.Header().Set("Allow", rt.allow)
+		}
+		writeError(w, requestID, rt.err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return // the client is gone
+	}
+	if len(body) > maxBodyBytes {
+		writeError(w, requestID, badRequest("The request body is larger than %d bytes.", maxBodyBytes))
+		return
+	}
+	if e := s.authenticate(r, body); e != nil {
+		writeError(w, requestID, e)
+		return
+	}
+	if rt.projectID != s.projectID || (r.Header.Get(headerProjectID) != "" && r.Header.Get(headerProjectID) != s.projectID) {
+		writeError(w, requestID, &Error{Status: http.StatusForbidden, Code: "IOTDA.000003",
+			Msg: "Forbidden. The project id of the request is not the project of the credentials."})
+		return
+	}
+	if f, ok := s.nextFault(rt.op); ok {
+		s.fault(w, r, requestID, rt, body, f)
+		return
+	}
+	status, out := s.perform(rt, r, body)
+	writeResult(w, requestID, status, out)
+}
+
+// sleep waits for the latency; false means the client gave up.
+func (s *Server) sleep(ctx context.Context) bool {
+	s.mu.Lock()
+	d := s.latency
+	s.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, requestID string, rt route, body []byte, f Fault) {
+	if f.AfterAction {
+		s.perform(rt, r, body)
+	}
+	if f.Drop {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(http.ErrAbortHandler) // closes the stream without an answer
+		}
+		conn.Close()
+		return
+	}
+	if f.RetryAfter > 0 {
+		secs := (f.RetryAfter + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+	}
+	e := &Error{Status: f.Status, Code: fmt.Sprintf("IOTDA.000%03d", f.Status), Msg: "Injected fault: " + http.StatusText(f.Status) + "."}
+	if f.Status == http.StatusTooManyRequests {
+		e.Code, e.Msg = "APIGW.0308", "The throttling threshold has been reached."
+	}
+	writeError(w, requestID, e)
+}
+
+const (
+	msgAuth    = "Incorrect IAM authentication information: "
+	msgAKSK    = msgAuth + "verify aksk signature fail"
+	iotdmScope = signer.DefaultService
+)
+
+func authError(msg string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: iotda.CodeAuthenticationFail, Msg: msg}
+}
+
+// authenticate accepts a configured token or a valid AK/SK signature.
+func (s *Server) authenticate(r *http.Request, body []byte) *Error {
+	if token := r.Header.Get(headerAuthToken); token != "" {
+		for _, t := range s.tokens {
+			if subtle.ConstantTimeCompare([]byte(token), []byte(t)) == 1 {
+				return nil
+			}
+		}
+		return authError(msgAuth + "the token in X-Auth-Token is not valid.")
+	}
+	if r.Header.Get(signer.HeaderAuthorization) == "" {
+		return authError(msgAuth + "the request has neither an X-Auth-Token nor an AK/SK signature.")
+	}
+	ak, err := s.verifier.Verify(r, body)
+	if err != nil {
+		return authError(msgAKSK + "; " + err.Error())
+	}
+	if auth, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization)); err == nil && auth.Algorithm == signer.AlgorithmDerived {
+		if svc := auth.Scope[strings.LastIndex(auth.Scope, "/")+1:]; svc != iotdmScope {
+			return authError(fmt.Sprintf("%s; the derived signing scope names service %s, not %s.", msgAKSK, quote(svc), iotdmScope))
+		}
+	}
+	cred := s.creds[ak]
+	sent := r.Header.Get(headerSecurityToken)
+	switch {
+	case cred.SecurityToken == "" && sent != "":
+		return authError(msgAKSK + "; an X-Security-Token was sent with a permanent access key.")
+	case cred.SecurityToken != "" && sent == "":
+		return authError(msgAKSK + "; a temporary access key needs its X-Security-Token.")
+	case cred.SecurityToken != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(cred.SecurityToken)) != 1:
+		return authError(msgAKSK + "; the X-Security-Token does not belong to the access key.")
+	}
+	return nil
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}
+
+func writeError(w http.ResponseWriter, requestID string, e *Error) {
+	body := iotda.ErrorBody{ErrorCode: e.Code, ErrorMsg: e.Msg}
+	if strings.HasPrefix(e.Code, "APIGW.") {
+		body.RequestID = requestID
+	}
+	writeJSON(w, e.Status, body)
+}
+
+func writeResult(w http.ResponseWriter, requestID string, status int, out any) {
+	if e, ok := out.(*Error); ok {
+		writeError(w, requestID, e)
+		return
+	}
+	if out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		data = []byte(`{"error_code":"IOTDA.000500","error_msg":"Internal error: the answer cannot be encoded."}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
