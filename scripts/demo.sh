@@ -30,6 +30,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+write_cli_config "$work/cli.tfrc" "$work/bin"
+export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+
 say "finding a Terraform CLI"
 tf=$(terraform_cli)
 "$tf" version | head -n 1
@@ -53,9 +56,7 @@ done
 [ -n "$endpoint" ] || { echo "the mock did not start within 10 seconds" >&2; exit 1; }
 echo "mock: $endpoint (pid $mock_pid)"
 
-write_cli_config "$work/cli.tfrc" "$work/bin"
 cp -R examples/demo "$work/config"
-export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 TF_INPUT=0
 export HW_IOTDA_ENDPOINT="$endpoint" HW_REGION_NAME=cn-north-4 HW_PROJECT_ID="$MOCK_PROJECT_ID" \
 	HW_ACCESS_KEY="$MOCK_ACCESS_KEY" HW_SECRET_KEY="$MOCK_SECRET_KEY"
 cd "$work/config"

@@ -48,6 +48,24 @@ resource "iotda_device_policy" "gateways" {
   }
 }
 
+# 48 sensors of one product, bound in three calls of at most 20.
+locals {
+  sensor_ids = [for n in range(1, 49) : format("64a7ba7ef9cb063d27e16b97_sensor-%04d", n)]
+}
+
+resource "iotda_device_policy_binding" "sensors" {
+  policy_id   = iotda_device_policy.sensors.id
+  target_type = "device"
+  target_ids  = local.sensor_ids
+}
+
+# Every device of the gateway product.
+resource "iotda_device_policy_binding" "gateways" {
+  policy_id   = iotda_device_policy.gateways.id
+  target_type = "product"
+  target_ids  = ["64a7ba7ef9cb063d27e16b98"]
+}
+
 output "sensor_policy_id" {
   value = iotda_device_policy.sensors.id
 }
@@ -59,4 +77,8 @@ output "gateway_policy_id" {
 output "resource_space" {
   description = "The default resource space the policies were created in."
   value       = iotda_device_policy.sensors.app_id
+}
+
+output "bound_sensors" {
+  value = length(iotda_device_policy_binding.sensors.target_ids)
 }

@@ -257,15 +257,18 @@ func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) (
 }
 
 // paginate calls fetch with the marker of the previous page until a page
-// comes back short. fetch returns the page and the number of records in it.
+// comes back short or all page.count records are in. fetch returns the page
+// and the number of records in it.
 func (c *Client) paginate(fetch func(marker string) (Page, int, error)) error {
 	marker := ""
+	total := 0
 	for {
 		page, n, err := fetch(marker)
 		if err != nil {
 			return err
 		}
-		if n < c.pageSize || page.Marker == "" {
+		total += n
+		if n < c.pageSize || page.Marker == "" || int64(total) >= page.Count {
 			return nil
 		}
 		if page.Marker == marker {

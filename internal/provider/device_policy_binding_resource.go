@@ -41,10 +41,10 @@ type devicePolicyBindingResource struct {
 }
 
 type devicePolicyBindingModel struct {
-	ID         types.String `tfsdk:"id"`
-	PolicyID   types.String `tfsdk:"policy_id"`
-	TargetType types.String `tfsdk:"target_type"`
-	TargetIDs  types.Set    `tfsdk:"target_ids"`
+	ID         types.String        `tfsdk:"id"`
+	PolicyID   types.String        `tfsdk:"policy_id"`
+	TargetType types.String        `tfsdk:"target_type"`
+	TargetIDs  largeStringSetValue `tfsdk:"target_ids"`
 }
 
 func (r *devicePolicyBindingResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -82,6 +82,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				MarkdownDescription: "The ids of every target of `target_type` the policy is bound to: 1 to 128 letters, digits, `_` or `-` each. " +
 					"An empty set means no target of this type is bound. A device or product can have at most 5 policies bound.",
 				ElementType: types.StringType,
+				CustomType:  newLargeStringSetType(),
 				Required:    true,
 				Validators: []validator.Set{
 					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`)),
@@ -124,7 +125,7 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 		return
 	}
 	state.ID = types.StringValue(bindingID(policyID, targetType))
-	state.TargetIDs = stringSet(bound)
+	state.TargetIDs = largeStringSet(bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -155,7 +156,7 @@ func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.D
 		return
 	}
 	desired := state
-	desired.TargetIDs = stringSet(nil)
+	desired.TargetIDs = largeStringSet(nil)
 	r.reconcile(ctx, desired, current, true, &resp.State, &resp.Diagnostics)
 }
 
@@ -171,7 +172,7 @@ func (r *devicePolicyBindingResource) ImportState(ctx context.Context, req resou
 		ID:         types.StringValue(req.ID),
 		PolicyID:   types.StringValue(policyID),
 		TargetType: types.StringValue(targetType),
-		TargetIDs:  types.SetNull(types.StringType),
+		TargetIDs:  largeStringSetValue{SetValue: types.SetNull(types.StringType)},
 	})...)
 }
 
@@ -214,7 +215,7 @@ func (r *devicePolicyBindingResource) reconcile(ctx context.Context, desired dev
 			return // a create that bound nothing leaves nothing behind
 		}
 	}
-	desired.TargetIDs = stringSet(bound)
+	desired.TargetIDs = largeStringSet(bound)
 	diags.Append(state.Set(ctx, desired)...)
 }
 
@@ -271,7 +272,7 @@ func bindingID(policyID, targetType string) string {
 	return policyID + "/" + targetType
 }
 
-func setStrings(ctx context.Context, set types.Set) ([]string, diag.Diagnostics) {
+func setStrings(ctx context.Context, set largeStringSetValue) ([]string, diag.Diagnostics) {
 	if set.IsNull() || set.IsUnknown() {
 		return nil, nil
 	}

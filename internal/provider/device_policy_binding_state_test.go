@@ -35,7 +35,7 @@ func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, pri
 	model := func(ids []string) devicePolicyBindingModel {
 		return devicePolicyBindingModel{
 			ID: types.StringValue(bindingID(policyID, "device")), PolicyID: types.StringValue(policyID),
-			TargetType: types.StringValue("device"), TargetIDs: stringSet(ids),
+			TargetType: types.StringValue("device"), TargetIDs: largeStringSet(ids),
 		}
 	}
 	state := tfsdk.State{Schema: schemaResp.Schema}
