@@ -66,6 +66,17 @@ resource "iotda_device_policy_binding" "gateways" {
   target_ids  = ["64a7ba7ef9cb063d27e16b98"]
 }
 
+# A review guard: the plan fails if a sensor could publish on another
+# sensor's topic (evaluated offline by the provider).
+check "sensors_are_isolated" {
+  assert {
+    condition = !provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "publish", "/v1/devices/sensor-0002/telemetry", { device_id = "sensor-0001" }
+    ).allowed
+    error_message = "A sensor may publish on another sensor's telemetry topic."
+  }
+}
+
 output "sensor_policy_id" {
   value = iotda_device_policy.sensors.id
 }

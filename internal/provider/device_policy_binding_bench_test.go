@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,17 +32,8 @@ func ceilDiv(n, d int) int { return (n + d - 1) / d }
 // request. It prints the API calls of each step against the minimum and the
 // wall time, and fails only when a step makes more calls than the minimum.
 func BenchmarkDevicePolicyBinding(b *testing.B) {
-	tf := terraformPath(b)
-	work := b.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(work, "bin", "terraform-provider-iotda"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cliConfig := filepath.Join(work, "cli.tfrc")
-	override := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"iotda-terraform/iotda\" = %q\n  }\n  direct {}\n}\n", filepath.Join(work, "bin"))
-	if err := os.WriteFile(cliConfig, []byte(override), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	tf := terraformCLI(b)
+	cliConfig := devOverridesConfig(b)
 
 	var results []benchStep
 	for _, size := range []int{100, 1000, 5000} {
@@ -103,10 +93,7 @@ resource "iotda_device_policy_binding" "fleet" {
 	run := func(name string, minimum int, args ...string) benchStep {
 		srv.ResetCalls()
 		start := time.Now()
-		cmd := exec.Command(tf, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0")
-		out, err := cmd.CombinedOutput()
+		out, err := runTerraform(tf, dir, cliConfig, nil, args...)
 		step := benchStep{size: size, name: name, calls: srv.TotalCalls(), minimum: minimum, duration: time.Since(start)}
 		if err != nil {
 			b.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -144,16 +131,4 @@ func quoteAll(ids []string) string {
 		quoted[i] = fmt.Sprintf("%q", id)
 	}
 	return strings.Join(quoted, ", ")
-}
-
-// terraformPath finds the CLI the acceptance tests use.
-func terraformPath(b *testing.B) string {
-	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		b.Skip("no terraform CLI: run it through `make bench`, which provides one")
-	}
-	return p
 }

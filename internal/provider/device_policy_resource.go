@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
 var (
@@ -29,6 +30,7 @@ var (
 	_ resource.ResourceWithConfigure        = (*devicePolicyResource)(nil)
 	_ resource.ResourceWithImportState      = (*devicePolicyResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*devicePolicyResource)(nil)
 )
 
 // NewDevicePolicyResource returns the iotda_device_policy resource.
@@ -145,6 +147,27 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 
 func (r *devicePolicyResource) ConfigValidators(context.Context) []resource.ConfigValidator {
 	return []resource.ConfigValidator{policySizeValidator{}}
+}
+
+// ValidateConfig adds review warnings: topics that will not do what an MQTT
+// user expects, statements that can never take effect, grants of every
+// topic, and topics policies do not govern.
+func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var statements []statementModel
+	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &statements); diags.HasError() {
+		return
+	}
+	expanded, ok := expandStatements(ctx, statements)
+	if !ok {
+		return
+	}
+	for _, w := range policyeval.Review(toEvalStatements(expanded)) {
+		at := path.Root("statement").AtListIndex(w.Statement)
+		if w.Resource >= 0 {
+			at = at.AtName("resources").AtSetValue(types.StringValue(expanded[w.Statement].Resources[w.Resource]))
+		}
+		resp.Diagnostics.AddAttributeWarning(at, w.Summary, w.Detail)
+	}
 }
 
 func (r *devicePolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {

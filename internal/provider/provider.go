@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -28,7 +29,10 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
-var _ provider.Provider = (*iotdaProvider)(nil)
+var (
+	_ provider.Provider              = (*iotdaProvider)(nil)
+	_ provider.ProviderWithFunctions = (*iotdaProvider)(nil)
+)
 
 // New returns a constructor of the provider for the given version.
 func New(version string) func() provider.Provider {
@@ -183,6 +187,12 @@ func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource 
 
 func (p *iotdaProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return nil
+}
+
+func (p *iotdaProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{
+		NewEvaluateFunction,
+	}
 }
 
 // envSetting is one provider attribute with its environment fallbacks.

@@ -1,0 +1,43 @@
+# Run with `terraform test` (make test runs it against the IoTDA mock).
+
+run "device_publishes_on_its_own_topic" {
+  command = plan
+
+  assert {
+    condition = provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "publish", "/v1/devices/sensor-1/telemetry", { device_id = "sensor-1" }
+    ).allowed
+    error_message = "A device must be able to publish its own telemetry."
+  }
+}
+
+run "device_cannot_publish_on_another_devices_topic" {
+  command = plan
+
+  assert {
+    condition = provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "publish", "/v1/devices/sensor-2/telemetry", { device_id = "sensor-1" }
+    ).decision == "NO_MATCH"
+    error_message = "Device sensor-1 must not publish on the topic of sensor-2."
+  }
+}
+
+run "firmware_is_denied_even_on_own_topic" {
+  command = plan
+
+  assert {
+    condition = provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "subscribe", "/v1/devices/sensor-1/firmware", { device_id = "sensor-1" }
+    ).decision == "DENY"
+    error_message = "The firmware channel must be denied to every device."
+  }
+}
+
+run "policy_applies" {
+  command = apply
+
+  assert {
+    condition     = length(iotda_device_policy.sensors.id) == 24
+    error_message = "The policy was not created."
+  }
+}
