@@ -28,14 +28,17 @@ cleanup() {
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 write_cli_config "$work/cli.tfrc" "$work/bin"
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 
 say "finding a Terraform CLI"
 tf=$(terraform_cli)
-"$tf" version | head -n 1
+version=$("$tf" version)
+echo "${version%%$'\n'*}"
 
 say "building the provider and the mock"
 go build -o "$work/bin/terraform-provider-iotda" .

@@ -33,12 +33,30 @@ resource "iotda_device_policy" "sensors" {
   }
 }
 
-# Fails the plan when a device could publish on another device's topic.
+# What the policy lets a device do, decided offline by the provider. The
+# check warns in every plan, and tests/ asserts each decision.
+locals {
+  access = {
+    own_telemetry = provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "publish", "/v1/devices/sensor-1/telemetry", { device_id = "sensor-1" }
+    )
+    other_device_telemetry = provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "publish", "/v1/devices/sensor-2/telemetry", { device_id = "sensor-1" }
+    )
+    own_firmware = provider::iotda::evaluate(
+      iotda_device_policy.sensors.statement, "subscribe", "/v1/devices/sensor-1/firmware", { device_id = "sensor-1" }
+    )
+  }
+}
+
 check "devices_are_isolated" {
   assert {
-    condition = !provider::iotda::evaluate(
-      iotda_device_policy.sensors.statement, "publish", "/v1/devices/sensor-2/telemetry", { device_id = "sensor-1" }
-    ).allowed
+    condition     = !local.access.other_device_telemetry.allowed
     error_message = "Device sensor-1 may publish on the telemetry topic of sensor-2."
   }
+}
+
+output "access" {
+  description = "The decision for each scenario."
+  value       = { for name, result in local.access : name => result.decision }
 }

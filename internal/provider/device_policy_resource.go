@@ -82,7 +82,8 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 			},
 			"app_id": schema.StringAttribute{
 				MarkdownDescription: "The resource space (application) id: at most 36 letters, digits, `_` or `-`. " +
-					"Omitted, the policy belongs to the instance's default resource space, whose id is shown after apply. Changing it replaces the policy.",
+					"Omitted, the policy belongs to the instance's default resource space, whose id is shown after apply. Changing it replaces the policy; " +
+					"removing it from the configuration later keeps the policy where it is.",
 				Optional: true,
 				Computed: true,
 				PlanModifiers: []planmodifier.String{

@@ -29,6 +29,11 @@ func TestExamples(t *testing.T) {
 		"policy-review",
 		"resources/iotda_device_policy",
 		"resources/iotda_device_policy_binding",
+		"functions/evaluate",
+		"data-sources/iotda_device_policy",
+		"data-sources/iotda_device_policies",
+		"data-sources/iotda_device_policy_targets",
+		"data-sources/iotda_device_access",
 	}
 	for _, example := range examples {
 		t.Run(example, func(t *testing.T) {

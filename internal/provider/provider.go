@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -59,6 +60,9 @@ type providerModel struct {
 	BatchParallelism types.Int64  `tfsdk:"batch_parallelism"`
 	Insecure         types.Bool   `tfsdk:"insecure"`
 }
+
+// requestTimeout bounds one HTTP attempt.
+const requestTimeout = 2 * time.Minute
 
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
@@ -156,6 +160,9 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it with insecure = true.
 		httpClient = &http.Client{Transport: transport}
 	}
+	// One attempt may not hang forever; retries and the caller's context
+	// bound the whole call.
+	httpClient.Timeout = requestTimeout
 	cfg.HTTPClient = httpClient
 	cfg.UserAgent = "terraform-provider-iotda/" + p.version
 	cfg.Logger = tflogLogger{secrets: secrets}
@@ -186,7 +193,12 @@ func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource 
 }
 
 func (p *iotdaProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{
+		NewDevicePolicyDataSource,
+		NewDevicePoliciesDataSource,
+		NewDevicePolicyTargetsDataSource,
+		NewDeviceAccessDataSource,
+	}
 }
 
 func (p *iotdaProvider) Functions(_ context.Context) []func() function.Function {

@@ -1,0 +1,295 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
+)
+
+var (
+	_ datasource.DataSource              = (*deviceAccessDataSource)(nil)
+	_ datasource.DataSourceWithConfigure = (*deviceAccessDataSource)(nil)
+)
+
+// NewDeviceAccessDataSource returns the iotda_device_access data source.
+func NewDeviceAccessDataSource() datasource.DataSource {
+	return &deviceAccessDataSource{}
+}
+
+type deviceAccessDataSource struct {
+	client *iotda.Client
+}
+
+type deviceAccessDataSourceModel struct {
+	DeviceID  types.String          `tfsdk:"device_id"`
+	ProductID types.String          `tfsdk:"product_id"`
+	AppID     types.String          `tfsdk:"app_id"`
+	ClientID  types.String          `tfsdk:"client_id"`
+	Action    types.String          `tfsdk:"action"`
+	Topic     types.String          `tfsdk:"topic"`
+	Policies  []reachingPolicyModel `tfsdk:"policies"`
+	Allowed   types.Bool            `tfsdk:"allowed"`
+	Decision  types.String          `tfsdk:"decision"`
+	Matched   []matchedModel        `tfsdk:"matched"`
+}
+
+type reachingPolicyModel struct {
+	PolicyID   types.String `tfsdk:"policy_id"`
+	PolicyName types.String `tfsdk:"policy_name"`
+	BoundVia   types.String `tfsdk:"bound_via"`
+}
+
+type matchedModel struct {
+	PolicyID       types.String `tfsdk:"policy_id"`
+	StatementIndex types.Int64  `tfsdk:"statement_index"`
+}
+
+func (d *deviceAccessDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_device_access"
+}
+
+func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Decides whether the device policies bound on the live platform let a device publish or subscribe to a topic. " +
+			"It finds every policy that reaches the device (bound to the device, to its product when `product_id` is given, or to its resource space when `app_id` is given), " +
+			"pools their statements and judges them the way IoTDA does, with the same rules as the `provider::iotda::evaluate` function: " +
+			"variables are replaced by the device's values, `*` matches one or more characters including `/`, `?` exactly one, " +
+			"`+` and `#` are ordinary characters, DENY beats ALLOW across policies, nothing matching is `NO_MATCH` (not allowed), " +
+			"and topics starting with `$` are `NOT_GOVERNED` (allowed: policies do not control them).\n\n" +
+			"**API calls per read.** Terraform reads a data source at every plan (and at apply instead when an argument is unknown at plan time). Each read makes:\n\n" +
+			"1. one `ListDevicePolicies` listing of all policies of the instance, in pages of 50: one call, since an instance holds at most 50 policies;\n" +
+			"2. one `ShowTargetsInDevicePolicy` listing of all targets per policy, in pages of 50 targets: one call for each policy with at most 50 targets, one more per further 50;\n" +
+			"3. one `ShowDevicePolicy` call per policy that reaches the device, for its statements.\n\n" +
+			"With P policies of at most 50 targets each, R of which reach the device, that is 1 + P + R calls, at most 101. " +
+			"A policy deleted while the read is under way is left out.",
+		Attributes: map[string]schema.Attribute{
+			"device_id": schema.StringAttribute{
+				MarkdownDescription: "The device id, e.g. `64a7ba7ef9cb063d27e16b97_sensor-1`. Also the value of `${devices.deviceId}`.",
+				Required:            true,
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`),
+				},
+			},
+			"product_id": schema.StringAttribute{
+				MarkdownDescription: "The device's product. Policies bound to this product count, and it is the value of `${devices.productId}`. " +
+					"Omitted, no product binding counts and patterns using `${devices.productId}` never match.",
+				Optional: true,
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`),
+				},
+			},
+			"app_id": schema.StringAttribute{
+				MarkdownDescription: "The device's resource space. Policies bound to this resource space (target type `app`) count. " +
+					"Omitted, no resource-space binding counts: the provider cannot look up which resource space a device belongs to.",
+				Optional: true,
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, 36),
+					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+				},
+			},
+			"client_id": schema.StringAttribute{
+				MarkdownDescription: "The MQTT client id the device connects with, the value of `${devices.clientId}`. Omitted, patterns using it never match.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"action": schema.StringAttribute{
+				MarkdownDescription: "`publish` or `subscribe`, or the full names `iotda:devices:publish` and `iotda:devices:subscribe`, in any letter case.",
+				Required:            true,
+				Validators:          []validator.String{actionValidator{}},
+			},
+			"topic": schema.StringAttribute{
+				MarkdownDescription: "The MQTT topic, e.g. `/v1/devices/sensor-1/telemetry`, without the `topic:` prefix of policy resources.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"policies": schema.ListNestedAttribute{
+				MarkdownDescription: "The policies that reach the device, newest first.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"policy_id": schema.StringAttribute{
+							MarkdownDescription: "The policy id.",
+							Computed:            true,
+						},
+						"policy_name": schema.StringAttribute{
+							MarkdownDescription: "The policy name.",
+							Computed:            true,
+						},
+						"bound_via": schema.StringAttribute{
+							MarkdownDescription: "How the policy reaches the device: `device`, `product` or `app`. A policy bound in several ways shows the first of these.",
+							Computed:            true,
+						},
+					},
+				},
+			},
+			"allowed": schema.BoolAttribute{
+				MarkdownDescription: "Whether the device may perform the action on the topic.",
+				Computed:            true,
+			},
+			"decision": schema.StringAttribute{
+				MarkdownDescription: "`ALLOW` (an ALLOW statement matched and no DENY did), `DENY` (a DENY statement matched), " +
+					"`NO_MATCH` (no statement matched: not allowed) or `NOT_GOVERNED` (a topic starting with `$`: allowed).",
+				Computed: true,
+			},
+			"matched": schema.ListNestedAttribute{
+				MarkdownDescription: "The statements whose actions contain the action and one of whose resources matches the topic, ALLOW and DENY alike, in the order of `policies`.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"policy_id": schema.StringAttribute{
+							MarkdownDescription: "The policy of the statement.",
+							Computed:            true,
+						},
+						"statement_index": schema.Int64Attribute{
+							MarkdownDescription: "The 0-based index of the statement in the policy's `statement` list.",
+							Computed:            true,
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (d *deviceAccessDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *deviceAccessDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var config deviceAccessDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	deviceID := config.DeviceID.ValueString()
+	summaries, err := d.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to List Device Policies",
+			fmt.Sprintf("Listing the device policies to find those reaching device %s failed: %s", deviceID, err))
+		return
+	}
+
+	type reaching struct {
+		policyID string
+		via      string
+	}
+	var found []reaching
+	for _, p := range summaries {
+		targets, err := d.client.ListTargets(ctx, p.PolicyID, "")
+		if errors.Is(err, iotda.ErrNotFound) {
+			tflog.Debug(ctx, "device policy deleted while reading; left out", map[string]any{"policy_id": p.PolicyID})
+			continue
+		}
+		if err != nil {
+			resp.Diagnostics.AddError("Unable to List Device Policy Targets",
+				fmt.Sprintf("Listing the targets of device policy %s (%q) to see whether it reaches device %s failed: %s", p.PolicyID, p.PolicyName, deviceID, err))
+			return
+		}
+		if via := boundVia(targets, deviceID, config.ProductID.ValueString(), config.AppID.ValueString()); via != "" {
+			found = append(found, reaching{policyID: p.PolicyID, via: via})
+		}
+	}
+
+	// The statements of every reaching policy are pooled; origin maps a
+	// pooled index back to its policy and index there.
+	var pool []policyeval.Statement
+	var origin []matchedModel
+	config.Policies = make([]reachingPolicyModel, 0, len(found))
+	for _, r := range found {
+		policy, err := d.client.GetPolicy(ctx, r.policyID)
+		if errors.Is(err, iotda.ErrNotFound) {
+			tflog.Debug(ctx, "device policy deleted while reading; left out", map[string]any{"policy_id": r.policyID})
+			continue
+		}
+		if err != nil {
+			resp.Diagnostics.AddError("Unable to Read Device Policy",
+				fmt.Sprintf("Reading device policy %s, which reaches device %s, failed: %s", r.policyID, deviceID, err))
+			return
+		}
+		config.Policies = append(config.Policies, reachingPolicyModel{
+			PolicyID:   types.StringValue(policy.PolicyID),
+			PolicyName: types.StringValue(policy.PolicyName),
+			BoundVia:   types.StringValue(r.via),
+		})
+		pool = append(pool, toEvalStatements(policy.Statement)...)
+		for i := range policy.Statement {
+			origin = append(origin, matchedModel{PolicyID: types.StringValue(policy.PolicyID), StatementIndex: types.Int64Value(int64(i))})
+		}
+	}
+
+	identity := policyeval.Identity{DeviceID: deviceID, ProductID: config.ProductID.ValueString(), ClientID: config.ClientID.ValueString()}
+	result, err := policyeval.Evaluate(pool, config.Action.ValueString(), config.Topic.ValueString(), identity)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Evaluate Device Policies",
+			fmt.Sprintf("Judging %s on topic %q for device %s failed: %s", config.Action.ValueString(), config.Topic.ValueString(), deviceID, err))
+		return
+	}
+	tflog.Debug(ctx, "evaluated device access", map[string]any{
+		"device_id": deviceID, "policies": len(summaries), "reaching": len(config.Policies), "statements": len(pool), "decision": string(result.Decision),
+	})
+	config.Allowed = types.BoolValue(result.Allowed)
+	config.Decision = types.StringValue(string(result.Decision))
+	config.Matched = make([]matchedModel, 0, len(result.Matched))
+	for _, i := range result.Matched {
+		config.Matched = append(config.Matched, origin[i])
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, config)...)
+}
+
+// boundVia tells how targets reach the device: "device", "product" or
+// "app", the first that applies, or "" when none does. An empty productID
+// or appID matches nothing.
+func boundVia(targets []iotda.Target, deviceID, productID, appID string) string {
+	var device, product, app bool
+	for _, t := range targets {
+		switch t.TargetType {
+		case iotda.TargetTypeDevice:
+			device = device || t.TargetID == deviceID
+		case iotda.TargetTypeProduct:
+			product = product || (productID != "" && t.TargetID == productID)
+		case iotda.TargetTypeApp:
+			app = app || (appID != "" && t.TargetID == appID)
+		}
+	}
+	switch {
+	case device:
+		return iotda.TargetTypeDevice
+	case product:
+		return iotda.TargetTypeProduct
+	case app:
+		return iotda.TargetTypeApp
+	}
+	return ""
+}
+
+// actionValidator accepts the actions policyeval.NormalizeAction accepts.
+type actionValidator struct{}
+
+var _ validator.String = actionValidator{}
+
+func (actionValidator) Description(context.Context) string {
+	return fmt.Sprintf("must be publish, subscribe, %s or %s, in any letter case", iotda.ActionPublish, iotda.ActionSubscribe)
+}
+
+func (v actionValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (actionValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := policyeval.NormalizeAction(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Action", fmt.Sprintf("The action cannot be judged: %s.", err))
+	}
+}

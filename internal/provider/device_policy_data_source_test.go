@@ -1,0 +1,265 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+const policyDataAddr = "data.iotda_device_policy.test"
+
+// apiStatement is a statement as the API carries it.
+func apiStatement(effect string, actions []string, resources ...string) iotda.Statement {
+	return iotda.Statement{Effect: effect, Actions: actions, Resources: resources}
+}
+
+var (
+	publishOnly   = []string{iotda.ActionPublish}
+	subscribeOnly = []string{iotda.ActionSubscribe}
+	bothActions   = []string{iotda.ActionPublish, iotda.ActionSubscribe}
+)
+
+// createPolicy creates a policy out of band, as another user of the API
+// would; appID "" means the default resource space.
+func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...iotda.Statement) iotda.Policy {
+	t.Helper()
+	p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: statements})
+	if err != nil {
+		t.Fatalf("creating policy %s: %v", name, err)
+	}
+	return p
+}
+
+// bindTargets binds targets out of band.
+func bindTargets(t *testing.T, srv *mock.TestServer, policyID, targetType string, ids ...string) {
+	t.Helper()
+	if _, err := srv.Bind("", policyID, targetType, ids...); err != nil {
+		t.Fatalf("binding %s %v to %s: %v", targetType, ids, policyID, err)
+	}
+}
+
+// expectOpCalls checks the mock's counters of the given operations.
+func expectOpCalls(srv *mock.TestServer, want map[mock.Operation]int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for op, n := range want {
+			if got := srv.Calls(op); got != n {
+				return fmt.Errorf("%d %s calls, want %d", got, op, n)
+			}
+		}
+		return nil
+	}
+}
+
+// statementValue is the check of one element of a statement list.
+func statementValue(effect string, actions []string, resources ...string) knownvalue.Check {
+	return knownvalue.ObjectExact(map[string]knownvalue.Check{
+		"effect":    knownvalue.StringExact(effect),
+		"actions":   stringSetExact(actions...),
+		"resources": stringSetExact(resources...),
+	})
+}
+
+func TestAccDevicePolicyDataSource_byID(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	p := createPolicy(t, srv, "sensors", "",
+		apiStatement(iotda.EffectAllow, bothActions, "topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"),
+		apiStatement(iotda.EffectDeny, publishOnly, "topic:/v1/firmware/*"))
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: srv.ResetCalls,
+			Config: providerBlock(srv) + fmt.Sprintf(`
+data "iotda_device_policy" "test" {
+  policy_id = %q
+}
+`, p.PolicyID),
+			// Check runs right after the apply of the saved plan: the data
+			// source has been read once, during the plan.
+			Check: expectOpCalls(srv, map[mock.Operation]int{mock.OpShow: 1, mock.OpList: 0}),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(p.PolicyID)),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(p.PolicyID)),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact("sensors")),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(srv.DefaultAppID(""))),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("statement"), knownvalue.ListExact([]knownvalue.Check{
+					statementValue("ALLOW", bothActions, "topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"),
+					statementValue("DENY", publishOnly, "topic:/v1/firmware/*"),
+				})),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("create_time"), knownvalue.StringExact(p.CreateTime)),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("update_time"), knownvalue.StringExact(p.UpdateTime)),
+			},
+		}},
+	})
+}
+
+// TestAccDevicePolicyDataSource_byName finds a policy by its exact name
+// among decoys whose names contain it, which the API's substring filter
+// lists too.
+func TestAccDevicePolicyDataSource_byName(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	createPolicy(t, srv, "old-sensors", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/old"))
+	want := createPolicy(t, srv, "sensors", "space-1", apiStatement(iotda.EffectAllow, subscribeOnly, "topic:/v1/commands/*"))
+	createPolicy(t, srv, "sensors-legacy", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/legacy"))
+	createPolicy(t, srv, "Sensors", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/upper"))
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: srv.ResetCalls,
+			Config: providerBlock(srv) + `
+data "iotda_device_policy" "test" {
+  policy_name = "sensors"
+}
+`,
+			Check: expectOpCalls(srv, map[mock.Operation]int{mock.OpList: 1, mock.OpShow: 1}),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(want.PolicyID)),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(want.PolicyID)),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact("sensors")),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact("space-1")),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("statement"), knownvalue.ListExact([]knownvalue.Check{
+					statementValue("ALLOW", subscribeOnly, "topic:/v1/commands/*"),
+				})),
+			},
+		}},
+	})
+}
+
+func TestAccDevicePolicyDataSource_ambiguousName(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	first := createPolicy(t, srv, "shared", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/one"))
+	second := createPolicy(t, srv, "shared", "space-2", apiStatement(iotda.EffectAllow, publishOnly, "topic:/two"))
+	config := func(appID string) string {
+		app := ""
+		if appID != "" {
+			app = fmt.Sprintf("app_id = %q", appID)
+		}
+		return providerBlock(srv) + fmt.Sprintf(`
+data "iotda_device_policy" "test" {
+  policy_name = "shared"
+  %s
+}
+`, app)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config(""),
+				ExpectError: expectError(fmt.Sprintf(`Ambiguous Device Policy Name.*2 device policies are named "shared": %s \("shared", app_id space-2\), %s \("shared", app_id space-1\).*Set app_id.*policy_id`,
+					second.PolicyID, first.PolicyID)),
+			},
+			{
+				Config: config("space-1"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(first.PolicyID)),
+					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact("space-1")),
+					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("resources"), stringSetExact("topic:/one")),
+				},
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyDataSource_notFound(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	near := createPolicy(t, srv, "sensors-v2", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	data := func(attrs string) string {
+		return providerBlock(srv) + "data \"iotda_device_policy\" \"test\" {\n" + attrs + "\n}\n"
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      data(`policy_id = "0123456789abcdef01234567"`),
+				ExpectError: expectError(`Device Policy Not Found.*Device policy 0123456789abcdef01234567 does not exist.*HTTP 404`),
+			},
+			{
+				Config:      data(`policy_name = "nope"`),
+				ExpectError: expectError(`Device Policy Not Found.*No device policy is named "nope"\. Names are matched exactly`),
+			},
+			{
+				// Only a policy whose name contains the wanted one exists.
+				Config:      data(`policy_name = "sensors"`),
+				ExpectError: expectError(fmt.Sprintf(`Device Policy Not Found.*No device policy is named "sensors".*Policies with similar names: %s \("sensors-v2", app_id space-1\)`, near.PolicyID)),
+			},
+			{
+				Config:      data("policy_name = \"sensors-v2\"\napp_id = \"space-2\""),
+				ExpectError: expectError(`Device Policy Not Found.*No device policy is named "sensors-v2" in resource space "space-2"`),
+			},
+		},
+	})
+}
+
+// TestAccDevicePolicyDataSource_validation has one plan-time error per class
+// of bad arguments; none reaches the API.
+func TestAccDevicePolicyDataSource_validation(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	cases := []struct {
+		name  string
+		attrs string
+		want  string
+	}{
+		{"neither id nor name", `app_id = "space-1"`, `Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[policy_id,policy_name\]`},
+		{"both id and name", "policy_id = \"0123456789abcdef01234567\"\npolicy_name = \"p\"", `Invalid Attribute Combination.*Exactly one of these attributes must be configured: \[policy_id,policy_name\]`},
+		{"app id with id", "policy_id = \"0123456789abcdef01234567\"\napp_id = \"space-1\"", `Invalid Attribute Combination.*cannot be configured together: \[policy_id,app_id\]`},
+		{"malformed id", `policy_id = "0123456789ABCDEF01234567"`, `policy_id must be a device policy id: 24 lower-case hexadecimal characters`},
+		{"name characters", `policy_name = "my policy"`, `policy_name must contain only letters, digits, "_" and "-"`},
+		{"long app id", fmt.Sprintf("policy_name = \"p\"\napp_id = %q", "a123456789012345678901234567890123456"), `app_id string length must be between 1 and 36`},
+	}
+	steps := make([]resource.TestStep, 0, len(cases))
+	for _, tc := range cases {
+		steps = append(steps, resource.TestStep{
+			Config:      providerBlock(srv) + "data \"iotda_device_policy\" \"test\" {\n" + tc.attrs + "\n}\n",
+			PlanOnly:    true,
+			ExpectError: expectError(tc.want),
+		})
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps:                    steps,
+	})
+	if calls := srv.TotalCalls(); calls != 0 {
+		t.Errorf("invalid configurations reached the API %d times", calls)
+	}
+}
+
+// TestAccDevicePolicyDataSource_sameConfiguration reads a policy managed in
+// the same configuration, by id and (after it exists) by name.
+func TestAccDevicePolicyDataSource_sameConfiguration(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	config := policyConfig(srv, "managed", "", "topic:/v1/a") + `
+data "iotda_device_policy" "test" {
+  policy_id = iotda_device_policy.test.id
+}
+
+data "iotda_device_policy" "by_name" {
+  policy_name = iotda_device_policy.test.policy_name
+  depends_on  = [iotda_device_policy.test]
+}
+`
+	byName := "data.iotda_device_policy.by_name"
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		CheckDestroy:             checkNoPolicies(srv),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.CompareValuePairs(policyAddr, tfjsonpath.New("id"), policyDataAddr, tfjsonpath.New("policy_id"), compare.ValuesSame()),
+				statecheck.CompareValuePairs(policyAddr, tfjsonpath.New("id"), byName, tfjsonpath.New("policy_id"), compare.ValuesSame()),
+				statecheck.CompareValuePairs(policyAddr, tfjsonpath.New("statement"), policyDataAddr, tfjsonpath.New("statement"), compare.ValuesSame()),
+				statecheck.CompareValuePairs(policyAddr, tfjsonpath.New("app_id"), byName, tfjsonpath.New("app_id"), compare.ValuesSame()),
+				statecheck.ExpectKnownValue(byName, tfjsonpath.New("update_time"), knownvalue.StringRegexp(regexp.MustCompile(`^\d{8}T\d{6}Z$`))),
+			},
+		}},
+	})
+}
