@@ -466,3 +466,22 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestListStopsAtCount lists exactly two full pages: page.count tells the
+// client no third call is needed.
+func TestListStopsAtCount(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	for i := range 20 {
+		if _, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: statements("topic:/a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.PageSize = 10 })
+	list, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if err != nil || len(list) != 20 {
+		t.Fatalf("listed %d policies, %v; want 20", len(list), err)
+	}
+	if calls := srv.Calls(mock.OpList); calls != 2 {
+		t.Errorf("list calls = %d, want 2", calls)
+	}
+}
