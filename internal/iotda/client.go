@@ -278,22 +278,20 @@ func (c *Client) paginate(fetch func(marker string) (Page, int, error)) error {
 	}
 }
 
-func (c *Client) path(segments ...string) string {
-	p := "/v5/iot/" + url.PathEscape(c.projectID) + "/device-policies"
-	for _, s := range segments {
-		p += "/" + url.PathEscape(s)
-	}
-	return p
+// path lists the path segments of an operation under the project.
+func (c *Client) path(segments ...string) []string {
+	return append([]string{"v5", "iot", c.projectID, "device-policies"}, segments...)
 }
 
 // do sends one API call and decodes the answer into out when the status is
 // the expected one; any other answer becomes an *APIError.
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, in any, want int, out any) error {
+func (c *Client) do(ctx context.Context, op, method string, segments []string, query url.Values, in any, want int, out any) error {
 	u := *c.base
-	u.Path = strings.TrimSuffix(c.base.Path, "/") + path
-	u.RawPath = ""
-	if escaped := strings.TrimSuffix(c.base.EscapedPath(), "/") + path; escaped != u.Path {
-		u.RawPath = escaped
+	u.Path = strings.TrimSuffix(c.base.Path, "/")
+	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/")
+	for _, s := range segments {
+		u.Path += "/" + s
+		u.RawPath += "/" + url.PathEscape(s)
 	}
 	u.RawQuery = query.Encode()
 

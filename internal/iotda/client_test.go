@@ -485,3 +485,27 @@ func TestListStopsAtCount(t *testing.T) {
 		t.Errorf("list calls = %d, want 2", calls)
 	}
 }
+
+// recordingTransport keeps the escaped path of every request it passes on.
+type recordingTransport struct {
+	paths []string
+	next  http.RoundTripper
+}
+
+func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.paths = append(r.paths, req.URL.EscapedPath())
+	return r.next.RoundTrip(req)
+}
+
+func TestPathSegmentsAreEscapedOnce(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	rt := &recordingTransport{next: http.DefaultTransport}
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.HTTPClient = &http.Client{Transport: rt} })
+	if _, err := c.GetPolicy(context.Background(), "odd id/1"); !errors.Is(err, iotda.ErrNotFound) {
+		t.Fatalf("error %v, want ErrNotFound", err)
+	}
+	want := "/v5/iot/" + mock.TestProjectID + "/device-policies/odd%20id%2F1"
+	if len(rt.paths) != 1 || rt.paths[0] != want {
+		t.Fatalf("requested %q, want %q", rt.paths, want)
+	}
+}
