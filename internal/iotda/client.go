@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -106,6 +107,9 @@ func New(cfg Config) (*Client, error) {
 		transport = http.DefaultTransport
 	}
 	wrapped := *httpClient
+	// The API never redirects; following a redirect would send fresh
+	// credentials to wherever it points.
+	wrapped.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	wrapped.Transport = &signingTransport{
 		base:      transport,
 		auth:      auth,
@@ -250,30 +254,46 @@ func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) (
 		if err := c.do(ctx, "ShowTargetsInDevicePolicy", http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
 			return Page{}, 0, err
 		}
-		all = append(all, out.Targets...)
+		for _, t := range out.Targets {
+			// A target without a type is of the type asked for.
+			if targetType == "" || t.TargetType == "" || t.TargetType == targetType {
+				if t.TargetType == "" {
+					t.TargetType = targetType
+				}
+				all = append(all, t)
+			}
+		}
 		return out.Page, len(out.Targets), nil
 	})
 	return all, err
 }
 
 // paginate calls fetch with the marker of the previous page until a page
-// comes back short or all page.count records are in. fetch returns the page
-// and the number of records in it.
+// comes back short, or (when the API says how many records match) all
+// page.count records are in. fetch returns the page and the number of
+// records in it. A full page without a marker, or a marker seen before, is
+// an error rather than a silently short listing.
 func (c *Client) paginate(fetch func(marker string) (Page, int, error)) error {
 	marker := ""
 	total := 0
+	seen := map[string]bool{}
 	for {
 		page, n, err := fetch(marker)
 		if err != nil {
 			return err
 		}
 		total += n
-		if n < c.pageSize || page.Marker == "" || int64(total) >= page.Count {
+		switch {
+		case n < c.pageSize:
 			return nil
+		case page.Count > 0 && int64(total) >= page.Count:
+			return nil
+		case page.Marker == "":
+			return fmt.Errorf("a full page of %d records came without a marker for the next page", n)
+		case seen[page.Marker]:
+			return fmt.Errorf("pagination returned marker %s twice", page.Marker)
 		}
-		if page.Marker == marker {
-			return fmt.Errorf("pagination did not advance past marker %s", marker)
-		}
+		seen[page.Marker] = true
 		marker = page.Marker
 	}
 }
@@ -302,7 +322,8 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 			return fmt.Errorf("%s: encoding the request: %w", op, err)
 		}
 	}
-	req, err := retryablehttp.NewRequestWithContext(withOperation(ctx, op), method, u.String(), body)
+	attempts := new(atomic.Int32)
+	req, err := retryablehttp.NewRequestWithContext(withAttempts(withOperation(ctx, op), attempts), method, u.String(), body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -314,7 +335,10 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 			_ = resp.Body.Close()
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("%s: %w", op, ctxErr)
+			err = ctxErr
+		}
+		if noReplay(ctx) && !notSent(err) {
+			return fmt.Errorf("%s: %w (%w)", op, err, ErrOutcomeUnknown)
 		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -324,7 +348,12 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 		return fmt.Errorf("%s: reading the response: %w", op, err)
 	}
 	if resp.StatusCode != want {
-		return newAPIError(op, resp, data)
+		apiErr := newAPIError(op, resp, data)
+		apiErr.Attempts = int(attempts.Load())
+		if noReplay(ctx) && resp.StatusCode >= 500 {
+			return fmt.Errorf("%w (%w)", apiErr, ErrOutcomeUnknown)
+		}
+		return apiErr
 	}
 	if out == nil {
 		return nil

@@ -2,10 +2,12 @@ package iotda_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -35,6 +37,11 @@ func newClient(t *testing.T, srv *mock.TestServer, opts ...func(*iotda.Config)) 
 		t.Fatalf("iotda.New: %v", err)
 	}
 	return c
+}
+
+func isAuthError(err error) bool {
+	var apiErr *iotda.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized
 }
 
 func statements(resources ...string) []iotda.Statement {
@@ -219,7 +226,7 @@ func TestWrongSecretIsRejected(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Credentials.SecretKey = "not-the-secret" })
 	_, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
-	if !iotda.IsAuthError(err) {
+	if !isAuthError(err) {
 		t.Fatalf("error %v is not an authentication error", err)
 	}
 	msg := err.Error()
@@ -269,7 +276,7 @@ func TestAuthenticationMethods(t *testing.T) {
 	}
 	for name, opt := range bad {
 		t.Run(name, func(t *testing.T) {
-			if _, err := newClient(t, srv, opt).ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); !iotda.IsAuthError(err) {
+			if _, err := newClient(t, srv, opt).ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); !isAuthError(err) {
 				t.Fatalf("error %v, want a 401", err)
 			}
 		})
@@ -501,11 +508,116 @@ func TestPathSegmentsAreEscapedOnce(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	rt := &recordingTransport{next: http.DefaultTransport}
 	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.HTTPClient = &http.Client{Transport: rt} })
-	if _, err := c.GetPolicy(context.Background(), "odd id/1"); !errors.Is(err, iotda.ErrNotFound) {
-		t.Fatalf("error %v, want ErrNotFound", err)
+	if _, err := c.GetPolicy(context.Background(), "odd id/1"); err == nil {
+		t.Fatal("GetPolicy of a malformed id succeeded")
 	}
 	want := "/v5/iot/" + mock.TestProjectID + "/device-policies/odd%20id%2F1"
 	if len(rt.paths) != 1 || rt.paths[0] != want {
 		t.Fatalf("requested %q, want %q", rt.paths, want)
+	}
+}
+
+// TestGatewayNotFoundIsNotPolicyNotFound points the client at a path the
+// API does not serve: the 404 must not read as a deleted policy.
+func TestGatewayNotFoundIsNotPolicyNotFound(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Endpoint = srv.URL + "/typo" })
+	_, err := c.GetPolicy(context.Background(), "0123456789abcdef01234567")
+	var apiErr *iotda.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Fatalf("error %v, want a 404", err)
+	}
+	if errors.Is(err, iotda.ErrNotFound) {
+		t.Fatalf("a gateway 404 (%s) reads as ErrNotFound", apiErr.Code)
+	}
+	if !strings.Contains(err.Error(), "check the endpoint") {
+		t.Errorf("message %q does not point at the endpoint", err)
+	}
+}
+
+// TestRedirectsAreNotFollowed: a redirect would carry fresh credentials to
+// another host.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Auth-Token") != "" || r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(other.Close)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(redirect.Close)
+	for _, creds := range []iotda.Credentials{{AuthToken: "secret-token"}, {AccessKey: "ak", SecretKey: "sk"}} {
+		c, err := iotda.New(iotda.Config{Endpoint: redirect.URL, ProjectID: "p", Credentials: creds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.GetPolicy(context.Background(), "0123456789abcdef01234567")
+		var apiErr *iotda.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusFound {
+			t.Fatalf("error %v, want the 302 as an APIError", err)
+		}
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Fatalf("credentials reached the redirect target %d times", n)
+	}
+}
+
+// TestCreateOutcomeUnknown: a create that failed after the server may have
+// acted says so, and is not retried.
+func TestCreateOutcomeUnknown(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 1})
+	_, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "p", Statement: statements("topic:/a")})
+	if !errors.Is(err, iotda.ErrOutcomeUnknown) {
+		t.Fatalf("error %v does not say the outcome is unknown", err)
+	}
+	var apiErr *iotda.APIError
+	if !errors.As(err, &apiErr) || apiErr.Attempts != 1 || strings.Contains(err.Error(), "gave up after") {
+		t.Fatalf("error %v: want one attempt and no claim of retries", err)
+	}
+	srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 1})
+	if _, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); errors.Is(err, iotda.ErrOutcomeUnknown) || err != nil {
+		t.Fatalf("a retried list reports %v", err)
+	}
+}
+
+// TestPaginationNeverTruncatesSilently serves full pages without a count:
+// the client follows the markers to the short page, and a full page without
+// a marker is an error, not a short listing.
+func TestPaginationNeverTruncatesSilently(t *testing.T) {
+	const total = 120
+	withMarkers := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := 0
+		if m := r.URL.Query().Get("marker"); m != "" {
+			_, _ = fmt.Sscanf(m, "%024x", &start)
+		}
+		var out iotda.ListPoliciesResponse
+		for i := start; i < min(start+50, total); i++ {
+			out.Policies = append(out.Policies, iotda.PolicySummary{PolicyID: fmt.Sprintf("%024x", i)})
+		}
+		if withMarkers && len(out.Policies) > 0 {
+			out.Page.Marker = fmt.Sprintf("%024x", start+len(out.Policies))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := iotda.New(iotda.Config{Endpoint: srv.URL, ProjectID: "p", Credentials: iotda.Credentials{AuthToken: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if err != nil || len(list) != total {
+		t.Fatalf("listed %d, %v; want %d", len(list), err, total)
+	}
+	withMarkers = false
+	if list, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err == nil {
+		t.Fatalf("listed %d policies without markers and no error", len(list))
 	}
 }

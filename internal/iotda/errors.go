@@ -7,9 +7,17 @@ import (
 	"strings"
 )
 
-// ErrNotFound is matched (with errors.Is) by the error of any call that the
-// API answered with 404: the policy does not exist.
+// ErrNotFound is matched (with errors.Is) by the error of a call that IoTDA
+// answered with 404: the policy does not exist. A 404 from the API gateway
+// (an unknown path, as a wrong endpoint gives) or without an IoTDA error
+// body is not ErrNotFound, so a misconfigured endpoint never looks like
+// deleted policies.
 var ErrNotFound = errors.New("not found")
+
+// ErrOutcomeUnknown is matched (with errors.Is) by the error of a call that
+// must not be sent twice (a create) when it failed after the request was
+// sent: the API may or may not have acted on it.
+var ErrOutcomeUnknown = errors.New("the API may have acted on the request before it failed")
 
 // APIError is every failure the API answered with a status other than the
 // expected one. It carries what a user needs to act and to ask support.
@@ -19,6 +27,7 @@ type APIError struct {
 	Code       string // error_code, e.g. "IOTDA.000006"
 	Message    string // error_msg
 	RequestID  string // X-Request-Id
+	Attempts   int    // how many times the call was sent
 }
 
 // Error says what failed, with the API's own code and message.
@@ -48,21 +57,25 @@ func (e *APIError) hint() string {
 		return "the credentials were rejected: check the access key, secret key, security token or auth token, the signing algorithm and the system clock"
 	case e.StatusCode == http.StatusForbidden:
 		return "the credentials are valid but not allowed to do this: check the IAM permissions, the project id and the instance id"
+	case e.StatusCode >= 300 && e.StatusCode < 400:
+		return "the endpoint redirects, which the IoTDA API never does: check the endpoint"
+	case e.StatusCode == http.StatusNotFound && !e.Is(ErrNotFound):
+		return "the endpoint does not serve the IoTDA API: check the endpoint and the project id"
+	case e.StatusCode == http.StatusTooManyRequests && e.Attempts > 1:
+		return fmt.Sprintf("the API is throttling requests; gave up after %d attempts", e.Attempts)
 	case e.StatusCode == http.StatusTooManyRequests:
-		return "the API is throttling requests; retries were exhausted"
+		return "the API is throttling requests"
+	case e.StatusCode >= 500 && e.Attempts > 1:
+		return fmt.Sprintf("the service failed; gave up after %d attempts", e.Attempts)
 	case e.StatusCode >= 500:
-		return "the service failed; retries were exhausted"
+		return "the service failed"
 	}
 	return ""
 }
 
-// Is makes errors.Is(err, ErrNotFound) true for a 404.
+// Is makes errors.Is(err, ErrNotFound) true for a 404 that IoTDA itself
+// answered: one with an error code that is not the API gateway's.
 func (e *APIError) Is(target error) bool {
-	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
-}
-
-// IsAuthError reports whether err is the API rejecting the credentials.
-func IsAuthError(err error) bool {
-	var apiErr *APIError
-	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized
+	return target == ErrNotFound && e.StatusCode == http.StatusNotFound &&
+		e.Code != "" && !strings.HasPrefix(e.Code, "APIGW.")
 }

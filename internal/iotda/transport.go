@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -112,6 +113,9 @@ func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 
+	if n, ok := req.Context().Value(attemptsKey).(*atomic.Int32); ok {
+		n.Add(1)
+	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(out)
 	if t.logger != nil {
@@ -137,6 +141,7 @@ type contextKey int
 const (
 	operationKey contextKey = iota
 	noReplayKey
+	attemptsKey
 )
 
 func withOperation(ctx context.Context, op string) context.Context {
@@ -148,10 +153,20 @@ func operationFrom(ctx context.Context) string {
 	return op
 }
 
+// withAttempts counts in n every attempt of the call.
+func withAttempts(ctx context.Context, n *atomic.Int32) context.Context {
+	return context.WithValue(ctx, attemptsKey, n)
+}
+
 // withoutReplay marks a call that must not be sent twice if the server may
 // have acted on it.
 func withoutReplay(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noReplayKey, true)
+}
+
+func noReplay(ctx context.Context) bool {
+	v, _ := ctx.Value(noReplayKey).(bool)
+	return v
 }
 
 // checkRetry retries 429, 5xx and transport errors, bounded by the context.
@@ -161,7 +176,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	noReplay, _ := ctx.Value(noReplayKey).(bool)
+	noReplay := noReplay(ctx)
 	if err != nil {
 		if noReplay {
 			return notSent(err), nil
@@ -186,13 +201,16 @@ func notSent(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// backoff waits what Retry-After asks for, otherwise an exponential delay
-// with jitter: a random duration between half and all of min*2^attempt,
-// capped at max.
+// maxRetryAfter bounds how long a Retry-After header can make a call wait.
+const maxRetryAfter = 10 * time.Minute
+
+// backoff waits what Retry-After asks for (up to maxRetryAfter), otherwise
+// an exponential delay with jitter: a random duration between half and all
+// of min*2^attempt, capped at max.
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return min(d, maxWait)
+			return min(d, maxRetryAfter)
 		}
 	}
 	d := maxWait
