@@ -77,7 +77,7 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				MarkdownDescription: "The device id, e.g. `64a7ba7ef9cb063d27e16b97_sensor-1`. Also the value of `${devices.deviceId}`.",
 				Required:            true,
 				Validators: []validator.String{
-					stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`),
+					validTargetID,
 				},
 			},
 			"product_id": schema.StringAttribute{
@@ -85,7 +85,7 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 					"Omitted, no product binding counts and patterns using `${devices.productId}` never match.",
 				Optional: true,
 				Validators: []validator.String{
-					stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`),
+					validTargetID,
 				},
 			},
 			"app_id": schema.StringAttribute{
@@ -94,7 +94,7 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Optional: true,
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 36),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"client_id": schema.StringAttribute{

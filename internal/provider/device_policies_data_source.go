@@ -58,7 +58,7 @@ func (d *devicePoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 				Optional:            true,
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 36),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"policy_name": schema.StringAttribute{
@@ -66,7 +66,7 @@ func (d *devicePoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 				Optional:            true,
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 128),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"policies": schema.ListNestedAttribute{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -27,8 +26,6 @@ var (
 	_ resource.ResourceWithConfigure   = (*devicePolicyBindingResource)(nil)
 	_ resource.ResourceWithImportState = (*devicePolicyBindingResource)(nil)
 )
-
-var targetIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // NewDevicePolicyBindingResource returns the iotda_device_policy_binding
 // resource.
@@ -67,7 +64,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators: []validator.String{
-					stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters"),
+					validPolicyID,
 				},
 			},
 			"target_type": schema.StringAttribute{
@@ -85,7 +82,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				CustomType:  newLargeStringSetType(),
 				Required:    true,
 				Validators: []validator.Set{
-					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`)),
+					setvalidator.ValueStringsAre(validTargetID),
 				},
 			},
 		},
@@ -102,8 +99,17 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.ID = types.StringValue(bindingID(plan.PolicyID.ValueString(), plan.TargetType.ValueString()))
-	r.reconcile(ctx, plan, nil, false, &resp.State, &resp.Diagnostics)
+	policyID, targetType := plan.PolicyID.ValueString(), plan.TargetType.ValueString()
+	plan.ID = types.StringValue(bindingID(policyID, targetType))
+	// Authoritative from the start: targets already bound are part of the
+	// difference, and unbound if the configuration leaves them out.
+	current, err := r.listBound(ctx, policyID, targetType)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to Bind Device Policy",
+			fmt.Sprintf("Listing the %s targets of device policy %s failed: %s", targetType, policyID, err))
+		return
+	}
+	r.reconcile(ctx, plan, current, false, &resp.State, &resp.Diagnostics)
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -195,8 +201,9 @@ func (r *devicePolicyBindingResource) reconcile(ctx context.Context, desired dev
 
 	bound := res.Bound
 	policyGone := errors.Is(res.Err, iotda.ErrNotFound)
-	if res.Uncertain && !policyGone {
-		// A call failed as a whole: ask the API what is bound now.
+	if (res.Uncertain || len(res.Failures) > 0) && !policyGone {
+		// Something failed: record what the API says is bound, not what
+		// the answers suggest.
 		if listed, err := r.listBound(ctx, policyID, targetType); err == nil {
 			bound = listed
 		}
@@ -227,9 +234,7 @@ func (r *devicePolicyBindingResource) listBound(ctx context.Context, policyID, t
 	}
 	ids := make([]string, 0, len(targets))
 	for _, t := range targets {
-		if t.TargetType == "" || t.TargetType == targetType {
-			ids = append(ids, t.TargetID)
-		}
+		ids = append(ids, t.TargetID)
 	}
 	return ids, nil
 }
@@ -262,7 +267,7 @@ func bindingErrorDetail(policyID, targetType string, res iotda.ReconcileResult, 
 		}
 	}
 	if res.Err != nil {
-		fmt.Fprintf(&b, "Calls failed after retries: %s\n", res.Err)
+		fmt.Fprintf(&b, "Calls failed: %s\n", res.Err)
 	}
 	fmt.Fprintf(&b, "\nThe state records the %d %s target(s) bound now; the next plan shows what is still to be done.", len(bound), targetType)
 	return b.String()

@@ -252,7 +252,7 @@ func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				// Two 503s are retried away: 3 batches + 2 retries.
+				// Two 503s are retried away: 2 batches + 2 retries.
 				PreConfig: func() { srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2}) },
 				Config:    bindingConfig(srv, ids[:40]),
 				Check:     resource.ComposeTestCheckFunc(expectCalls(srv, 4, 0), expectBound(t, srv, ids[:40])),
@@ -264,7 +264,7 @@ func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
 					srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 3})
 				},
 				Config:      bindingConfig(srv, ids),
-				ExpectError: expectError(`Unable to Bind Device Policy.*Calls failed after retries.*HTTP 503.*records the 60 device target\(s\) bound now`),
+				ExpectError: expectError(`Unable to Bind Device Policy.*Calls failed:.*HTTP 503.*gave up after 3 attempts.*records the 60 device target\(s\) bound now`),
 			},
 			{
 				PreConfig: srv.ResetCalls,
@@ -384,6 +384,43 @@ resource "iotda_device_policy_binding" "test" {
 			{Config: config(goodID, "gateway", "d1"), PlanOnly: true, ExpectError: expectError(`target_type value must be one of.*"device".*"product".*"app"`)},
 			{Config: config(goodID, "device", "dev 1"), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters, digits, "_" or "-"`)},
 			{Config: config(goodID, "device", strings.Repeat("d", 129)), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters`)},
+		},
+	})
+}
+
+// TestAccDevicePolicyBinding_authoritativeCreateAndDelete: a new binding
+// takes over targets already bound (unbinding those it does not list), and
+// removing the binding unbinds everything while the policy stays.
+func TestAccDevicePolicyBinding_authoritativeCreateAndDelete(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 30)
+	policyOnly := strings.Split(bindingConfig(srv, nil), "\nresource \"iotda_device_policy_binding\"")[0]
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyOnly},
+			{
+				PreConfig: func() {
+					if _, err := srv.Bind("", onlyPolicy(t, srv), iotda.TargetTypeDevice, ids[0], "intruder"); err != nil {
+						t.Fatal(err)
+					}
+					srv.ResetCalls()
+				},
+				Config: bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				// 29 to bind (2 calls), the intruder to unbind (1 call).
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 2, 1), expectBound(t, srv, ids)),
+			},
+			{
+				PreConfig: srv.ResetCalls,
+				Config:    policyOnly,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionDestroy)},
+				},
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 0, 2), expectBound(t, srv, nil)),
+			},
 		},
 	})
 }

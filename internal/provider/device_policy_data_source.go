@@ -64,7 +64,7 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Optional:            true,
 				Computed:            true,
 				Validators: []validator.String{
-					stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters"),
+					validPolicyID,
 				},
 			},
 			"policy_name": schema.StringAttribute{
@@ -73,7 +73,7 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Computed:            true,
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 128),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"app_id": schema.StringAttribute{
@@ -83,7 +83,7 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Computed: true,
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 36),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"statement": schema.ListNestedAttribute{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -77,7 +78,7 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 				Required:            true,
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 128),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"app_id": schema.StringAttribute{
@@ -92,7 +93,7 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 				},
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 36),
-					stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`),
+					validNameCharacters,
 				},
 			},
 			"create_time": schema.StringAttribute{
@@ -193,13 +194,14 @@ func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRe
 	})
 	if err != nil {
 		detail := fmt.Sprintf("Creating device policy %q failed: %s", plan.PolicyName.ValueString(), err)
-		if quota := r.quotaReached(ctx, err); quota != "" {
-			detail += "\n\n" + quota
+		if hint := r.createFailureHint(ctx, err, plan); hint != "" {
+			detail += "\n\n" + hint
 		}
 		resp.Diagnostics.AddError("Unable to Create Device Policy", detail)
 		return
 	}
 	tflog.Info(ctx, "created device policy", map[string]any{"policy_id": policy.PolicyID})
+	policy.Statement = orderLike(statements, policy.Statement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
 }
 
@@ -219,6 +221,9 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 		resp.Diagnostics.AddError("Unable to Read Device Policy",
 			fmt.Sprintf("Reading device policy %s failed: %s", state.ID.ValueString(), err))
 		return
+	}
+	if prior, ok := expandStatements(ctx, state.Statement); ok {
+		policy.Statement = orderLike(prior, policy.Statement)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
 }
@@ -244,6 +249,7 @@ func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRe
 			fmt.Sprintf("Updating device policy %s (%q) failed: %s", state.ID.ValueString(), plan.PolicyName.ValueString(), err))
 		return
 	}
+	policy.Statement = orderLike(statements, policy.Statement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
 }
 
@@ -269,20 +275,41 @@ func (r *devicePolicyResource) ImportState(ctx context.Context, req resource.Imp
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 }
 
-// quotaReached explains a failed create when the instance holds the maximum
-// number of policies. The quota's error code is not published, so the
-// policies are counted instead.
-func (r *devicePolicyResource) quotaReached(ctx context.Context, createErr error) string {
+// createFailureHint explains a failed create with what one listing of the
+// policies shows: that the instance holds the maximum number of policies
+// (the quota's error code is not published), or, when the API may have
+// created the policy before the call failed, which policies of that name
+// exist now.
+func (r *devicePolicyResource) createFailureHint(ctx context.Context, createErr error, plan devicePolicyModel) string {
 	var apiErr *iotda.APIError
-	if !errors.As(createErr, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
+	uncertain := errors.Is(createErr, iotda.ErrOutcomeUnknown)
+	if !uncertain && (!errors.As(createErr, &apiErr) || apiErr.StatusCode != http.StatusBadRequest) {
 		return ""
 	}
 	policies, err := r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
-	if err != nil || len(policies) < iotda.MaxPoliciesPerInstance {
+	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("The instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
-		len(policies), iotda.MaxPoliciesPerInstance)
+	if !uncertain {
+		if len(policies) < iotda.MaxPoliciesPerInstance {
+			return ""
+		}
+		return fmt.Sprintf("The instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
+			len(policies), iotda.MaxPoliciesPerInstance)
+	}
+	var same []string
+	for _, p := range policies {
+		if p.PolicyName == plan.PolicyName.ValueString() && (plan.AppID.IsUnknown() || plan.AppID.IsNull() || p.AppID == plan.AppID.ValueString()) {
+			same = append(same, fmt.Sprintf("%s (resource space %s, created %s)", p.PolicyID, p.AppID, p.CreateTime))
+		}
+	}
+	if len(same) == 0 {
+		return "No policy of that name exists now: the API did not create it. Apply again."
+	}
+	return fmt.Sprintf("IoTDA may have created the policy before the call failed. Policies named %q now: %s. "+
+		"If one of them is the policy this apply created, bring it under Terraform with "+
+		"`terraform import <address of this resource> <policy id>` instead of applying again, which would create another.",
+		plan.PolicyName.ValueString(), strings.Join(same, "; "))
 }
 
 // expandStatements converts statements to the API model. It reports false
@@ -305,6 +332,38 @@ func expandStatements(ctx context.Context, in []statementModel) ([]iotda.Stateme
 		out = append(out, iotda.Statement{Effect: s.Effect.ValueString(), Actions: actions, Resources: resources})
 	}
 	return out, true
+}
+
+// orderLike returns the API's statements in the order of prior when both
+// hold the same statements: the order of statements means nothing to IoTDA
+// (DENY wins wherever it stands), so an API that returns them reordered
+// must not show as a change. Anything else is returned as the API sent it.
+func orderLike(prior, api []iotda.Statement) []iotda.Statement {
+	if len(prior) != len(api) {
+		return api
+	}
+	byKey := map[string][]iotda.Statement{}
+	for _, s := range api {
+		k := statementKey(s)
+		byKey[k] = append(byKey[k], s)
+	}
+	out := make([]iotda.Statement, 0, len(api))
+	for _, s := range prior {
+		k := statementKey(s)
+		if len(byKey[k]) == 0 {
+			return api
+		}
+		out = append(out, byKey[k][0])
+		byKey[k] = byKey[k][1:]
+	}
+	return out
+}
+
+// statementKey identifies a statement whatever the order of its actions
+// and resources.
+func statementKey(s iotda.Statement) string {
+	actions, resources := slices.Sorted(slices.Values(s.Actions)), slices.Sorted(slices.Values(s.Resources))
+	return s.Effect + "\x00" + strings.Join(actions, "\x01") + "\x00" + strings.Join(resources, "\x01")
 }
 
 func flattenPolicy(p *iotda.Policy) devicePolicyModel {

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,8 +124,8 @@ func TestAccDevicePolicy_lifecycle(t *testing.T) {
 	})
 }
 
-// TestAccDevicePolicy_unorderedSets shows the API's order of actions and
-// resources never becomes a diff.
+// TestAccDevicePolicy_unorderedSets shows the API's order of statements,
+// actions and resources never becomes a diff.
 func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
@@ -143,6 +145,7 @@ func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 							s.Actions[l], s.Actions[r] = s.Actions[r], s.Actions[l]
 						}
 					}
+					slices.Reverse(p.Statement)
 					if _, err := srv.UpdatePolicy("", p.PolicyID, iotda.UpdatePolicyRequest{Statement: p.Statement}); err != nil {
 						t.Fatal(err)
 					}
@@ -367,5 +370,34 @@ func TestAccDevicePolicy_validation(t *testing.T) {
 	})
 	if calls := srv.TotalCalls(); calls != 0 {
 		t.Errorf("invalid configurations reached the API %d times", calls)
+	}
+}
+
+// TestAccDevicePolicy_createOutcomeUnknown: a create that failed after
+// IoTDA may have acted is not retried, and the error names what exists.
+func TestAccDevicePolicy_createOutcomeUnknown(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   func() { srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, Count: 1}) },
+				Config:      policyConfig(srv, "maybe", "", "topic:/a"),
+				ExpectError: expectError(`HTTP 503.*may have acted.*No policy of that name exists now: the API did not create it`),
+			},
+			{
+				PreConfig: func() {
+					srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 1})
+				},
+				Config:      policyConfig(srv, "maybe", "", "topic:/a"),
+				ExpectError: expectError(`IoTDA may have created the policy before the call failed. Policies named "maybe" now: [0-9a-f]{24} .*terraform import`),
+			},
+		},
+	})
+	if n := srv.Calls(mock.OpCreate); n != 2 {
+		t.Errorf("%d create calls, want 2 (none retried)", n)
+	}
+	if n := len(srv.Policies("")); n != 1 {
+		t.Errorf("%d policies, want the 1 the second create made", n)
 	}
 }

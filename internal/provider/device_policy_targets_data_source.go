@@ -57,7 +57,7 @@ func (d *devicePolicyTargetsDataSource) Schema(_ context.Context, _ datasource.S
 				MarkdownDescription: "The id of the device policy (24 lower-case hexadecimal characters).",
 				Required:            true,
 				Validators: []validator.String{
-					stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters"),
+					validPolicyID,
 				},
 			},
 			"target_type": schema.StringAttribute{
@@ -123,15 +123,8 @@ func (d *devicePolicyTargetsDataSource) Read(ctx context.Context, req datasource
 	config.Targets = make([]targetModel, 0, len(targets))
 	ids := make([]string, 0, len(targets))
 	for _, t := range targets {
-		typ := t.TargetType
-		if typ == "" {
-			typ = targetType // the API answered a filtered listing without types
-		}
-		if targetType != "" && typ != targetType {
-			continue
-		}
 		config.Targets = append(config.Targets, targetModel{
-			TargetType: types.StringValue(typ),
+			TargetType: types.StringValue(t.TargetType),
 			TargetID:   types.StringValue(t.TargetID),
 		})
 		ids = append(ids, t.TargetID)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -86,7 +87,7 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Validators:          []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`), "must be a region name such as cn-north-4")},
 			},
 			"endpoint": schema.StringAttribute{
-				MarkdownDescription: "The IoTDA API endpoint. Default `https://iotda.{region}.myhuaweicloud.com`. For a standard or enterprise instance use the instance's access address, e.g. `https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com`. Environment: `HW_IOTDA_ENDPOINT`.",
+				MarkdownDescription: "The IoTDA API endpoint. Default `https://iotda.{region}.myhuaweicloud.com`. For a standard or enterprise instance use the instance's access address, e.g. `https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com`. Environment: `HW_IOTDA_ENDPOINT`, then `HW_IOTDA_ACCESS_ADDRESS`.",
 				Optional:            true,
 			},
 			"project_id": schema.StringAttribute{
@@ -242,7 +243,7 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	}
 	cfg := iotda.Config{
 		Region:     setting("region", config.Region, "HW_REGION_NAME"),
-		Endpoint:   setting("endpoint", config.Endpoint, "HW_IOTDA_ENDPOINT"),
+		Endpoint:   setting("endpoint", config.Endpoint, "HW_IOTDA_ENDPOINT", "HW_IOTDA_ACCESS_ADDRESS"),
 		ProjectID:  setting("project_id", config.ProjectID, "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"),
 		InstanceID: setting("instance_id", config.InstanceID, "HW_IOTDA_INSTANCE_ID"),
 		Credentials: iotda.Credentials{
@@ -256,8 +257,14 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	if config.SigningAlgorithm.IsUnknown() {
 		diags.AddAttributeError(path.Root("signing_algorithm"), "Unknown IoTDA Provider Setting", `"signing_algorithm" must be known at plan time.`)
 	}
-	if config.MaxRetries.IsUnknown() {
-		diags.AddAttributeError(path.Root("max_retries"), "Unknown IoTDA Provider Setting", `"max_retries" must be known at plan time.`)
+	for name, unknown := range map[string]bool{
+		"max_retries":       config.MaxRetries.IsUnknown(),
+		"batch_parallelism": config.BatchParallelism.IsUnknown(),
+		"insecure":          config.Insecure.IsUnknown(),
+	} {
+		if unknown {
+			diags.AddAttributeError(path.Root(name), "Unknown IoTDA Provider Setting", fmt.Sprintf("%q must be known at plan time.", name))
+		}
 	}
 	if !config.MaxRetries.IsNull() {
 		cfg.MaxRetries = int(config.MaxRetries.ValueInt64())
@@ -279,6 +286,9 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 		} else {
 			cfg.Endpoint = "https://iotda." + cfg.Region + ".myhuaweicloud.com"
 		}
+	} else if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		diags.AddAttributeError(path.Root("endpoint"), "Invalid IoTDA Endpoint",
+			fmt.Sprintf("%q is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com.", cfg.Endpoint))
 	}
 	if cfg.ProjectID == "" {
 		diags.AddAttributeError(path.Root("project_id"), "Missing IoTDA Project ID",

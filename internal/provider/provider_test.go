@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,15 +38,20 @@ provider "iotda" {
 `, srv.URL, mock.TestProjectID, mock.TestAccessKey, secretKey, extra)
 }
 
-// clearProviderEnv makes a test independent of the caller's environment.
-func clearProviderEnv(t *testing.T) {
-	for _, name := range []string{
-		"HW_REGION_NAME", "HW_IOTDA_ENDPOINT", "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID", "HW_IOTDA_INSTANCE_ID",
-		"HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK",
-		"HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN",
-	} {
-		t.Setenv(name, "")
+// providerEnv lists the environment variables the provider reads.
+var providerEnv = []string{
+	"HW_REGION_NAME", "HW_IOTDA_ENDPOINT", "HW_IOTDA_ACCESS_ADDRESS", "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID",
+	"HW_IOTDA_INSTANCE_ID", "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK",
+	"HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN",
+}
+
+// TestMain keeps the caller's provider settings (real credentials, an
+// instance id) out of the tests, which configure everything themselves.
+func TestMain(m *testing.M) {
+	for _, name := range providerEnv {
+		_ = os.Unsetenv(name)
 	}
+	os.Exit(m.Run())
 }
 
 // expectError matches an error message that terraform may have wrapped:
@@ -108,6 +114,8 @@ func TestResolveConfig(t *testing.T) {
 		"no access key":         {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), SecretKey: types.StringValue("s")}, "HW_ACCESS_KEY"},
 		"no secret key":         {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a")}, "HW_SECRET_KEY"},
 		"unknown project":       {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringUnknown(), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "not known until apply"},
+		"unknown parallelism":   {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s"), BatchParallelism: types.Int64Unknown()}, `"batch_parallelism" must be known`},
+		"endpoint not a URL":    {providerModel{Endpoint: types.StringValue("iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "is not an http(s) URL"},
 	}
 	for name, tc := range missing {
 		t.Run(name, func(t *testing.T) {
@@ -123,7 +131,6 @@ func TestResolveConfig(t *testing.T) {
 }
 
 func TestAccProvider_missingSettings(t *testing.T) {
-	clearProviderEnv(t)
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{{

@@ -100,36 +100,45 @@ func (v largeStringSetValue) Type(context.Context) attr.Type {
 	return newLargeStringSetType()
 }
 
+// Equal compares known sets with a hash set; the embedded SetValue.Equal
+// compares every element with every other.
 func (v largeStringSetValue) Equal(o attr.Value) bool {
 	other, ok := o.(largeStringSetValue)
-	return ok && v.SetValue.Equal(other.SetValue)
+	if !ok {
+		return false
+	}
+	if v.IsNull() || v.IsUnknown() || other.IsNull() || other.IsUnknown() {
+		return v.SetValue.Equal(other.SetValue)
+	}
+	return sameStrings(v.Elements(), other.Elements())
 }
 
 // SetSemanticEquals reports whether both sets hold the same strings.
 func (v largeStringSetValue) SetSemanticEquals(_ context.Context, prior basetypes.SetValuable) (bool, diag.Diagnostics) {
 	other, ok := prior.(largeStringSetValue)
-	if !ok {
-		return false, nil
-	}
-	a, b := v.Elements(), other.Elements()
+	return ok && sameStrings(v.Elements(), other.Elements()), nil
+}
+
+// sameStrings reports whether two sets of known strings are equal.
+func sameStrings(a, b []attr.Value) bool {
 	if len(a) != len(b) {
-		return false, nil
+		return false
 	}
 	have := make(map[string]bool, len(a))
 	for _, e := range a {
 		s, ok := e.(basetypes.StringValue)
 		if !ok || s.IsUnknown() || s.IsNull() {
-			return false, nil
+			return false
 		}
 		have[s.ValueString()] = true
 	}
 	for _, e := range b {
 		s, ok := e.(basetypes.StringValue)
-		if !ok || !have[s.ValueString()] {
-			return false, nil
+		if !ok || s.IsUnknown() || s.IsNull() || !have[s.ValueString()] {
+			return false
 		}
 	}
-	return true, nil
+	return true
 }
 
 // largeStringSet builds a known largeStringSetValue.

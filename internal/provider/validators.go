@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -18,7 +19,15 @@ import (
 var (
 	namePattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	policyIDPattern  = regexp.MustCompile(`^[0-9a-f]{24}$`)
+	targetIDPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 	topicCharPattern = regexp.MustCompile(`^[A-Za-z0-9/{}$=+#?*:._-]*$`)
+)
+
+// Validators shared by the resources and data sources.
+var (
+	validNameCharacters = stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`)
+	validPolicyID       = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters")
+	validTargetID       = stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`)
 )
 
 const (
