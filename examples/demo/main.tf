@@ -57,6 +57,16 @@ resource "iotda_device_policy_binding" "sensors" {
   policy_id   = iotda_device_policy.sensors.id
   target_type = "device"
   target_ids  = local.sensor_ids
+
+  lifecycle {
+    # Never bind a policy that would let sensors touch the firmware channel.
+    precondition {
+      condition = provider::iotda::evaluate(
+        iotda_device_policy.sensors.statement, "publish", "/v1/firmware/image", { device_id = local.sensor_ids[0] }
+      ).decision == "DENY"
+      error_message = "The sensor policy must deny publishing on firmware topics."
+    }
+  }
 }
 
 # Every device of the gateway product.
