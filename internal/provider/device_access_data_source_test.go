@@ -222,25 +222,16 @@ func TestAccDeviceAccessDataSource_errors(t *testing.T) {
 	createPolicy(t, srv, "p", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	data := func(attrs ...string) string { return providerBlock(srv) + accessData("test", attrs...) }
 	device := `device_id = "` + deviceA + `"`
-	invalid := []struct {
-		config string
-		want   string
-	}{
+	steps := planErrorSteps([]planErrorCase{
 		{data(device, `action = "connect"`, `topic = "/a"`), `Invalid Action.*unknown action "connect": the accepted values are "publish", "subscribe"`},
 		{data(device, `action = "publish"`, `topic = ""`), `topic string length must be at least 1`},
 		{data(device, `action = "publish"`), `The argument "topic" is required`},
 		{data(`device_id = "sensor a"`, `action = "publish"`, `topic = "/a"`), `device_id must be 1 to 128 letters, digits, "_" or "-"`},
 		{data(device, `app_id = "space.1"`, `action = "publish"`, `topic = "/a"`), `app_id must contain only letters, digits, "_" and "-"`},
-	}
-	steps := make([]resource.TestStep, 0, len(invalid)+1)
-	for _, tc := range invalid {
-		steps = append(steps, resource.TestStep{Config: tc.config, PlanOnly: true, ExpectError: expectError(tc.want)})
-	}
+	})
 	steps = append(steps, resource.TestStep{
 		PreConfig: func() {
-			if calls := srv.TotalCalls(); calls != 0 {
-				t.Errorf("invalid configurations reached the API %d times", calls)
-			}
+			expectNoCalls(t, srv)
 			srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
 		},
 		Config:      data(device, `action = "publish"`, `topic = "/a"`),

@@ -109,19 +109,9 @@ func TestAccDevicePoliciesDataSource_validation(t *testing.T) {
 		{`policy_name = "my policy"`, `policy_name must contain only letters, digits, "_" and "-"`},
 		{`policy_name = ""`, `policy_name string length must be between 1 and 128`},
 	}
-	steps := make([]resource.TestStep, 0, len(cases))
+	planCases := make([]planErrorCase, 0, len(cases))
 	for _, tc := range cases {
-		steps = append(steps, resource.TestStep{
-			Config:      providerBlock(srv) + "data \"iotda_device_policies\" \"test\" {\n" + tc.attrs + "\n}\n",
-			PlanOnly:    true,
-			ExpectError: expectError(tc.want),
-		})
+		planCases = append(planCases, planErrorCase{providerBlock(srv) + "data \"iotda_device_policies\" \"test\" {\n" + tc.attrs + "\n}\n", tc.want})
 	}
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps:                    steps,
-	})
-	if calls := srv.TotalCalls(); calls != 0 {
-		t.Errorf("invalid configurations reached the API %d times", calls)
-	}
+	testPlanErrors(t, srv, planCases)
 }

@@ -216,21 +216,11 @@ func TestAccDevicePolicyDataSource_validation(t *testing.T) {
 		{"name characters", `policy_name = "my policy"`, `policy_name must contain only letters, digits, "_" and "-"`},
 		{"long app id", fmt.Sprintf("policy_name = \"p\"\napp_id = %q", "a123456789012345678901234567890123456"), `app_id string length must be between 1 and 36`},
 	}
-	steps := make([]resource.TestStep, 0, len(cases))
+	planCases := make([]planErrorCase, 0, len(cases))
 	for _, tc := range cases {
-		steps = append(steps, resource.TestStep{
-			Config:      providerBlock(srv) + "data \"iotda_device_policy\" \"test\" {\n" + tc.attrs + "\n}\n",
-			PlanOnly:    true,
-			ExpectError: expectError(tc.want),
-		})
+		planCases = append(planCases, planErrorCase{providerBlock(srv) + "data \"iotda_device_policy\" \"test\" {\n" + tc.attrs + "\n}\n", tc.want})
 	}
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps:                    steps,
-	})
-	if calls := srv.TotalCalls(); calls != 0 {
-		t.Errorf("invalid configurations reached the API %d times", calls)
-	}
+	testPlanErrors(t, srv, planCases)
 }
 
 // TestAccDevicePolicyDataSource_sameConfiguration reads a policy managed in

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,11 +28,10 @@ import (
 )
 
 var (
-	_ resource.Resource                     = (*devicePolicyResource)(nil)
-	_ resource.ResourceWithConfigure        = (*devicePolicyResource)(nil)
-	_ resource.ResourceWithImportState      = (*devicePolicyResource)(nil)
-	_ resource.ResourceWithConfigValidators = (*devicePolicyResource)(nil)
-	_ resource.ResourceWithValidateConfig   = (*devicePolicyResource)(nil)
+	_ resource.Resource                   = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithConfigure      = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithImportState    = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*devicePolicyResource)(nil)
 )
 
 // NewDevicePolicyResource returns the iotda_device_policy resource.
@@ -147,21 +147,23 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 	}
 }
 
-func (r *devicePolicyResource) ConfigValidators(context.Context) []resource.ConfigValidator {
-	return []resource.ConfigValidator{policySizeValidator{}}
-}
-
-// ValidateConfig adds review warnings: topics that will not do what an MQTT
-// user expects, statements that can never take effect, grants of every
-// topic, and topics policies do not govern.
+// ValidateConfig checks what the schema cannot, once the statements are
+// known: the API's 10 KB limit per policy (an error), and review warnings
+// for topics that will not do what an MQTT user expects, statements that
+// can never take effect, grants of every topic, and topics policies do not
+// govern.
 func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var statements []statementModel
 	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &statements); diags.HasError() {
-		return
+		return // unknown values: checked again once known
 	}
 	expanded, ok := expandStatements(ctx, statements)
 	if !ok {
 		return
+	}
+	if encoded, err := json.Marshal(expanded); err == nil && len(encoded) > iotda.MaxPolicyBytes {
+		resp.Diagnostics.AddAttributeError(path.Root("statement"), "Device Policy Too Large",
+			fmt.Sprintf("The statements of this policy take %d bytes; IoTDA allows at most %d bytes (10 KB) per policy. Split it into several policies.", len(encoded), iotda.MaxPolicyBytes))
 	}
 	for _, w := range policyeval.Review(toEvalStatements(expanded)) {
 		at := path.Root("statement").AtListIndex(w.Statement)
@@ -182,9 +184,8 @@ func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	statements, ok := expandStatements(ctx, plan.Statement)
+	statements, ok := plannedStatements(ctx, plan, &resp.Diagnostics)
 	if !ok {
-		resp.Diagnostics.AddError("Invalid Device Policy Statements", "The statements have unknown values at apply time.")
 		return
 	}
 	policy, err := r.client.CreatePolicy(ctx, iotda.CreatePolicyRequest{
@@ -235,9 +236,8 @@ func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	statements, ok := expandStatements(ctx, plan.Statement)
+	statements, ok := plannedStatements(ctx, plan, &resp.Diagnostics)
 	if !ok {
-		resp.Diagnostics.AddError("Invalid Device Policy Statements", "The statements have unknown values at apply time.")
 		return
 	}
 	policy, err := r.client.UpdatePolicy(ctx, state.ID.ValueString(), iotda.UpdatePolicyRequest{
@@ -297,19 +297,24 @@ func (r *devicePolicyResource) createFailureHint(ctx context.Context, createErr 
 		return fmt.Sprintf("The instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
 			len(policies), iotda.MaxPoliciesPerInstance)
 	}
-	var same []string
-	for _, p := range policies {
-		if p.PolicyName == plan.PolicyName.ValueString() && (plan.AppID.IsUnknown() || plan.AppID.IsNull() || p.AppID == plan.AppID.ValueString()) {
-			same = append(same, fmt.Sprintf("%s (resource space %s, created %s)", p.PolicyID, p.AppID, p.CreateTime))
-		}
-	}
+	same := filterPolicies(policies, plan.AppID.ValueString(), plan.PolicyName.ValueString())
 	if len(same) == 0 {
 		return "No policy of that name exists now: the API did not create it. Apply again."
 	}
 	return fmt.Sprintf("IoTDA may have created the policy before the call failed. Policies named %q now: %s. "+
 		"If one of them is the policy this apply created, bring it under Terraform with "+
 		"`terraform import <address of this resource> <policy id>` instead of applying again, which would create another.",
-		plan.PolicyName.ValueString(), strings.Join(same, "; "))
+		plan.PolicyName.ValueString(), describePolicies(same))
+}
+
+// plannedStatements converts the planned statements for the API. Terraform
+// only applies known values, so an unknown one is a bug worth an error.
+func plannedStatements(ctx context.Context, plan devicePolicyModel, diags *diag.Diagnostics) ([]iotda.Statement, bool) {
+	statements, ok := expandStatements(ctx, plan.Statement)
+	if !ok {
+		diags.AddError("Invalid Device Policy Statements", "The planned statements have unknown values at apply time. This is a bug in the provider; please report it.")
+	}
+	return statements, ok
 }
 
 // expandStatements converts statements to the API model. It reports false

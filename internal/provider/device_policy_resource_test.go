@@ -332,45 +332,26 @@ func TestAccDevicePolicy_validation(t *testing.T) {
 		}
 		return strings.Join(parts, ", ")
 	}
-	cases := []struct {
-		name   string
-		config string
-		want   string
-	}{
-		{"empty name", policy(`policy_name = ""`, ok), `policy_name string length must be between 1 and 128`},
-		{"long name", policy(fmt.Sprintf("policy_name = %q", strings.Repeat("a", 129)), ok), `policy_name string length must be between 1 and 128`},
-		{"name characters", policy(`policy_name = "my policy"`, ok), `policy_name.*only letters, digits, "_" and "-"`},
-		{"long app id", policy(fmt.Sprintf("policy_name = \"p\"\napp_id = %q", strings.Repeat("a", 37)), ok), `app_id string length must be between 1 and 36`},
-		{"app id characters", policy("policy_name = \"p\"\napp_id = \"space.1\"", ok), `app_id.*only letters, digits, "_" and "-"`},
-		{"no statement", policy(`policy_name = "p"`, ""), `(?i)statement.*(required|at least 1)`},
-		{"eleven statements", policy(`policy_name = "p"`, strings.Repeat(ok, 11)), `statement list must contain at least 1 elements and at most 10`},
-		{"effect", policy(`policy_name = "p"`, statement("allow", `"iotda:devices:publish"`, `"topic:/a"`)), `effect.*value must be one of.*"ALLOW".*"DENY"`},
-		{"no action", policy(`policy_name = "p"`, statement("ALLOW", ``, `"topic:/a"`)), `actions.*at least 1`},
-		{"unknown action", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:connect"`, `"topic:/a"`)), `actions.*iotda:devices:publish.*iotda:devices:subscribe`},
-		{"joined actions", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish\riotda:devices:subscribe"`, `"topic:/a"`)), `actions.*value must be one of`},
-		{"no resource", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, ``)), `resources set must contain at least 1 elements and at most 10`},
-		{"eleven resources", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, many(11, func(i int) string { return fmt.Sprintf("%q", fmt.Sprintf("topic:/t%d", i)) }))), `resources set must contain at least 1 elements and at most 10`},
-		{"no topic prefix", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, `"/v1/up"`)), `"/v1/up" must start with "topic:"`},
-		{"empty topic", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, `"topic:"`)), `has no topic after "topic:"`},
-		{"topic characters", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, `"topic:/v1/a b"`)), `contains ' '; only letters, digits and the characters /\{\}\$=\+#\?\*:\._- are allowed`},
-		{"long topic", policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, fmt.Sprintf("%q", "topic:/"+strings.Repeat("a", 128)))), `129 bytes long; topics are at most 128 bytes`},
-		{"policy over 10 KB", policy(`policy_name = "p"`, strings.Repeat(statement("ALLOW", `"iotda:devices:publish"`, many(10, func(i int) string { return fmt.Sprintf("%q", fmt.Sprintf("topic:/%d/%s", i, strings.Repeat("x", 120))) })), 10)), `Device Policy Too Large.*at most 10240 bytes`},
-	}
-	steps := make([]resource.TestStep, 0, len(cases))
-	for _, tc := range cases {
-		steps = append(steps, resource.TestStep{
-			Config:      tc.config,
-			PlanOnly:    true,
-			ExpectError: expectError(tc.want),
-		})
-	}
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps:                    steps,
+	testPlanErrors(t, srv, []planErrorCase{
+		{policy(`policy_name = ""`, ok), `policy_name string length must be between 1 and 128`},
+		{policy(fmt.Sprintf("policy_name = %q", strings.Repeat("a", 129)), ok), `policy_name string length must be between 1 and 128`},
+		{policy(`policy_name = "my policy"`, ok), `policy_name.*only letters, digits, "_" and "-"`},
+		{policy(fmt.Sprintf("policy_name = \"p\"\napp_id = %q", strings.Repeat("a", 37)), ok), `app_id string length must be between 1 and 36`},
+		{policy("policy_name = \"p\"\napp_id = \"space.1\"", ok), `app_id.*only letters, digits, "_" and "-"`},
+		{policy(`policy_name = "p"`, ""), `(?i)statement.*(required|at least 1)`},
+		{policy(`policy_name = "p"`, strings.Repeat(ok, 11)), `statement list must contain at least 1 elements and at most 10`},
+		{policy(`policy_name = "p"`, statement("allow", `"iotda:devices:publish"`, `"topic:/a"`)), `effect.*value must be one of.*"ALLOW".*"DENY"`},
+		{policy(`policy_name = "p"`, statement("ALLOW", ``, `"topic:/a"`)), `actions.*at least 1`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:connect"`, `"topic:/a"`)), `actions.*iotda:devices:publish.*iotda:devices:subscribe`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish\riotda:devices:subscribe"`, `"topic:/a"`)), `actions.*value must be one of`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, ``)), `resources set must contain at least 1 elements and at most 10`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, many(11, func(i int) string { return fmt.Sprintf("%q", fmt.Sprintf("topic:/t%d", i)) }))), `resources set must contain at least 1 elements and at most 10`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, `"/v1/up"`)), `"/v1/up" must start with "topic:"`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, `"topic:"`)), `has no topic after "topic:"`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, `"topic:/v1/a b"`)), `contains ' '; only letters, digits and the characters /\{\}\$=\+#\?\*:\._- are allowed`},
+		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, fmt.Sprintf("%q", "topic:/"+strings.Repeat("a", 128)))), `129 bytes long; topics are at most 128 bytes`},
+		{policy(`policy_name = "p"`, strings.Repeat(statement("ALLOW", `"iotda:devices:publish"`, many(10, func(i int) string { return fmt.Sprintf("%q", fmt.Sprintf("topic:/%d/%s", i, strings.Repeat("x", 120))) })), 10)), `Device Policy Too Large.*at most 10240 bytes`},
 	})
-	if calls := srv.TotalCalls(); calls != 0 {
-		t.Errorf("invalid configurations reached the API %d times", calls)
-	}
 }
 
 // TestAccDevicePolicy_createOutcomeUnknown: a create that failed after

@@ -108,31 +108,14 @@ func TestAccDevicePolicyTargetsDataSource_errors(t *testing.T) {
 	}
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				Config:      data(`target_type = "device"`),
-				PlanOnly:    true,
-				ExpectError: expectError(`The argument "policy_id" is required`),
-			},
-			{
-				Config:      data("policy_id = \"0123456789abcdef01234567\"\ntarget_type = \"devices\""),
-				PlanOnly:    true,
-				ExpectError: expectError(`target_type value must be one of: \["device" "product" "app"\]`),
-			},
-			{
-				Config:      data(`policy_id = "policy-1"`),
-				PlanOnly:    true,
-				ExpectError: expectError(`policy_id must be a device policy id`),
-			},
-			{
-				PreConfig: func() {
-					if calls := srv.TotalCalls(); calls != 0 {
-						t.Errorf("invalid configurations reached the API %d times", calls)
-					}
-				},
-				Config:      data(`policy_id = "0123456789abcdef01234567"`),
-				ExpectError: expectError(`Device Policy Not Found.*Device policy 0123456789abcdef01234567 does not exist.*HTTP 404`),
-			},
-		},
+		Steps: append(planErrorSteps([]planErrorCase{
+			{data(`target_type = "device"`), `The argument "policy_id" is required`},
+			{data("policy_id = \"0123456789abcdef01234567\"\ntarget_type = \"devices\""), `target_type value must be one of: \["device" "product" "app"\]`},
+			{data(`policy_id = "policy-1"`), `policy_id must be a device policy id`},
+		}), resource.TestStep{
+			PreConfig:   func() { expectNoCalls(t, srv) },
+			Config:      data(`policy_id = "0123456789abcdef01234567"`),
+			ExpectError: expectError(`Device Policy Not Found.*Device policy 0123456789abcdef01234567 does not exist.*HTTP 404`),
+		}),
 	})
 }

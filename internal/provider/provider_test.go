@@ -60,6 +60,41 @@ func expectError(pattern string) *regexp.Regexp {
 	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(pattern, " ", `\s+`))
 }
 
+// planErrorCase is a configuration that must fail at plan time with an
+// error matching want (see expectError).
+type planErrorCase struct {
+	config string
+	want   string
+}
+
+// planErrorSteps makes one plan-only step per case.
+func planErrorSteps(cases []planErrorCase) []resource.TestStep {
+	steps := make([]resource.TestStep, 0, len(cases))
+	for _, tc := range cases {
+		steps = append(steps, resource.TestStep{Config: tc.config, PlanOnly: true, ExpectError: expectError(tc.want)})
+	}
+	return steps
+}
+
+// expectNoCalls fails the test when anything reached the API.
+func expectNoCalls(t *testing.T, srv *mock.TestServer) {
+	t.Helper()
+	if calls := srv.TotalCalls(); calls != 0 {
+		t.Errorf("invalid configurations reached the API %d times", calls)
+	}
+}
+
+// testPlanErrors checks that every case fails at plan time without an API
+// call.
+func testPlanErrors(t *testing.T, srv *mock.TestServer, cases []planErrorCase) {
+	t.Helper()
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps:                    planErrorSteps(cases),
+	})
+	expectNoCalls(t, srv)
+}
+
 func env(values map[string]string) func(string) string {
 	return func(name string) string { return values[name] }
 }

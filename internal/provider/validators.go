@@ -2,17 +2,12 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // Rules of the API, quoted in the validators' messages.
@@ -84,37 +79,4 @@ func quoteBadChars(s string) string {
 		}
 	}
 	return strings.Join(bad, ", ")
-}
-
-// policySizeValidator enforces the API's 10 KB limit on a policy's
-// statements.
-type policySizeValidator struct{}
-
-var _ resource.ConfigValidator = policySizeValidator{}
-
-func (policySizeValidator) Description(context.Context) string {
-	return fmt.Sprintf("the statements of a policy must encode to at most %d bytes of JSON", iotda.MaxPolicyBytes)
-}
-
-func (v policySizeValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (policySizeValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var statements []statementModel
-	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &statements); diags.HasError() {
-		return // unknown values: checked again at apply
-	}
-	expanded, ok := expandStatements(ctx, statements)
-	if !ok {
-		return
-	}
-	encoded, err := json.Marshal(expanded)
-	if err != nil {
-		return
-	}
-	if len(encoded) > iotda.MaxPolicyBytes {
-		resp.Diagnostics.AddAttributeError(path.Root("statement"), "Device Policy Too Large",
-			fmt.Sprintf("The statements of this policy take %d bytes; IoTDA allows at most %d bytes (10 KB) per policy. Split it into several policies.", len(encoded), iotda.MaxPolicyBytes))
-	}
 }
