@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 # A bin dir with only the basic tools the script needs: no terraform, tofu or go.
 sysbin="$work/sysbin"
 mkdir -p "$sysbin"
-for tool in bash sed awk sort head grep mktemp rm mkdir cp mv chmod cat env dirname; do
+for tool in bash sed awk sort head tail grep mktemp rm mkdir cp mv chmod cat env dirname du cut sleep; do
 	ln -s "$(command -v "$tool")" "$sysbin/$tool"
 done
 
@@ -30,6 +30,8 @@ stub "$work/cache/tofu-$default_version" tofu "OpenTofu $default_version"
 stub "$work/cache2/tofu-$fallback_version" tofu "OpenTofu $fallback_version"
 stub "$work/custom" my-terraform "Terraform v1.11.4"
 stub "$work/custom" my-tofu "OpenTofu v1.12.6"
+tf_version=$(sed -n 's/^TERRAFORM_VERSION=//p' "$script")
+stub "$work/cache/terraform-$tf_version" terraform "Terraform $tf_version"
 
 failures=0
 # check NAME EXPECTED_STDOUT ENV... -- ARGS...: run the script under `env -i`.
@@ -74,6 +76,22 @@ check "--env with terraform" "export TF_ACC_TERRAFORM_PATH=$work/tfbin/terraform
 check "--env with OpenTofu" "export TF_ACC_TERRAFORM_PATH=$work/custom/my-tofu
 export TF_ACC_PROVIDER_HOST=registry.opentofu.org" \
 	PATH="$sysbin" TF_ACC_TERRAFORM_PATH="$work/custom/my-tofu" -- --env
+check "--cli terraform-1.16 (cached)" "$work/cache/terraform-$tf_version/terraform" \
+	PATH="$work/tfbin:$sysbin" IOTDA_TOOLS_CACHE="$work/cache" -- --cli terraform-1.16
+check "--cli=terraform-1.16 --no-build (cached)" "$work/cache/terraform-$tf_version/terraform" \
+	PATH="$sysbin" IOTDA_TOOLS_CACHE="$work/cache" -- --cli=terraform-1.16 --no-build
+check "IOTDA_CLI chooses" "$work/cache/terraform-$tf_version/terraform" \
+	PATH="$work/tfbin:$sysbin" IOTDA_TOOLS_CACHE="$work/cache" IOTDA_CLI=terraform-1.16 --
+check "--cli wins over IOTDA_CLI" "$work/tfbin/terraform" \
+	PATH="$work/tfbin:$sysbin" IOTDA_TOOLS_CACHE="$work/cache" IOTDA_CLI=terraform-1.16 -- --cli terraform
+check "--cli ignores TF_ACC_TERRAFORM_PATH" "$work/tfbin/terraform" \
+	PATH="$work/tfbin:$sysbin" TF_ACC_TERRAFORM_PATH="$work/custom/my-tofu" -- --cli terraform
+check "--cli tofu prefers tofu on PATH" "$work/tofubin/tofu" \
+	PATH="$work/tfbin:$work/tofubin:$sysbin" IOTDA_TOOLS_CACHE="$work/cache" -- --cli tofu
+check "--cli tofu (cached)" "$work/cache/tofu-$default_version/tofu" \
+	PATH="$work/tfbin:$sysbin" IOTDA_TOOLS_CACHE="$work/cache" -- --cli tofu
+check "--env with --cli terraform-1.16" "export TF_ACC_TERRAFORM_PATH=$work/cache/terraform-$tf_version/terraform" \
+	PATH="$sysbin" IOTDA_TOOLS_CACHE="$work/cache" -- --env --cli terraform-1.16
 
 # Error cases: must fail with a message and print nothing on stdout.
 expect_fail() {
@@ -89,6 +107,68 @@ expect_fail() {
 }
 expect_fail "unknown argument" "$sysbin/bash" "$script" --bogus
 expect_fail "nothing found and no go" "$sysbin/bash" "$script"
+expect_fail "--cli terraform without terraform on PATH" env PATH="$work/tofubin:$sysbin" "$sysbin/bash" "$script" --cli terraform
+expect_fail "--cli with an unknown name" "$sysbin/bash" "$script" --cli terraform-0.12
+expect_fail "--cli without a name" "$sysbin/bash" "$script" --cli
+expect_fail_with() {
+	local name=$1 want=$2
+	shift 2
+	expect_fail "$name" "$@"
+	grep -q -- "$want" "$work/stderr" || {
+		echo "FAIL $name: stderr does not say \"$want\""
+		failures=$((failures + 1))
+	}
+}
+expect_fail_with "--no-build refuses the Terraform build" "building is refused" \
+	env IOTDA_TOOLS_CACHE="$work/empty" "$sysbin/bash" "$script" --cli terraform-1.16 --no-build
+expect_fail_with "IOTDA_CLI_NO_BUILD refuses the OpenTofu fallback" "OpenTofu $default_version is not built yet" \
+	env IOTDA_TOOLS_CACHE="$work/empty" IOTDA_CLI_NO_BUILD=1 "$sysbin/bash" "$script"
+
+# A build through a fake go: the wrapper module, the progress lines, the
+# cached result, and the message that says what a build costs.
+mkdir -p "$work/fakego" "$work/gomodcache" "$work/gocache"
+printf 'module github.com/hashicorp/terraform\n\ngo 1.26.8\n\ngodebug winsymlink=0\n\nreplace github.com/hashicorp/terraform/internal/legacy => ./internal/legacy\n' >"$work/tf.mod"
+cat >"$work/fakego/go" <<EOF
+#!$sysbin/bash
+case "\$1 \$2" in
+"env GOVERSION") echo go1.26.8 ;;
+"env GOMODCACHE") echo "$work/gomodcache" ;;
+"env GOCACHE") echo "$work/gocache" ;;
+"env GOTOOLCHAIN") echo local ;;
+"mod download") echo '{"GoMod": "$work/tf.mod"}' ;;
+"get "*) cp go.mod "$work/wrapper.mod" ;;
+"build "*)
+	sleep 3
+	out=\$(printf '%s\n' "\$@" | grep -A1 -x -- -o | tail -n1)
+	printf '#!/bin/sh\necho "Terraform $tf_version"\n' >"\$out"
+	chmod +x "\$out" ;;
+*) echo "fake go: unexpected \$*" >&2; exit 2 ;;
+esac
+EOF
+chmod +x "$work/fakego/go"
+check "builds Terraform once" "$work/built/terraform-$tf_version/terraform" \
+	PATH="$work/fakego:$sysbin" IOTDA_TOOLS_CACHE="$work/built" IOTDA_PROGRESS_INTERVAL=1 -- --cli terraform-1.16
+for want in "takes 8 to 15 minutes" "still building Terraform $tf_version" "built Terraform $tf_version in" \
+	"replace github.com/hashicorp/terraform/internal/backend/remote-state/s3 => github.com/hashicorp/terraform/internal/backend/remote-state/s3 v0.0.0-"; do
+	if grep -qF -- "$want" "$work/stderr"; then
+		echo "ok   build says: $want"
+	else
+		echo "FAIL build does not say: $want"
+		sed 's/^/  stderr: /' "$work/stderr"
+		failures=$((failures + 1))
+	fi
+done
+nested=$(grep -c "^replace github.com/hashicorp/terraform/internal/.* => github.com/hashicorp/terraform/internal/.* v0.0.0-" "$work/wrapper.mod" || true)
+if [ "$nested" = 10 ] && ! grep -q '=> ./' "$work/wrapper.mod" && grep -qx 'godebug winsymlink=0' "$work/wrapper.mod"; then
+	echo "ok   wrapper go.mod replaces the 10 nested modules"
+else
+	echo "FAIL wrapper go.mod:"
+	sed 's/^/  /' "$work/wrapper.mod"
+	failures=$((failures + 1))
+fi
+rm "$work/fakego/go"
+check "the build is cached (no go on PATH)" "$work/built/terraform-$tf_version/terraform" \
+	PATH="$sysbin" IOTDA_TOOLS_CACHE="$work/built" -- --cli terraform-1.16 --no-build
 
 # The go.mod directive extraction (replace/godebug, blocks, local paths).
 cat >"$work/go.mod" <<'EOF'

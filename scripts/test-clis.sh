@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make test-clis: run the whole test suite once on each CLI (default:
+# terraform from PATH, Terraform 1.16.4 and OpenTofu 1.12.6), then print per
+# CLI how many tests (top-level tests and subtests) ran, passed, skipped and
+# failed. Tests that need a newer CLI skip below it, so each feature is
+# tested on every CLI that has it.
+#
+# Environment:
+#   CLIS        the CLIs, as names of scripts/terraform-cli.sh --cli
+#               (default "terraform terraform-1.16 tofu")
+#   TEST_FLAGS  extra go test flags (default none)
+#
+# A CLI that is not built yet is built first (once per machine; the build
+# says how long it takes). Exits non-zero when a test failed on any CLI.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+root=$(repo_root)
+cd "$root"
+
+clis=${CLIS:-terraform terraform-1.16 tofu}
+logs=$(mktemp -d "${TMPDIR:-/tmp}/test-clis.XXXXXX")
+summary=()
+status=0
+
+for cli in $clis; do
+	env_lines=$(scripts/terraform-cli.sh --cli "$cli" --env) || {
+		summary+=("$(printf '%-16s %-22s %s' "$cli" "-" "no CLI (see above)")")
+		status=1
+		continue
+	}
+	(
+		eval "$env_lines"
+		export TF_CLI_CONFIG_FILE=/dev/null
+		version=$(CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version 2>/dev/null | grep -m1 -E '^(Terraform|OpenTofu) v')
+		say "tests on $version ($TF_ACC_TERRAFORM_PATH)"
+		echo "$version" >"$logs/$cli.version"
+		start=$SECONDS
+		# shellcheck disable=SC2086 # TEST_FLAGS is a list of flags.
+		go test -count=1 -v -timeout 30m ${TEST_FLAGS:-} ./... >"$logs/$cli.log" 2>&1 || echo failed >"$logs/$cli.failed"
+		echo $((SECONDS - start)) >"$logs/$cli.seconds"
+	)
+	log="$logs/$cli.log"
+	passed=$(grep -cE '^ *--- PASS: ' "$log" || true)
+	skipped=$(grep -cE '^ *--- SKIP: ' "$log" || true)
+	failed=$(grep -cE '^ *--- FAIL: ' "$log" || true)
+	ran=$((passed + skipped + failed))
+	version=$(cat "$logs/$cli.version" 2>/dev/null || echo "?")
+	line=$(printf '%-16s %-22s %6d %7d %8d %7d %6ss' "$cli" "$version" "$ran" "$passed" "$skipped" "$failed" "$(cat "$logs/$cli.seconds")")
+	if [ -e "$logs/$cli.failed" ]; then
+		status=1
+		echo "--- failures on $version (full log: $log):" >&2
+		grep -E -- '^ *--- FAIL: |^FAIL|^panic: |build failed' "$log" >&2 || tail -n 30 "$log" >&2
+		line="$line  FAILED"
+	fi
+	summary+=("$line")
+done
+
+echo
+printf '%-16s %-22s %6s %7s %8s %7s %7s\n' CLI VERSION RAN PASSED SKIPPED FAILED TIME
+printf '%s\n' "${summary[@]}"
+echo "(logs, with the name of every skipped test: $logs)"
+exit "$status"
