@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// DefaultBatchParallelism is how many bind or unbind calls a reconciliation
-// runs at once unless told otherwise.
+// DefaultBatchParallelism is how many calls of a batch run at once unless
+// Config.BatchParallelism says otherwise.
 const DefaultBatchParallelism = 4
 
 // ReconcileResult is what a reconciliation did.
@@ -62,9 +62,9 @@ func Diff(current, desired []string) (add, remove []string) {
 // ReconcileTargets makes the targets of one type bound to a policy go from
 // current (what is bound now) to desired, with the fewest calls:
 // ceil(removed/20) unbind calls, then ceil(added/20) bind calls, at most
-// parallelism of them at a time. It stops starting calls once the policy
+// Config.BatchParallelism of them at a time. It stops starting calls once the policy
 // turns out not to exist.
-func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType string, current, desired []string, parallelism int) ReconcileResult {
+func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType string, current, desired []string) ReconcileResult {
 	add, remove := Diff(current, desired)
 	bound := make(map[string]bool, len(current)+len(add))
 	for _, id := range current {
@@ -73,7 +73,7 @@ func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType stri
 	var res ReconcileResult
 	var errs []error
 
-	unbind := c.runBatches(ctx, remove, parallelism, func(ctx context.Context, ids []string) (*BindResult, error) {
+	unbind := c.runBatches(ctx, remove, func(ctx context.Context, ids []string) (*BindResult, error) {
 		return c.UnbindPolicy(ctx, policyID, targetType, ids)
 	})
 	res.UnbindCalls = unbind.calls
@@ -92,7 +92,7 @@ func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType stri
 	errs = append(errs, unbind.errs...)
 
 	if !errors.Is(errors.Join(unbind.errs...), ErrNotFound) {
-		bind := c.runBatches(ctx, add, parallelism, func(ctx context.Context, ids []string) (*BindResult, error) {
+		bind := c.runBatches(ctx, add, func(ctx context.Context, ids []string) (*BindResult, error) {
 			return c.BindPolicy(ctx, policyID, targetType, ids)
 		})
 		res.BindCalls = bind.calls
@@ -128,18 +128,16 @@ type batchRun struct {
 }
 
 // runBatches calls fn on chunks of at most MaxTargetsPerCall ids, at most
-// parallelism at once. After a not-found error no further chunk starts.
-func (c *Client) runBatches(ctx context.Context, ids []string, parallelism int, fn func(context.Context, []string) (*BindResult, error)) batchRun {
-	if parallelism < 1 {
-		parallelism = DefaultBatchParallelism
-	}
+// Config.BatchParallelism at once. After a not-found error no further chunk
+// starts.
+func (c *Client) runBatches(ctx context.Context, ids []string, fn func(context.Context, []string) (*BindResult, error)) batchRun {
 	var (
 		run     batchRun
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		stopped bool
 	)
-	slots := make(chan struct{}, parallelism)
+	slots := make(chan struct{}, c.parallelism)
 	for chunk := range slices.Chunk(ids, MaxTargetsPerCall) {
 		if ctx.Err() != nil {
 			mu.Lock()

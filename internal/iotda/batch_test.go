@@ -52,7 +52,10 @@ func newPolicy(t *testing.T, srv *mock.TestServer, name string) string {
 // ceil(removed/20) unbind and ceil(added/20) bind calls.
 func TestReconcileProperty(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
-	c := newClient(t, srv)
+	clients := make([]*iotda.Client, 5)
+	for i := range clients {
+		clients[i] = newClient(t, srv, func(cfg *iotda.Config) { cfg.BatchParallelism = 1 + i })
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	universe := make([]string, 120)
 	for i := range universe {
@@ -77,7 +80,7 @@ func TestReconcileProperty(t *testing.T) {
 			}
 		}
 		srv.ResetCalls()
-		res := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, before, after, 1+round%5)
+		res := clients[round%5].ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, before, after)
 		if res.Err != nil || len(res.Failures) != 0 || res.Uncertain {
 			t.Fatalf("round %d: %+v", round, res)
 		}
@@ -105,7 +108,7 @@ func TestReconcileProperty(t *testing.T) {
 
 func TestReconcilePartialFailure(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
-	c := newClient(t, srv)
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.BatchParallelism = 2 })
 	policyID := newPolicy(t, srv, "main")
 	for i := range 5 {
 		other := newPolicy(t, srv, fmt.Sprintf("other%d", i))
@@ -114,7 +117,7 @@ func TestReconcilePartialFailure(t *testing.T) {
 		}
 	}
 	desired := []string{"a", "b", "busy", "c"}
-	res := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, []string{"gone"}, desired, 2)
+	res := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, []string{"gone"}, desired)
 	if res.Err != nil || res.Uncertain {
 		t.Fatalf("a per-target failure became a call failure: %v", res.Err)
 	}
@@ -138,11 +141,11 @@ func TestReconcileCallFailure(t *testing.T) {
 		desired = append(desired, fmt.Sprintf("dev%02d", i))
 	}
 	srv := mock.NewTestServer(t, mock.Config{})
-	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetries = 1 })
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetries = new(1); cfg.BatchParallelism = 1 })
 	policyID := newPolicy(t, srv, "main")
 	// The first call and its one retry fail; the two later calls succeed.
 	srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2})
-	r := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, nil, desired, 1)
+	r := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, nil, desired)
 	if r.Err == nil || !r.Uncertain {
 		t.Fatalf("exhausted retries did not surface: %+v", r)
 	}
@@ -162,12 +165,12 @@ func TestReconcileCallFailure(t *testing.T) {
 
 func TestReconcileStopsWhenPolicyIsGone(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
-	c := newClient(t, srv)
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.BatchParallelism = 1 })
 	var desired []string
 	for i := range 100 {
 		desired = append(desired, fmt.Sprintf("dev%03d", i))
 	}
-	res := c.ReconcileTargets(context.Background(), "0123456789abcdef01234567", iotda.TargetTypeDevice, nil, desired, 1)
+	res := c.ReconcileTargets(context.Background(), "0123456789abcdef01234567", iotda.TargetTypeDevice, nil, desired)
 	if !errors.Is(res.Err, iotda.ErrNotFound) {
 		t.Fatalf("Err = %v, want ErrNotFound", res.Err)
 	}

@@ -5,7 +5,9 @@ package iotda
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,19 +20,34 @@ import (
 
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
-// Defaults of the retry settings.
+// Defaults of the settings a Config leaves unset.
 const (
 	DefaultMaxRetries   = 4
 	DefaultRetryWaitMin = 500 * time.Millisecond
 	DefaultRetryWaitMax = 30 * time.Second
+	// DefaultRequestTimeout bounds one HTTP attempt; retries and the
+	// caller's context bound the whole call.
+	DefaultRequestTimeout = 2 * time.Minute
 )
 
-// SigningAuto picks the derived algorithm for standard and enterprise
-// instance endpoints (host contains ".iotda-app.") and the basic one
-// otherwise.
-const SigningAuto = "auto"
+// Bounds of the settings.
+const (
+	MaxMaxRetries       = 20
+	MaxBatchParallelism = 16
+)
+
+// The signing algorithms. SigningAuto picks SigningDerived for standard and
+// enterprise instance endpoints (host contains ".iotda-app.") and
+// SigningBasic otherwise.
+const (
+	SigningAuto    = "auto"
+	SigningBasic   = signer.AlgorithmBasic
+	SigningDerived = signer.AlgorithmDerived
+)
 
 // Credentials authenticate the client: an IAM token, or an AK/SK pair (with a
 // security token for temporary keys).
@@ -56,18 +73,31 @@ type Config struct {
 	// Region names the derived-signing scope.
 	Region      string
 	Credentials Credentials
-	// SigningAlgorithm is SigningAuto (or empty), signer.AlgorithmBasic or
-	// signer.AlgorithmDerived.
+	// SigningAlgorithm is SigningAuto (or empty), SigningBasic or
+	// SigningDerived.
 	SigningAlgorithm string
-	// MaxRetries bounds the retries after the first attempt; negative means
-	// none, zero means DefaultMaxRetries.
-	MaxRetries   int
+	// MaxRetries bounds the retries after the first attempt (429, 5xx and
+	// network errors), 0 to MaxMaxRetries; nil means DefaultMaxRetries and
+	// 0 means none.
+	MaxRetries *int
+	// RetryWaitMin and RetryWaitMax bound the exponential backoff between
+	// attempts; zero means DefaultRetryWaitMin and DefaultRetryWaitMax.
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
-	// HTTPClient carries the requests; nil means a pooled default client.
-	HTTPClient *http.Client
-	UserAgent  string
-	Logger     Logger
+	// RequestTimeout bounds one HTTP attempt; zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Insecure skips the verification of the endpoint's TLS certificate.
+	Insecure bool
+	// BatchParallelism is how many calls of a batch (bind and unbind
+	// chunks, per-policy listings) run at once, 1 to MaxBatchParallelism;
+	// zero means DefaultBatchParallelism.
+	BatchParallelism int
+	// Transport carries the requests; nil means a pooled transport built
+	// from Insecure. Tests use it to wrap or fail the connection.
+	Transport http.RoundTripper
+	UserAgent string
+	Logger    Logger
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
 	// PageSize is the limit of each page of a listing: 1 to MaxPageSize,
@@ -77,11 +107,12 @@ type Config struct {
 
 // Client calls the IoTDA device-policy API. It is safe for concurrent use.
 type Client struct {
-	base       *url.URL
-	projectID  string
-	instanceID string
-	pageSize   int
-	http       *retryablehttp.Client
+	base        *url.URL
+	projectID   string
+	instanceID  string
+	pageSize    int
+	parallelism int
+	http        *retryablehttp.Client
 }
 
 // New checks cfg and builds a Client.
@@ -98,34 +129,46 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 
-	httpClient := cfg.HTTPClient
-	if httpClient == nil {
-		httpClient = cleanhttp.DefaultPooledClient()
+	retries := DefaultMaxRetries
+	if cfg.MaxRetries != nil {
+		retries = *cfg.MaxRetries
 	}
-	transport := httpClient.Transport
-	if transport == nil {
-		transport = http.DefaultTransport
+	if retries < 0 || retries > MaxMaxRetries {
+		return nil, fmt.Errorf("max retries %d is not between 0 and %d", retries, MaxMaxRetries)
 	}
-	wrapped := *httpClient
-	// The API never redirects; following a redirect would send fresh
-	// credentials to wherever it points.
-	wrapped.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	wrapped.Transport = &signingTransport{
-		base:      transport,
-		auth:      auth,
-		userAgent: cfg.UserAgent,
-		logger:    cfg.Logger,
-		projectID: cfg.ProjectID,
-		instance:  cfg.InstanceID,
+	parallelism := cmp.Or(cfg.BatchParallelism, DefaultBatchParallelism)
+	if parallelism < 1 || parallelism > MaxBatchParallelism {
+		return nil, fmt.Errorf("batch parallelism %d is not between 1 and %d", parallelism, MaxBatchParallelism)
+	}
+	if cfg.RequestTimeout < 0 {
+		return nil, fmt.Errorf("request timeout %s is negative", cfg.RequestTimeout)
 	}
 
-	retries := cfg.MaxRetries
-	switch {
-	case retries == 0:
-		retries = DefaultMaxRetries
-	case retries < 0:
-		retries = 0
+	transport := cfg.Transport
+	if transport == nil {
+		pooled := cleanhttp.DefaultPooledTransport()
+		if cfg.Insecure {
+			pooled.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it with Insecure.
+		}
+		transport = pooled
 	}
+	httpClient := &http.Client{
+		// One attempt may not hang forever; retries and the caller's
+		// context bound the whole call.
+		Timeout: cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout),
+		// The API never redirects; following a redirect would send fresh
+		// credentials to wherever it points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &signingTransport{
+			base:      transport,
+			auth:      auth,
+			userAgent: cfg.UserAgent,
+			logger:    cfg.Logger,
+			projectID: cfg.ProjectID,
+			instance:  cfg.InstanceID,
+		},
+	}
+
 	waitMin, waitMax := cfg.RetryWaitMin, cfg.RetryWaitMax
 	if waitMin <= 0 {
 		waitMin = DefaultRetryWaitMin
@@ -143,12 +186,13 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	return &Client{
-		base:       base,
-		pageSize:   pageSize,
-		projectID:  cfg.ProjectID,
-		instanceID: cfg.InstanceID,
+		base:        base,
+		pageSize:    pageSize,
+		parallelism: parallelism,
+		projectID:   cfg.ProjectID,
+		instanceID:  cfg.InstanceID,
 		http: &retryablehttp.Client{
-			HTTPClient:   &wrapped,
+			HTTPClient:   httpClient,
 			RetryWaitMin: waitMin,
 			RetryWaitMax: waitMax,
 			RetryMax:     retries,

@@ -2,6 +2,7 @@ package iotda_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -313,7 +314,7 @@ func TestRetriesServerErrors(t *testing.T) {
 
 func TestRetriesExhausted(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
-	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetries = 2 })
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetries = new(2) })
 	srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusInternalServerError, Count: 10})
 	_, err := c.GetPolicy(context.Background(), "0123456789abcdef01234567")
 	var apiErr *iotda.APIError
@@ -401,7 +402,7 @@ func TestCreateRetriedWhenNotSent(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	rt := &refusingTransport{next: http.DefaultTransport}
 	rt.refusals.Store(2)
-	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.HTTPClient = &http.Client{Transport: rt} })
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Transport = rt })
 	if _, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "once", Statement: statements("topic:/a")}); err != nil {
 		t.Fatalf("CreatePolicy after two refused connections: %v", err)
 	}
@@ -413,7 +414,7 @@ func TestCreateRetriedWhenNotSent(t *testing.T) {
 func TestContextDeadlineStopsRetries(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	c := newClient(t, srv, func(cfg *iotda.Config) {
-		cfg.MaxRetries = 20
+		cfg.MaxRetries = new(20)
 		cfg.RetryWaitMin = 100 * time.Millisecond
 		cfg.RetryWaitMax = 100 * time.Millisecond
 	})
@@ -461,6 +462,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"derived no region": func(c *iotda.Config) { c.SigningAlgorithm = signer.AlgorithmDerived },
 		"auto derived":      func(c *iotda.Config) { c.Endpoint = "https://x.st1.iotda-app.cn-north-4.myhuaweicloud.com" },
 		"unknown algorithm": func(c *iotda.Config) { c.SigningAlgorithm = "HMAC-MD5" },
+		"negative retries":  func(c *iotda.Config) { c.MaxRetries = new(-1) },
+		"too many retries":  func(c *iotda.Config) { c.MaxRetries = new(iotda.MaxMaxRetries + 1) },
+		"parallelism < 0":   func(c *iotda.Config) { c.BatchParallelism = -1 },
+		"parallelism > max": func(c *iotda.Config) { c.BatchParallelism = iotda.MaxBatchParallelism + 1 },
+		"negative timeout":  func(c *iotda.Config) { c.RequestTimeout = -time.Second },
 	}
 	if _, err := iotda.New(good); err != nil {
 		t.Fatalf("New(good) = %v", err)
@@ -471,6 +477,65 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if _, err := iotda.New(cfg); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
 		}
+	}
+}
+
+// TestRetriesNotSet tells "not set" (the default number of retries) from
+// zero retries.
+func TestRetriesNotSet(t *testing.T) {
+	for name, tc := range map[string]struct {
+		retries *int
+		want    int
+	}{
+		"not set": {nil, 1 + iotda.DefaultMaxRetries},
+		"zero":    {new(0), 1},
+		"two":     {new(2), 3},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := mock.NewTestServer(t, mock.Config{})
+			c := newClient(t, srv, func(cfg *iotda.Config) {
+				cfg.MaxRetries = tc.retries
+				cfg.RetryWaitMin, cfg.RetryWaitMax = time.Millisecond, time.Millisecond
+			})
+			srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 100})
+			if _, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err == nil {
+				t.Fatal("no error after every attempt failed")
+			}
+			if got := srv.Calls(mock.OpList); got != tc.want {
+				t.Errorf("%d attempts, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestInsecureAndRequestTimeout reaches a TLS endpoint with a self-signed certificate only
+// when Insecure is set, and a slow answer fails after RequestTimeout.
+func TestInsecureAndRequestTimeout(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	tlsSrv := httptest.NewTLSServer(srv.Server)
+	t.Cleanup(tlsSrv.Close)
+	newTLSClient := func(change func(*iotda.Config)) *iotda.Client {
+		return newClient(t, srv, func(cfg *iotda.Config) {
+			cfg.Endpoint = tlsSrv.URL
+			cfg.MaxRetries = new(0)
+			change(cfg)
+		})
+	}
+	ctx := context.Background()
+	_, err := newTLSClient(func(*iotda.Config) {}).ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	var certErr *tls.CertificateVerificationError
+	if !errors.As(err, &certErr) {
+		t.Fatalf("without Insecure: %v, want a certificate verification error", err)
+	}
+	if _, err := newTLSClient(func(cfg *iotda.Config) { cfg.Insecure = true }).ListPolicies(ctx, iotda.ListPoliciesFilter{}); err != nil {
+		t.Fatalf("with Insecure: %v", err)
+	}
+
+	srv.SetLatency(time.Minute)
+	_, err = newTLSClient(func(cfg *iotda.Config) { cfg.Insecure = true; cfg.RequestTimeout = 50 * time.Millisecond }).ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	var netErr net.Error
+	if !errors.As(err, &netErr) || !netErr.Timeout() {
+		t.Fatalf("a one-minute answer with RequestTimeout 50ms: %v, want a timeout", err)
 	}
 }
 
@@ -507,7 +572,7 @@ func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 func TestPathSegmentsAreEscapedOnce(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	rt := &recordingTransport{next: http.DefaultTransport}
-	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.HTTPClient = &http.Client{Transport: rt} })
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Transport = rt })
 	if _, err := c.GetPolicy(context.Background(), "odd id/1"); err == nil {
 		t.Fatal("GetPolicy of a malformed id succeeded")
 	}

@@ -34,7 +34,7 @@ func NewDevicePolicyBindingResource() resource.Resource {
 }
 
 type devicePolicyBindingResource struct {
-	data *providerData
+	client *iotda.Client
 }
 
 type devicePolicyBindingModel struct {
@@ -90,7 +90,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 }
 
 func (r *devicePolicyBindingResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+	r.client = clientFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -193,7 +193,7 @@ func (r *devicePolicyBindingResource) reconcile(ctx context.Context, desired dev
 		return
 	}
 	policyID, targetType := desired.PolicyID.ValueString(), desired.TargetType.ValueString()
-	res := r.data.client.ReconcileTargets(ctx, policyID, targetType, current, want, r.data.batchParallelism)
+	res := r.client.ReconcileTargets(ctx, policyID, targetType, current, want)
 	tflog.Debug(ctx, "reconciled device policy targets", map[string]any{
 		"policy_id": policyID, "target_type": targetType, "bind_calls": res.BindCalls, "unbind_calls": res.UnbindCalls,
 		"bound": len(res.Bound), "failures": len(res.Failures),
@@ -228,7 +228,7 @@ func (r *devicePolicyBindingResource) reconcile(ctx context.Context, desired dev
 
 // listBound lists the ids of the targets of one type bound to a policy.
 func (r *devicePolicyBindingResource) listBound(ctx context.Context, policyID, targetType string) ([]string, error) {
-	targets, err := r.data.client.ListTargets(ctx, policyID, targetType)
+	targets, err := r.client.ListTargets(ctx, policyID, targetType)
 	if err != nil {
 		return nil, err
 	}

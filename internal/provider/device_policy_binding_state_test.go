@@ -24,12 +24,13 @@ func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, pri
 	client, err := iotda.New(iotda.Config{
 		Endpoint: srv.URL, ProjectID: mock.TestProjectID,
 		Credentials: iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
-		MaxRetries:  1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
+		MaxRetries:  new(1), RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
+		BatchParallelism: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &devicePolicyBindingResource{data: &providerData{client: client, batchParallelism: 1}}
+	r := &devicePolicyBindingResource{client: client}
 	var schemaResp resource.SchemaResponse
 	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
 	model := func(ids []string) devicePolicyBindingModel {

@@ -4,16 +4,12 @@ package provider
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
-	"time"
 
-	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -28,7 +24,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
 var (
@@ -39,12 +34,18 @@ var (
 // New returns a constructor of the provider for the given version.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &iotdaProvider{version: version}
+		return &iotdaProvider{version: version, newClient: iotda.New}
 	}
 }
 
+// iotdaProvider hands one *iotda.Client to every resource, data source and
+// function that needs the API.
 type iotdaProvider struct {
 	version string
+	// newClient builds the client from the resolved configuration: iotda.New,
+	// or in tests a wrapper that adjusts the configuration first (see
+	// newTestProvider).
+	newClient func(iotda.Config) (*iotda.Client, error)
 }
 
 type providerModel struct {
@@ -60,16 +61,6 @@ type providerModel struct {
 	MaxRetries       types.Int64  `tfsdk:"max_retries"`
 	BatchParallelism types.Int64  `tfsdk:"batch_parallelism"`
 	Insecure         types.Bool   `tfsdk:"insecure"`
-}
-
-// requestTimeout bounds one HTTP attempt.
-const requestTimeout = 2 * time.Minute
-
-// providerData is what Configure hands to resources and data sources.
-type providerData struct {
-	client *iotda.Client
-	// batchParallelism bounds the bind and unbind calls run at once.
-	batchParallelism int
 }
 
 func (p *iotdaProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -120,17 +111,17 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"signing_algorithm": schema.StringAttribute{
 				MarkdownDescription: "How requests are signed with access keys: `auto` (default) uses `V11-HMAC-SHA256` (derived signing, required by standard and enterprise instances) for endpoints containing `.iotda-app.` and `SDK-HMAC-SHA256` otherwise.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.OneOf(iotda.SigningAuto, signer.AlgorithmBasic, signer.AlgorithmDerived)},
+				Validators:          []validator.String{stringvalidator.OneOf(iotda.SigningAuto, iotda.SigningBasic, iotda.SigningDerived)},
 			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a failed call (HTTP 429, 5xx or a network error) is retried, with exponential backoff and jitter. Default %d. A create is retried only when the API provably did not act on it.", iotda.DefaultMaxRetries),
 				Optional:            true,
-				Validators:          []validator.Int64{int64validator.Between(0, 20)},
+				Validators:          []validator.Int64{int64validator.Between(0, iotda.MaxMaxRetries)},
 			},
 			"batch_parallelism": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many bind or unbind calls (of up to 20 targets each) `iotda_device_policy_binding` runs at once. Default %d; raise it with care, the API throttles.", iotda.DefaultBatchParallelism),
 				Optional:            true,
-				Validators:          []validator.Int64{int64validator.Between(1, 16)},
+				Validators:          []validator.Int64{int64validator.Between(1, iotda.MaxBatchParallelism)},
 			},
 			"insecure": schema.BoolAttribute{
 				MarkdownDescription: "Skip the verification of the endpoint's TLS certificate. Default `false`; only for test endpoints.",
@@ -154,21 +145,10 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	secrets := []string{cfg.Credentials.SecretKey, cfg.Credentials.SecurityToken, cfg.Credentials.AuthToken}
 	ctx = maskSecrets(ctx, secrets)
-
-	httpClient := cleanhttp.DefaultPooledClient()
-	if config.Insecure.ValueBool() {
-		transport := cleanhttp.DefaultPooledTransport()
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it with insecure = true.
-		httpClient = &http.Client{Transport: transport}
-	}
-	// One attempt may not hang forever; retries and the caller's context
-	// bound the whole call.
-	httpClient.Timeout = requestTimeout
-	cfg.HTTPClient = httpClient
 	cfg.UserAgent = "terraform-provider-iotda/" + p.version
 	cfg.Logger = tflogLogger{secrets: secrets}
 
-	client, err := iotda.New(cfg)
+	client, err := p.newClient(cfg)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid IoTDA Provider Configuration", err.Error())
 		return
@@ -178,12 +158,8 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		"region": cfg.Region, "signing_algorithm": cfg.SigningAlgorithm, "auth": authKind(cfg.Credentials),
 	})
 
-	data := &providerData{client: client, batchParallelism: iotda.DefaultBatchParallelism}
-	if !config.BatchParallelism.IsNull() && !config.BatchParallelism.IsUnknown() {
-		data.batchParallelism = int(config.BatchParallelism.ValueInt64())
-	}
-	resp.ResourceData = data
-	resp.DataSourceData = data
+	resp.ResourceData = client
+	resp.DataSourceData = client
 }
 
 func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource {
@@ -267,11 +243,12 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 		}
 	}
 	if !config.MaxRetries.IsNull() {
-		cfg.MaxRetries = int(config.MaxRetries.ValueInt64())
-		if cfg.MaxRetries == 0 {
-			cfg.MaxRetries = -1 // the client reads zero as "default"
-		}
+		cfg.MaxRetries = new(int(config.MaxRetries.ValueInt64()))
 	}
+	if !config.BatchParallelism.IsNull() {
+		cfg.BatchParallelism = int(config.BatchParallelism.ValueInt64())
+	}
+	cfg.Insecure = config.Insecure.ValueBool()
 	if diags.HasError() {
 		return cfg, diags
 	}

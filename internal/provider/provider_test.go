@@ -2,21 +2,48 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-var testAccProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"iotda": providerserver.NewProtocol6WithError(New("test")()),
+// testAccProviderFactories start a fresh provider for each use, whose
+// client waits only milliseconds between retries so that tests of injected
+// faults stay fast.
+var testAccProviderFactories = providerFactories(func(cfg *iotda.Config) {
+	cfg.RetryWaitMin = 10 * time.Millisecond
+	cfg.RetryWaitMax = 50 * time.Millisecond
+})
+
+// providerFactories serve newTestProvider(adjust).
+func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"iotda": func() (tfprotov6.ProviderServer, error) {
+			return providerserver.NewProtocol6WithError(newTestProvider(adjust))()
+		},
+	}
+}
+
+// newTestProvider is the provider whose client configuration adjust changes
+// after the provider block is read, as terraform-provider-time's
+// NewTestProvider swaps its clock.
+func newTestProvider(adjust func(*iotda.Config)) provider.Provider {
+	return &iotdaProvider{version: "test", newClient: func(cfg iotda.Config) (*iotda.Client, error) {
+		adjust(&cfg)
+		return iotda.New(cfg)
+	}}
 }
 
 // providerBlock configures the provider for srv with the mock's test keys.
@@ -140,6 +167,20 @@ func TestResolveConfig(t *testing.T) {
 			t.Fatal(diags)
 		}
 	})
+	t.Run("client settings not set", func(t *testing.T) {
+		cfg, _ := resolveConfig(full, env(nil))
+		if cfg.MaxRetries != nil || cfg.BatchParallelism != 0 || cfg.Insecure {
+			t.Fatalf("unset settings resolved to %v, %d, %v", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure)
+		}
+	})
+	t.Run("client settings", func(t *testing.T) {
+		model := full
+		model.MaxRetries, model.BatchParallelism, model.Insecure = types.Int64Value(0), types.Int64Value(3), types.BoolValue(true)
+		cfg, _ := resolveConfig(model, env(nil))
+		if cfg.MaxRetries == nil || *cfg.MaxRetries != 0 || cfg.BatchParallelism != 3 || !cfg.Insecure {
+			t.Fatalf("max_retries 0, batch_parallelism 3, insecure resolved to %v, %d, %v", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure)
+		}
+	})
 	missing := map[string]struct {
 		model providerModel
 		want  string
@@ -186,4 +227,30 @@ resource "iotda_device_policy" "p" {
 			ExpectError: expectError(`Missing IoTDA Project ID.*HW_PROJECT_ID`),
 		}},
 	})
+}
+
+// TestAccProvider_maxRetriesZero reads a policy through the provider as
+// users get it (New, not newTestProvider): max_retries = 0 sends a failing
+// call once.
+func TestAccProvider_maxRetriesZero(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	policy, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: "p", Statement: []iotda.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/a"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusServiceUnavailable, Count: 5})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: map[string]func() (tfprotov6.ProviderServer, error){
+			"iotda": providerserver.NewProtocol6WithError(New("test")()),
+		},
+		Steps: []resource.TestStep{{
+			Config: strings.Replace(providerBlock(srv), "max_retries = 2", "max_retries = 0", 1) +
+				fmt.Sprintf(`data "iotda_device_policy" "p" { policy_id = %q }`, policy.PolicyID),
+			ExpectError: expectError(`HTTP 503`),
+		}},
+	})
+	if got := srv.Calls(mock.OpShow); got != 1 {
+		t.Errorf("ShowDevicePolicy was called %d times with max_retries = 0, want 1", got)
+	}
 }
