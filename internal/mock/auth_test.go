@@ -3,6 +3,7 @@ package mock
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,9 @@ func TestAuthSignedHeaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Project-Id", TestProjectID)
+			if slices.Contains(tc.headers, "x-project-id") {
+				req.Header.Set("X-Project-Id", TestProjectID)
+			}
 			signWith(t, req, tc.body, creds, tc.headers)
 			r := c.roundTrip(req)
 			if tc.status == http.StatusUnauthorized {
@@ -231,5 +234,98 @@ func TestNewValidatesConfig(t *testing.T) {
 				t.Error("New accepted the config")
 			}
 		})
+	}
+}
+
+// TestAuthHeadersMustBeSigned checks that Instance-Id, X-Project-Id and
+// X-Security-Token count only when signed: added after signing, or present
+// but left out of the signed headers, they make the request fail, so a
+// signed bind cannot be sent to another instance.
+func TestAuthHeadersMustBeSigned(t *testing.T) {
+	ts := authServer(t)
+	policy := mustCreate(t, ts.Server, "inst-a", "signed-headers")
+	bindPath := "/v5/iot/" + TestProjectID + "/device-policies/" + policy.PolicyID + "/bind"
+
+	cases := []struct {
+		name   string
+		header string
+		value  string
+	}{
+		{"Instance-Id", "Instance-Id", "inst-b"},
+		{"empty Instance-Id", "Instance-Id", ""},
+		{"X-Project-Id", "X-Project-Id", TestProjectID},
+		{"X-Security-Token", "X-Security-Token", tempSecurityToken},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" added after signing", func(t *testing.T) {
+			c := newClient(t, ts)
+			c.instance = "inst-a"
+			body := encodeBody(t, bindBody("device", "d-"+strings.ToLower(strings.ReplaceAll(tc.name, " ", "-"))))
+			req, err := http.NewRequest(http.MethodPost, ts.URL+bindPath, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Instance-Id", "inst-a")
+			signWith(t, req, body, c.creds, []string{"content-type", "host", "instance-id", "x-sdk-date"})
+			if tc.header == "Instance-Id" {
+				// Replaced: the signed value is gone, the new one unsigned.
+				req.Header.Set("Instance-Id", tc.value)
+				wantAuthError(t, c.roundTrip(req), "verify aksk signature fail", "signature does not match")
+			} else {
+				req.Header.Set(tc.header, tc.value)
+				wantAuthError(t, c.roundTrip(req), "verify aksk signature fail", tc.header, "not among the signed headers")
+			}
+		})
+		t.Run(tc.name+" present but not signed", func(t *testing.T) {
+			c := newClient(t, ts)
+			req, err := http.NewRequest(http.MethodGet, ts.URL+"/v5/iot/"+TestProjectID+"/device-policies", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set(tc.header, tc.value)
+			signWith(t, req, nil, c.creds, []string{"host", "x-sdk-date"})
+			wantAuthError(t, c.roundTrip(req), "verify aksk signature fail", tc.header, "not among the signed headers")
+		})
+	}
+	if got := ts.Targets("inst-a", policy.PolicyID, ""); len(got) != 0 {
+		t.Errorf("targets bound in inst-a = %v, want none", got)
+	}
+	if got := ts.Policies("inst-b"); len(got) != 0 {
+		t.Errorf("policies in inst-b = %v, want none", got)
+	}
+
+	// Signed, each of them is accepted (the temporary key needs its token).
+	tmp := newClient(t, ts)
+	tmp.creds = signer.Credentials{AccessKey: tempAccessKey, SecretKey: tempSecretKey}
+	tmp.securityToken = tempSecurityToken
+	tmp.instance = "inst-a"
+	res := decodeAs[iotda.BindResult](t, tmp.do(http.MethodPost, "/device-policies/"+policy.PolicyID+"/bind", bindBody("device", "d-signed")), http.StatusOK)
+	if len(res.SuccessTargets) != 1 {
+		t.Errorf("bind with every header signed = %+v, want one success", res)
+	}
+	// A token request signs nothing, so the rule does not apply to it.
+	tok := newClient(t, ts)
+	tok.token = iamToken
+	tok.instance = "inst-a"
+	decodeAs[iotda.ListPoliciesResponse](t, tok.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+}
+
+// TestQueryWithSemicolon checks that a ";" in a query value is read as
+// part of the value, as the signature covers it.
+func TestQueryWithSemicolon(t *testing.T) {
+	ts := authServer(t)
+	c := newClient(t, ts)
+	c.mustCreate("a-b")
+	r := c.send(http.MethodGet, "/v5/iot/"+TestProjectID+"/device-policies?policy_name=a;b&limit=5", nil, nil)
+	got := decodeAs[iotda.ListPoliciesResponse](t, r, http.StatusOK)
+	if len(got.Policies) != 0 || got.Page.Count != 0 {
+		t.Errorf("policy_name \"a;b\" matched %+v, want nothing", got)
+	}
+	r = c.send(http.MethodGet, "/v5/iot/"+TestProjectID+"/device-policies?limit=5;policy_name=x", nil, nil)
+	wantError(t, r, http.StatusBadRequest, "IOTDA.000017", "limit")
+	r = c.send(http.MethodGet, "/v5/iot/"+TestProjectID+"/device-policies?policy_name=a-&x;y=1", nil, nil)
+	if got := decodeAs[iotda.ListPoliciesResponse](t, r, http.StatusOK); got.Page.Count != 1 {
+		t.Errorf("policy_name \"a-\" with an extra \"x;y\" parameter matched %+v, want a-b", got)
 	}
 }

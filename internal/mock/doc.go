@@ -61,9 +61,29 @@
 // [Config.Tokens] (checked first, when the header is present), or with an
 // AK/SK signature of either algorithm checked by the signer package's
 // Verifier (15 minutes of clock skew; the signed-header list is the
-// client's, with or without host; the body verified is exactly the bytes
-// received). A derived (V11-HMAC-SHA256) signature must name the service
-// "iotdm" in its scope; any region is accepted. A credential with a
+// client's, with or without host). The body verified is exactly the bytes
+// received: an X-Sdk-Content-Sha256 header counts only when it is signed,
+// and then only as UNSIGNED-PAYLOAD or as the SHA-256 of the body received,
+// so a body changed after signing is rejected whatever hash comes with it.
+// A derived (V11-HMAC-SHA256) signature must name the service "iotdm" in
+// its scope; any region is accepted.
+//
+// Headers that change what a request does must be signed when present:
+// Instance-Id (the instance acted on), X-Project-Id (the project claimed)
+// and X-Security-Token (the temporary key's token). A signed request that
+// carries one of them unsigned, even empty, is rejected, so a header added
+// after signing cannot send a signed bind to another instance. The
+// reference lists X-Project-Id and Instance-Id among the headers a signed
+// request carries, and official clients (the SDK, and this project's
+// client) sign every header they send except Content-Type; the signing
+// guide's demos, which sign content-type;host;x-sdk-date, send none of the
+// three. Requests authenticated by X-Auth-Token are not signed and are not
+// concerned.
+//
+// Query strings are read as the canonical request reads them: parameters
+// are separated by "&" only, so a ";" is part of a key or value (Go's
+// url.ParseQuery would refuse it) and every parameter acted on is covered
+// by the signature. A credential with a
 // SecurityToken is a temporary key: the request must carry that token in
 // X-Security-Token. A permanent key sent with an X-Security-Token is
 // rejected, as the gateway would look the key up among temporary ones.

@@ -395,6 +395,13 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, requestID string,
 	writeError(w, requestID, e)
 }
 
+// signedWhenPresent lists the headers that change what a request does (the
+// instance it acts on, the project it claims, the temporary key's token):
+// an AK/SK-signed request that carries one of them must sign it, or a
+// header added after signing could redirect a signed request. Official
+// clients sign every header they send but Content-Type, so they sign these.
+var signedWhenPresent = []string{headerInstanceID, headerProjectID, headerSecurityToken}
+
 const (
 	msgAuth    = "Incorrect IAM authentication information: "
 	msgAKSK    = msgAuth + "verify aksk signature fail"
@@ -422,9 +429,18 @@ func (s *Server) authenticate(r *http.Request, body []byte) *Error {
 	if err != nil {
 		return authError(msgAKSK + "; " + err.Error())
 	}
-	if auth, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization)); err == nil && auth.Algorithm == signer.AlgorithmDerived {
+	auth, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization))
+	if err != nil { // Verify parsed it already
+		return authError(msgAKSK + "; " + err.Error())
+	}
+	if auth.Algorithm == signer.AlgorithmDerived {
 		if svc := auth.Scope[strings.LastIndex(auth.Scope, "/")+1:]; svc != iotdmScope {
 			return authError(fmt.Sprintf("%s; the derived signing scope names service %s, not %s.", msgAKSK, quote(svc), iotdmScope))
+		}
+	}
+	for _, name := range signedWhenPresent {
+		if _, present := r.Header[name]; present && !slices.Contains(auth.SignedHeaders, strings.ToLower(name)) {
+			return authError(fmt.Sprintf("%s; the %s header is not among the signed headers.", msgAKSK, name))
 		}
 	}
 	cred := s.creds[ak]

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
 // Limits of the mock that the reference does not give.
@@ -443,7 +443,7 @@ type policiesQuery struct {
 
 func parseListQuery(rawQuery string) (policiesQuery, *Error) {
 	q := policiesQuery{page: defaultPage()}
-	values, err := url.ParseQuery(rawQuery)
+	values, err := signer.ParseQuery(rawQuery)
 	if err != nil {
 		return q, badRequest("The query string cannot be parsed: %s.", quote(rawQuery))
 	}

@@ -79,13 +79,21 @@ func Sign(req *http.Request, body []byte, creds Credentials, now time.Time) erro
 
 // Authorization computes the Authorization header value for req over the
 // given signed headers (lower-case, sorted), reading the date from the
-// request's X-Sdk-Date header.
+// request's X-Sdk-Date header. As a signer does, it takes the payload hash
+// from an X-Sdk-Content-Sha256 header when the request has one, and hashes
+// body otherwise; a verifier must not (see Verifier.Verify).
 func Authorization(req *http.Request, body []byte, creds Credentials, signedHeaders []string) (string, error) {
 	date := req.Header.Get(HeaderDate)
 	if _, err := time.Parse(DateFormat, date); err != nil {
 		return "", fmt.Errorf("signer: %s %q is not in the form yyyyMMddTHHmmssZ", HeaderDate, date)
 	}
-	canonical := CanonicalRequest(req, signedHeaders, bodyHash(req, body))
+	return authorization(req, date, payloadHash(req, body), creds, signedHeaders)
+}
+
+// authorization computes the Authorization header value over the given
+// payload hash.
+func authorization(req *http.Request, date, payloadSHA256 string, creds Credentials, signedHeaders []string) (string, error) {
+	canonical := CanonicalRequest(req, signedHeaders, payloadSHA256)
 	headers := strings.Join(signedHeaders, ";")
 	switch creds.algorithm() {
 	case AlgorithmBasic:
@@ -183,8 +191,55 @@ func canonicalURI(u *url.URL) string {
 	return path
 }
 
+// ParseQuery parses a raw query string the way the canonical request reads
+// it: pairs are separated by "&" only (a ";" is part of a key or value),
+// keys and values are unescaped as in a form ("+" is a space). Unlike
+// url.ParseQuery, which refuses a ";", every pair it accepts is in the
+// canonical query, so a server that reads its parameters with ParseQuery
+// acts only on signed ones. It fails on an invalid escape, which the
+// canonical query keeps escaped as it came.
+func ParseQuery(raw string) (url.Values, error) {
+	values := url.Values{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, fmt.Errorf("query parameter %q: %w", k, err)
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, fmt.Errorf("value of query parameter %q: %w", key, err)
+		}
+		values[key] = append(values[key], value)
+	}
+	return values, nil
+}
+
+// parseQueryLenient is ParseQuery that keeps a part it cannot unescape as
+// it came, so that every byte of the query is covered by a signature.
+func parseQueryLenient(raw string) url.Values {
+	values := url.Values{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err == nil {
+			k = key
+		}
+		if value, err := url.QueryUnescape(v); err == nil {
+			v = value
+		}
+		values[k] = append(values[k], v)
+	}
+	return values
+}
+
 func canonicalQuery(u *url.URL) string {
-	query := u.Query()
+	query := parseQueryLenient(u.RawQuery)
 	keys := make([]string, 0, len(query))
 	for k := range query {
 		keys = append(keys, k)
@@ -219,10 +274,20 @@ func escape(s string) string {
 	return b.String()
 }
 
-func bodyHash(req *http.Request, body []byte) string {
+// UnsignedPayload is the X-Sdk-Content-Sha256 value of a request whose body
+// is not covered by its signature.
+const UnsignedPayload = "UNSIGNED-PAYLOAD"
+
+// payloadHash is the body hash a signer uses: X-Sdk-Content-Sha256 when the
+// request has it, else the hash of body.
+func payloadHash(req *http.Request, body []byte) string {
 	if v := req.Header.Get(HeaderContentSHA256); v != "" {
 		return v
 	}
+	return bodySHA256(body)
+}
+
+func bodySHA256(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
 }

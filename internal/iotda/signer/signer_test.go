@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -223,25 +225,200 @@ func TestVerifyUsesContentSHA256Header(t *testing.T) {
 	}
 }
 
-// FuzzVerify feeds arbitrary Authorization headers, dates and bodies to the
-// verifier: it must never panic and never accept a request it did not sign.
+// TestVerifyContentSHA256 checks that the body is hashed as received and
+// that X-Sdk-Content-Sha256 counts only when signed, and then only for
+// UNSIGNED-PAYLOAD or the hash of the body received.
+func TestVerifyContentSHA256(t *testing.T) {
+	now := time.Now()
+	sent := []byte("{\"target_type\":\"device\",\"target_ids\":[\"a\"]}\n")
+	tampered := []byte("{\"target_type\":\"device\",\"target_ids\":[\"b\"]}\n")
+	hashOf := func(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToString(sum[:]) }
+	cases := []struct {
+		name string
+		// header is X-Sdk-Content-Sha256 ("" for none); signed says
+		// whether it is set before signing (and so signed) or after.
+		header   string
+		signed   bool
+		received []byte
+		accept   bool
+	}{
+		{"no header, body as sent", "", false, sent, true},
+		{"no header, tampered body", "", false, tampered, false},
+		{"unsigned hash of the sent body, tampered body", hashOf(sent), false, tampered, false},
+		{"unsigned hash of the tampered body, tampered body", hashOf(tampered), false, tampered, false},
+		{"unsigned hash of the sent body, body as sent", hashOf(sent), false, sent, true},
+		{"unsigned UNSIGNED-PAYLOAD, tampered body", UnsignedPayload, false, tampered, false},
+		{"unsigned UNSIGNED-PAYLOAD, body as sent", UnsignedPayload, false, sent, true},
+		{"signed hash of the sent body, body as sent", hashOf(sent), true, sent, true},
+		{"signed hash of the sent body, tampered body", hashOf(sent), true, tampered, false},
+		{"signed upper-case hash, body as sent", strings.ToUpper(hashOf(sent)), true, sent, false},
+		{"signed garbage", "not-a-hash", true, sent, false},
+		{"signed UNSIGNED-PAYLOAD, body as sent", UnsignedPayload, true, sent, true},
+		{"signed UNSIGNED-PAYLOAD, other body", UnsignedPayload, true, tampered, true},
+	}
+	for _, alg := range []string{AlgorithmBasic, AlgorithmDerived} {
+		creds := Credentials{AccessKey: vectorAK, SecretKey: vectorSK, Algorithm: alg, Region: "cn-north-4"}
+		for _, tc := range cases {
+			req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/v5/iot/p/device-policies/x/bind", bytes.NewReader(tc.received))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.header != "" && tc.signed {
+				req.Header.Set(HeaderContentSHA256, tc.header)
+			}
+			if err := Sign(req, sent, creds, now); err != nil {
+				t.Fatal(err)
+			}
+			if tc.header != "" && !tc.signed {
+				req.Header.Set(HeaderContentSHA256, tc.header)
+			}
+			_, err := newVerifier(now).Verify(req, tc.received)
+			switch {
+			case tc.accept && err != nil:
+				t.Errorf("%s, %s: Verify = %v, want success", alg, tc.name, err)
+			case !tc.accept && !errors.Is(err, ErrRejected):
+				t.Errorf("%s, %s: Verify error = %v, want ErrRejected", alg, tc.name, err)
+			}
+		}
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	cases := []struct {
+		raw  string
+		want url.Values
+		err  bool
+	}{
+		{"", url.Values{}, false},
+		{"limit=1&marker=ab", url.Values{"limit": {"1"}, "marker": {"ab"}}, false},
+		{"policy_name=a;b", url.Values{"policy_name": {"a;b"}}, false},
+		{"a;b=c&d", url.Values{"a;b": {"c"}, "d": {""}}, false},
+		{"x=%3B+y&x=1&&", url.Values{"x": {"; y", "1"}}, false},
+		{"x=%zz", nil, true},
+		{"%=1", nil, true},
+	}
+	for _, tc := range cases {
+		got, err := ParseQuery(tc.raw)
+		if tc.err {
+			if err == nil {
+				t.Errorf("ParseQuery(%q) = %v, want an error", tc.raw, got)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseQuery(%q) = %v, %v; want %v", tc.raw, got, err, tc.want)
+		}
+	}
+}
+
+// TestCanonicalQueryCoversParsedQuery checks that every parameter
+// ParseQuery gives is in the canonical query, ";" included, and that a part
+// ParseQuery refuses is still signed as it came.
+func TestCanonicalQueryCoversParsedQuery(t *testing.T) {
+	cases := map[string]string{
+		"policy_name=a;b&limit=1": "limit=1&policy_name=a%3Bb",
+		"b=2&a=1;c=3":             "a=1%3Bc%3D3&b=2",
+		"x=%3B&x=%20":             "x=%20&x=%3B",
+		"x=%zz":                   "x=%25zz",
+	}
+	for raw, want := range cases {
+		u := &url.URL{RawQuery: raw}
+		if got := canonicalQuery(u); got != want {
+			t.Errorf("canonicalQuery(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	// A parameter added after signing, with or without ";", is refused.
+	now := time.Now()
+	for _, extra := range []string{"&policy_name=x", ";policy_name=x", "&a;b=c"} {
+		req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/v5/iot/p/device-policies?limit=1", nil)
+		if err := Sign(req, nil, Credentials{AccessKey: vectorAK, SecretKey: vectorSK}, now); err != nil {
+			t.Fatal(err)
+		}
+		req.URL.RawQuery += extra
+		if _, err := newVerifier(now).Verify(req, nil); !errors.Is(err, ErrRejected) {
+			t.Errorf("query with %q added after signing: Verify error = %v, want ErrRejected", extra, err)
+		}
+	}
+	// A query with ";" signed as sent is accepted.
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/v5/iot/p/device-policies?policy_name=a;b", nil)
+	if err := Sign(req, nil, Credentials{AccessKey: vectorAK, SecretKey: vectorSK}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newVerifier(now).Verify(req, nil); err != nil {
+		t.Errorf("query with ';' signed as sent: Verify = %v, want success", err)
+	}
+}
+
+// FuzzVerify feeds arbitrary Authorization headers, dates,
+// X-Sdk-Content-Sha256 values and bodies to the verifier: it must never
+// panic and never accept a request it did not sign.
 func FuzzVerify(f *testing.F) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	f.Add("SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=host;x-sdk-date, Signature=00", now.Format(DateFormat), []byte("{}"))
-	f.Add("V11-HMAC-SHA256 Credential=AccessKey/20261123/r/iotdm, SignedHeaders=x-sdk-date, Signature=ab", now.Format(DateFormat), []byte(""))
-	f.Add("V11-HMAC-SHA256 Credential=AccessKey/, SignedHeaders=, Signature=", "2026", []byte("\n"))
-	f.Add("SDK-HMAC-SHA256", "", []byte(nil))
-	f.Add("SDK-HMAC-SHA256 Access=AccessKey,SignedHeaders=b;a,Signature=1", now.Format(DateFormat), []byte("x"))
+	f.Add("SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=host;x-sdk-date, Signature=00", now.Format(DateFormat), "", []byte("{}"))
+	f.Add("V11-HMAC-SHA256 Credential=AccessKey/20261123/r/iotdm, SignedHeaders=x-sdk-date, Signature=ab", now.Format(DateFormat), UnsignedPayload, []byte(""))
+	f.Add("V11-HMAC-SHA256 Credential=AccessKey/, SignedHeaders=, Signature=", "2026", "", []byte("\n"))
+	f.Add("SDK-HMAC-SHA256", "", "x", []byte(nil))
+	f.Add("SDK-HMAC-SHA256 Access=AccessKey,SignedHeaders=b;a,Signature=1", now.Format(DateFormat), "", []byte("x"))
+	f.Add("SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-content-sha256;x-sdk-date, Signature=00", now.Format(DateFormat), UnsignedPayload, []byte("{}"))
 	v := newVerifier(now)
-	f.Fuzz(func(t *testing.T, auth, date string, body []byte) {
+	f.Fuzz(func(t *testing.T, auth, date, contentSHA256 string, body []byte) {
 		req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/v5/iot/p/device-policies", bytes.NewReader(body))
 		if err != nil {
 			t.Skip()
 		}
 		req.Header.Set(HeaderAuthorization, auth)
 		req.Header.Set(HeaderDate, date)
+		if contentSHA256 != "" {
+			req.Header.Set(HeaderContentSHA256, contentSHA256)
+		}
 		if _, err := v.Verify(req, body); err == nil {
-			t.Fatalf("accepted a forged request: Authorization %q, date %q", auth, date)
+			t.Fatalf("accepted a forged request: Authorization %q, date %q, %s %q", auth, date, HeaderContentSHA256, contentSHA256)
+		}
+	})
+}
+
+// FuzzVerifyBody signs a request, optionally with X-Sdk-Content-Sha256
+// (signed, or added after signing), and verifies it over the body the
+// fuzzer says was received: it must be accepted exactly when the body is
+// the one signed or the signed header is UNSIGNED-PAYLOAD.
+func FuzzVerifyBody(f *testing.F) {
+	sent := []byte("{\"target_type\":\"device\",\"target_ids\":[\"a\"]}\n")
+	sum := sha256.Sum256(sent)
+	f.Add("", false, sent)
+	f.Add(hex.EncodeToString(sum[:]), false, []byte("{}"))
+	f.Add(hex.EncodeToString(sum[:]), true, []byte("{}"))
+	f.Add(UnsignedPayload, true, []byte("{}"))
+	f.Add(UnsignedPayload, false, []byte("{}"))
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	v := newVerifier(now)
+	f.Fuzz(func(t *testing.T, header string, signed bool, received []byte) {
+		req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/v5/iot/p/device-policies/x/bind", bytes.NewReader(received))
+		if err != nil {
+			t.Skip()
+		}
+		if header != "" && signed {
+			req.Header.Set(HeaderContentSHA256, header)
+		}
+		if err := Sign(req, sent, Credentials{AccessKey: vectorAK, SecretKey: vectorSK}, now); err != nil {
+			t.Fatal(err)
+		}
+		if header != "" && !signed {
+			req.Header.Set(HeaderContentSHA256, header)
+		}
+		onWire := req.Header.Get(HeaderContentSHA256)
+		sameBody := bytes.Equal(received, sent)
+		var want bool
+		switch {
+		case header == "" || !signed:
+			want = sameBody
+		case onWire == UnsignedPayload:
+			want = true
+		case onWire == hex.EncodeToString(sum[:]):
+			want = sameBody
+		default:
+			want = false
+		}
+		_, err = v.Verify(req, received)
+		if (err == nil) != want {
+			t.Fatalf("header %q (signed %v), received %q: Verify = %v, want accepted %v", header, signed, received, err, want)
 		}
 	})
 }

@@ -87,6 +87,12 @@ func ParseAuthorization(value string) (ParsedAuthorization, error) {
 // Verify checks the signature of req over body, which must be the exact
 // bytes received. It returns the access key on success; every error wraps
 // ErrRejected and says why.
+//
+// The body is always hashed as received. An X-Sdk-Content-Sha256 header
+// counts only when it is among the signed headers, and then only when it is
+// UNSIGNED-PAYLOAD (the sender chose not to sign the body) or equal to the
+// hash of the body received; an unsigned one is ignored, so a body changed
+// after signing fails whatever hash is sent beside it.
 func (v Verifier) Verify(req *http.Request, body []byte) (string, error) {
 	auth, err := ParseAuthorization(req.Header.Get(HeaderAuthorization))
 	if err != nil {
@@ -123,7 +129,11 @@ func (v Verifier) Verify(req *http.Request, body []byte) (string, error) {
 		}
 		creds.Region, creds.Service = scope[1], scope[2]
 	}
-	want, err := Authorization(req, body, creds, auth.SignedHeaders)
+	payload, err := verifiedPayloadHash(req, body, auth.SignedHeaders)
+	if err != nil {
+		return "", err
+	}
+	want, err := authorization(req, dateValue, payload, creds, auth.SignedHeaders)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrRejected, err)
 	}
@@ -132,4 +142,20 @@ func (v Verifier) Verify(req *http.Request, body []byte) (string, error) {
 		return "", fmt.Errorf("%w: signature does not match", ErrRejected)
 	}
 	return auth.AccessKey, nil
+}
+
+// verifiedPayloadHash is the payload hash a verifier signs over.
+func verifiedPayloadHash(req *http.Request, body []byte, signedHeaders []string) (string, error) {
+	computed := bodySHA256(body)
+	if !slices.Contains(signedHeaders, strings.ToLower(HeaderContentSHA256)) {
+		return computed, nil
+	}
+	sent := strings.Join(req.Header.Values(HeaderContentSHA256), ",")
+	switch sent {
+	case UnsignedPayload:
+		return sent, nil
+	case computed:
+		return sent, nil
+	}
+	return "", fmt.Errorf("%w: %s is neither %s nor the SHA-256 of the body received", ErrRejected, HeaderContentSHA256, UnsignedPayload)
 }
