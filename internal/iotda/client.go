@@ -32,6 +32,9 @@ const (
 	// DefaultRequestTimeout bounds one HTTP attempt; retries and the
 	// caller's context bound the whole call.
 	DefaultRequestTimeout = 2 * time.Minute
+	// DefaultMaxRetryAfter is the longest wait a Retry-After header can ask
+	// for and still be honoured.
+	DefaultMaxRetryAfter = time.Minute
 )
 
 // Bounds of the settings.
@@ -84,6 +87,11 @@ type Config struct {
 	// attempts; zero means DefaultRetryWaitMin and DefaultRetryWaitMax.
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
+	// MaxRetryAfter is the longest wait a Retry-After header may ask for
+	// before a retry; zero means DefaultMaxRetryAfter. A call whose answer
+	// asks for longer is not retried, and its *APIError says what the API
+	// asked for (RetryAfter).
+	MaxRetryAfter time.Duration
 	// RequestTimeout bounds one HTTP attempt; zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
@@ -112,7 +120,9 @@ type Client struct {
 	instanceID  string
 	pageSize    int
 	parallelism int
-	http        *retryablehttp.Client
+	// maxRetryAfter is the longest Retry-After wait honoured.
+	maxRetryAfter time.Duration
+	http          *retryablehttp.Client
 }
 
 // New checks cfg and builds a Client.
@@ -143,6 +153,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestTimeout < 0 {
 		return nil, fmt.Errorf("request timeout %s is negative", cfg.RequestTimeout)
 	}
+	if cfg.MaxRetryAfter < 0 {
+		return nil, fmt.Errorf("longest Retry-After wait %s is negative", cfg.MaxRetryAfter)
+	}
+	maxRetryAfter := cmp.Or(cfg.MaxRetryAfter, DefaultMaxRetryAfter)
 
 	transport := cfg.Transport
 	if transport == nil {
@@ -185,22 +199,24 @@ func New(cfg Config) (*Client, error) {
 		pageSize = MaxPageSize
 	}
 
-	return &Client{
-		base:        base,
-		pageSize:    pageSize,
-		parallelism: parallelism,
-		projectID:   cfg.ProjectID,
-		instanceID:  cfg.InstanceID,
-		http: &retryablehttp.Client{
-			HTTPClient:   httpClient,
-			RetryWaitMin: waitMin,
-			RetryWaitMax: waitMax,
-			RetryMax:     retries,
-			CheckRetry:   checkRetry,
-			Backoff:      backoff,
-			ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		},
-	}, nil
+	c := &Client{
+		base:          base,
+		pageSize:      pageSize,
+		parallelism:   parallelism,
+		maxRetryAfter: maxRetryAfter,
+		projectID:     cfg.ProjectID,
+		instanceID:    cfg.InstanceID,
+	}
+	c.http = &retryablehttp.Client{
+		HTTPClient:   httpClient,
+		RetryWaitMin: waitMin,
+		RetryWaitMax: waitMax,
+		RetryMax:     retries,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	return c, nil
 }
 
 // CreatePolicy creates a device policy. It is retried only where the server
@@ -394,6 +410,9 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 	if resp.StatusCode != want {
 		apiErr := newAPIError(op, resp, data)
 		apiErr.Attempts = int(attempts.Load())
+		if wait, ok := c.retryAfterTooLong(resp); ok {
+			apiErr.RetryAfter, apiErr.MaxRetryAfter = wait, c.maxRetryAfter
+		}
 		if noReplay(ctx) && resp.StatusCode >= 500 {
 			return fmt.Errorf("%w (%w)", apiErr, ErrOutcomeUnknown)
 		}

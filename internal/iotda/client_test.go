@@ -1,6 +1,7 @@
 package iotda_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -336,6 +337,74 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < time.Second {
 		t.Errorf("retried after %s, before the 1s Retry-After", waited)
+	}
+}
+
+// TestRetryAfterLongerThanAllowed is not retried: the call fails at once
+// with an error that says what the API asked for and what was allowed.
+func TestRetryAfterLongerThanAllowed(t *testing.T) {
+	for name, tc := range map[string]struct {
+		maxRetryAfter time.Duration
+		retryAfter    time.Duration
+		op            mock.Operation
+		call          func(*iotda.Client) error
+	}{
+		"default limit, 429 on a listing": {0, 40 * time.Minute, mock.OpList, func(c *iotda.Client) error {
+			_, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+			return err
+		}},
+		"configured limit, 503 on a read": {500 * time.Millisecond, time.Second, mock.OpShow, func(c *iotda.Client) error {
+			_, err := c.GetPolicy(context.Background(), "0123456789abcdef01234567")
+			return err
+		}},
+		"default limit, 429 on a create": {0, 2 * time.Minute, mock.OpCreate, func(c *iotda.Client) error {
+			_, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "p", Statement: statements("topic:/a")})
+			return err
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := mock.NewTestServer(t, mock.Config{})
+			c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetryAfter = tc.maxRetryAfter })
+			status := http.StatusTooManyRequests
+			if tc.op == mock.OpShow {
+				status = http.StatusServiceUnavailable
+			}
+			srv.InjectFault(tc.op, mock.Fault{Status: status, RetryAfter: tc.retryAfter, Count: 1})
+			start := time.Now()
+			err := tc.call(c)
+			var apiErr *iotda.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != status {
+				t.Fatalf("err = %v, want the HTTP %d", err, status)
+			}
+			limit := cmp.Or(tc.maxRetryAfter, iotda.DefaultMaxRetryAfter)
+			if apiErr.RetryAfter != tc.retryAfter || apiErr.MaxRetryAfter != limit {
+				t.Errorf("RetryAfter %s, MaxRetryAfter %s; want %s, %s", apiErr.RetryAfter, apiErr.MaxRetryAfter, tc.retryAfter, limit)
+			}
+			want := fmt.Sprintf("asked to retry after %s, longer than the longest wait allowed (%s)", tc.retryAfter, limit)
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+			if got := srv.Calls(tc.op); got != 1 {
+				t.Errorf("%d calls, want 1 (no retry)", got)
+			}
+			if waited := time.Since(start); waited >= tc.retryAfter {
+				t.Errorf("waited %s", waited)
+			}
+		})
+	}
+}
+
+// TestRetryAfterWithinLimit waits what the API asked for and retries.
+func TestRetryAfterWithinLimit(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetryAfter = time.Second })
+	srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Count: 1})
+	start := time.Now()
+	if _, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < time.Second || srv.Calls(mock.OpList) != 2 {
+		t.Errorf("%d calls after %s, want 2 after the 1s Retry-After", srv.Calls(mock.OpList), waited)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is matched (with errors.Is) by the error of a call that IoTDA
@@ -28,6 +29,11 @@ type APIError struct {
 	Message    string // error_msg
 	RequestID  string // X-Request-Id
 	Attempts   int    // how many times the call was sent
+	// RetryAfter is set when the answer's Retry-After asked for a longer
+	// wait than MaxRetryAfter, the longest the client honours: the call was
+	// not retried.
+	RetryAfter    time.Duration
+	MaxRetryAfter time.Duration
 }
 
 // Error says what failed, with the API's own code and message.
@@ -53,6 +59,8 @@ func (e *APIError) Error() string {
 
 func (e *APIError) hint() string {
 	switch {
+	case e.RetryAfter > 0:
+		return fmt.Sprintf("the API asked to retry after %s, longer than the longest wait allowed (%s), so the call was not retried; try again later or allow a longer Retry-After wait", e.RetryAfter, e.MaxRetryAfter)
 	case e.StatusCode == http.StatusUnauthorized:
 		return "the credentials were rejected: check the access key, secret key, security token or auth token, the signing algorithm and the system clock"
 	case e.StatusCode == http.StatusForbidden:

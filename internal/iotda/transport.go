@@ -171,8 +171,11 @@ func noReplay(ctx context.Context) bool {
 
 // checkRetry retries 429, 5xx and transport errors, bounded by the context.
 // A call marked withoutReplay is retried only on 429 and on errors raised
-// before the request was written (the connection could not be made).
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+// before the request was written (the connection could not be made). An
+// answer whose Retry-After asks for more than maxRetryAfter is not retried:
+// the caller gets the error at once instead of a call held for as long as
+// the server likes.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -183,15 +186,32 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
+	if _, tooLong := c.retryAfterTooLong(resp); tooLong {
+		return false, nil
+	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return true, nil
 	case noReplay:
 		return false, nil
-	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+	case retryableStatus(resp.StatusCode):
 		return true, nil
 	}
 	return false, nil
+}
+
+func retryableStatus(status int) bool {
+	return status == http.StatusTooManyRequests || (status >= 500 && status != http.StatusNotImplemented)
+}
+
+// retryAfterTooLong returns the wait a retryable answer's Retry-After asks
+// for when it is longer than the client honours.
+func (c *Client) retryAfterTooLong(resp *http.Response) (time.Duration, bool) {
+	if resp == nil || !retryableStatus(resp.StatusCode) {
+		return 0, false
+	}
+	d, ok := retryAfter(resp.Header.Get("Retry-After"))
+	return d, ok && d > c.maxRetryAfter
 }
 
 // notSent reports whether a transport error happened while connecting,
@@ -201,16 +221,13 @@ func notSent(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// maxRetryAfter bounds how long a Retry-After header can make a call wait.
-const maxRetryAfter = 10 * time.Minute
-
-// backoff waits what Retry-After asks for (up to maxRetryAfter), otherwise
-// an exponential delay with jitter: a random duration between half and all
-// of min*2^attempt, capped at max.
-func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+// backoff waits what Retry-After asks for (checkRetry has refused waits
+// longer than maxRetryAfter), otherwise an exponential delay with jitter: a
+// random duration between half and all of min*2^attempt, capped at max.
+func (c *Client) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return min(d, maxRetryAfter)
+			return min(d, c.maxRetryAfter)
 		}
 	}
 	d := maxWait

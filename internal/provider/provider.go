@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -59,9 +60,13 @@ type providerModel struct {
 	AuthToken        types.String `tfsdk:"auth_token"`
 	SigningAlgorithm types.String `tfsdk:"signing_algorithm"`
 	MaxRetries       types.Int64  `tfsdk:"max_retries"`
+	MaxRetryAfter    types.Int64  `tfsdk:"max_retry_after"`
 	BatchParallelism types.Int64  `tfsdk:"batch_parallelism"`
 	Insecure         types.Bool   `tfsdk:"insecure"`
 }
+
+// maxRetryAfterLimit is the largest max_retry_after, in seconds: one hour.
+const maxRetryAfterLimit = 3600
 
 func (p *iotdaProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "iotda"
@@ -117,6 +122,11 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: fmt.Sprintf("How many times a failed call (HTTP 429, 5xx or a network error) is retried, with exponential backoff and jitter. Default %d. A create is retried only when the API provably did not act on it.", iotda.DefaultMaxRetries),
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(0, iotda.MaxMaxRetries)},
+			},
+			"max_retry_after": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("The longest wait, in seconds, that a `Retry-After` header of a throttled or failed call may ask for before the retry. Default %d. A call whose answer asks for longer is not retried: it fails at once with an error that says how long the API asked to wait.", int(iotda.DefaultMaxRetryAfter/time.Second)),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, maxRetryAfterLimit)},
 			},
 			"batch_parallelism": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many bind or unbind calls (of up to 20 targets each) `iotda_device_policy_binding` runs at once. Default %d; raise it with care, the API throttles.", iotda.DefaultBatchParallelism),
@@ -235,6 +245,7 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	}
 	for name, unknown := range map[string]bool{
 		"max_retries":       config.MaxRetries.IsUnknown(),
+		"max_retry_after":   config.MaxRetryAfter.IsUnknown(),
 		"batch_parallelism": config.BatchParallelism.IsUnknown(),
 		"insecure":          config.Insecure.IsUnknown(),
 	} {
@@ -244,6 +255,9 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	}
 	if !config.MaxRetries.IsNull() {
 		cfg.MaxRetries = new(int(config.MaxRetries.ValueInt64()))
+	}
+	if !config.MaxRetryAfter.IsNull() {
+		cfg.MaxRetryAfter = time.Duration(config.MaxRetryAfter.ValueInt64()) * time.Second
 	}
 	if !config.BatchParallelism.IsNull() {
 		cfg.BatchParallelism = int(config.BatchParallelism.ValueInt64())

@@ -169,16 +169,17 @@ func TestResolveConfig(t *testing.T) {
 	})
 	t.Run("client settings not set", func(t *testing.T) {
 		cfg, _ := resolveConfig(full, env(nil))
-		if cfg.MaxRetries != nil || cfg.BatchParallelism != 0 || cfg.Insecure {
+		if cfg.MaxRetries != nil || cfg.BatchParallelism != 0 || cfg.Insecure || cfg.MaxRetryAfter != 0 {
 			t.Fatalf("unset settings resolved to %v, %d, %v", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure)
 		}
 	})
 	t.Run("client settings", func(t *testing.T) {
 		model := full
 		model.MaxRetries, model.BatchParallelism, model.Insecure = types.Int64Value(0), types.Int64Value(3), types.BoolValue(true)
+		model.MaxRetryAfter = types.Int64Value(90)
 		cfg, _ := resolveConfig(model, env(nil))
-		if cfg.MaxRetries == nil || *cfg.MaxRetries != 0 || cfg.BatchParallelism != 3 || !cfg.Insecure {
-			t.Fatalf("max_retries 0, batch_parallelism 3, insecure resolved to %v, %d, %v", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure)
+		if cfg.MaxRetries == nil || *cfg.MaxRetries != 0 || cfg.BatchParallelism != 3 || !cfg.Insecure || cfg.MaxRetryAfter != 90*time.Second {
+			t.Fatalf("max_retries 0, batch_parallelism 3, insecure, max_retry_after 90 resolved to %v, %d, %v, %s", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure, cfg.MaxRetryAfter)
 		}
 	})
 	missing := map[string]struct {
@@ -252,5 +253,24 @@ func TestAccProvider_maxRetriesZero(t *testing.T) {
 	})
 	if got := srv.Calls(mock.OpShow); got != 1 {
 		t.Errorf("ShowDevicePolicy was called %d times with max_retries = 0, want 1", got)
+	}
+}
+
+// TestAccProvider_maxRetryAfter fails a read at once when the API asks to
+// wait longer than max_retry_after, and says so.
+func TestAccProvider_maxRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusTooManyRequests, RetryAfter: 5 * time.Second})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: providerBlockWith(srv, mock.TestSecretKey, "  max_retry_after = 1") +
+				`data "iotda_device_policy" "p" { policy_id = "0123456789abcdef01234567" }`,
+			ExpectError: expectError(`HTTP 429 .* asked to retry after 5s, longer than the longest wait allowed \(1s\)`),
+		}},
+	})
+	if got := srv.Calls(mock.OpShow); got != 1 {
+		t.Errorf("ShowDevicePolicy was called %d times, want 1 (no retry)", got)
 	}
 }
