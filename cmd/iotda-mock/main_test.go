@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
@@ -140,14 +139,14 @@ func TestRunServesAndKeepsState(t *testing.T) {
 	url, stop := startRun(t, "-listen", "127.0.0.1:0", "-project-id", mock.TestProjectID,
 		"-access-key", mock.TestAccessKey, "-secret-key", mock.TestSecretKey, "-latency", "5ms", "-state", state)
 	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
-	status, body := call(t, http.MethodPost, base, iotda.CreatePolicyRequest{
+	status, body := call(t, http.MethodPost, base, mock.CreatePolicyRequest{
 		PolicyName: "demo",
-		Statement:  []iotda.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:demo/#"}}},
+		Statement:  []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:demo/#"}}},
 	})
 	if status != http.StatusCreated {
 		t.Fatalf("create = %d %s", status, body)
 	}
-	var p iotda.Policy
+	var p mock.Policy
 	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -275,9 +274,9 @@ func TestProgramStopsOnSIGTERM(t *testing.T) {
 	}
 	url := readURL(t, stdout)
 	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
-	status, body := call(t, http.MethodPost, base, iotda.CreatePolicyRequest{
+	status, body := call(t, http.MethodPost, base, mock.CreatePolicyRequest{
 		PolicyName: "sigterm",
-		Statement:  []iotda.Statement{{Effect: "DENY", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:x"}}},
+		Statement:  []mock.Statement{{Effect: "DENY", Actions: []string{"iotda:devices:subscribe"}, Resources: []string{"topic:x"}}},
 	})
 	if status != http.StatusCreated {
 		t.Fatalf("create = %d %s", status, body)

@@ -40,7 +40,7 @@ func ceilDiv(n, d int) int { return (n + d - 1) / d }
 
 func newPolicy(t *testing.T, srv *mock.TestServer, name string) string {
 	t.Helper()
-	p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: name, Statement: statements("topic:/a")})
+	p, err := srv.CreatePolicy("", mockPolicy(name, "topic:/a"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,11 @@ func statements(resources ...string) []iotda.Statement {
 	return []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: resources}}
 }
 
+// mockPolicy is a policy to create out of band, in the mock's own types.
+func mockPolicy(name string, resources ...string) mock.CreatePolicyRequest {
+	return mock.CreatePolicyRequest{PolicyName: name, Statement: []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: resources}}}
+}
+
 func TestPolicyLifecycle(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	c := newClient(t, srv)
@@ -114,10 +119,10 @@ func TestValidationErrorCarriesCodeAndMessage(t *testing.T) {
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("error %v is not an *APIError", err)
 	}
-	if apiErr.StatusCode != http.StatusBadRequest || apiErr.Code != iotda.CodeInvalidInput || !strings.Contains(apiErr.Message, "policy_name") {
-		t.Fatalf("APIError = %+v, want 400 %s naming policy_name", apiErr, iotda.CodeInvalidInput)
+	if apiErr.StatusCode != http.StatusBadRequest || apiErr.Code != "IOTDA.000006" || !strings.Contains(apiErr.Message, "policy_name") {
+		t.Fatalf("APIError = %+v, want 400 %s naming policy_name", apiErr, "IOTDA.000006")
 	}
-	for _, part := range []string{"CreateDevicePolicy", "HTTP 400", iotda.CodeInvalidInput, apiErr.RequestID} {
+	for _, part := range []string{"CreateDevicePolicy", "HTTP 400", "IOTDA.000006", apiErr.RequestID} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("message %q lacks %q", err.Error(), part)
 		}
@@ -128,7 +133,7 @@ func TestValidationErrorCarriesCodeAndMessage(t *testing.T) {
 func TestListPoliciesFollowsPages(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	for i := range 23 {
-		if _, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: statements("topic:/a")}); err != nil {
+		if _, err := srv.CreatePolicy("", mockPolicy(fmt.Sprintf("p%02d", i), "topic:/a")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,7 +199,7 @@ func TestBindListAndPerTargetFailures(t *testing.T) {
 
 	// A target already bound to five other policies fails on its own.
 	for i := range 5 {
-		other, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("other%d", i), Statement: statements("topic:/b")})
+		other, err := srv.CreatePolicy("", mockPolicy(fmt.Sprintf("other%d", i), "topic:/b"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +237,7 @@ func TestWrongSecretIsRejected(t *testing.T) {
 		t.Fatalf("error %v is not an authentication error", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"401", iotda.CodeAuthenticationFail, "signature", "credentials were rejected"} {
+	for _, want := range []string{"401", "APIGW.0301", "signature", "credentials were rejected"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}
@@ -613,7 +618,7 @@ func TestInsecureAndRequestTimeout(t *testing.T) {
 func TestListStopsAtCount(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	for i := range 20 {
-		if _, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: statements("topic:/a")}); err != nil {
+		if _, err := srv.CreatePolicy("", mockPolicy(fmt.Sprintf("p%02d", i), "topic:/a")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -101,12 +101,12 @@ type BindResult struct {
 	FailureTargets []TargetFailure `json:"failure_targets"`
 }
 
-// ListTargetsRequest is the body of ShowTargetsInDevicePolicy.
+// ListTargetsRequest is the body of ShowTargetsInDevicePolicy. The client
+// pages with the marker only; the API's offset is not used.
 type ListTargetsRequest struct {
 	TargetType string `json:"target_type,omitempty"`
 	Limit      int    `json:"limit,omitempty"`
 	Marker     string `json:"marker,omitempty"`
-	Offset     int    `json:"offset,omitempty"`
 }
 
 // Target is one object a policy is bound to.
@@ -129,14 +129,10 @@ type ErrorBody struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// Documented error codes.
+// Documented error codes of per-target failures in bind and unbind answers.
 const (
-	CodeInvalidInput       = "IOTDA.000006"
-	CodeBadRequest         = "IOTDA.000008"
-	CodeOutOfRange         = "IOTDA.000017"
-	CodeTargetPolicyLimit  = "IOTDA.015204"
-	CodeTargetNotBound     = "IOTDA.015207"
-	CodeAuthenticationFail = "APIGW.0301"
+	CodeTargetPolicyLimit = "IOTDA.015204"
+	CodeTargetNotBound    = "IOTDA.015207"
 )
 
 // Limits of the API.

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
@@ -49,7 +48,7 @@ func TestAuthSignatures(t *testing.T) {
 
 	t.Run("valid", func(t *testing.T) {
 		c := newClient(t, ts)
-		decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+		decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 	})
 	t.Run("wrong secret", func(t *testing.T) {
 		c := newClient(t, ts)
@@ -68,7 +67,7 @@ func TestAuthSignatures(t *testing.T) {
 		c.signTime = func() time.Time { return time.Now().Add(16 * time.Minute) }
 		wantAuthError(t, c.do(http.MethodGet, "/device-policies", nil), "X-Sdk-Date")
 		c.signTime = func() time.Time { return time.Now().Add(-14 * time.Minute) }
-		decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+		decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 	})
 	t.Run("no credentials", func(t *testing.T) {
 		c := newClient(t, ts)
@@ -81,7 +80,7 @@ func TestAuthSignatures(t *testing.T) {
 	t.Run("malformed authorization", func(t *testing.T) {
 		c := newClient(t, ts)
 		r := c.send(http.MethodGet, listPath, nil, nil)
-		decodeAs[iotda.ListPoliciesResponse](t, r, http.StatusOK)
+		decodeAs[ListPoliciesResponse](t, r, http.StatusOK)
 		req, err := http.NewRequest(http.MethodGet, ts.URL+listPath, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -95,8 +94,8 @@ func TestAuthSignatures(t *testing.T) {
 		c.creds.Algorithm = signer.AlgorithmDerived
 		c.creds.Region = "cn-north-4"
 		c.instance = "inst-derived"
-		p := decodeAs[iotda.Policy](t, c.do(http.MethodPost, "/device-policies", createRequest("derived")), http.StatusCreated)
-		decodeAs[iotda.Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
+		p := decodeAs[Policy](t, c.do(http.MethodPost, "/device-policies", createRequest("derived")), http.StatusCreated)
+		decodeAs[Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
 		c.creds.Service = "demo"
 		wantAuthError(t, c.do(http.MethodGet, "/device-policies", nil), "iotdm")
 		c.creds.Service = ""
@@ -191,15 +190,15 @@ func TestAuthTokensAndTemporaryKeys(t *testing.T) {
 
 	c := newClient(t, ts)
 	c.token = iamToken
-	decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, list, nil), http.StatusOK)
-	decodeAs[iotda.Policy](t, c.do(http.MethodPost, "/device-policies", createRequest("by-token")), http.StatusCreated)
+	decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, list, nil), http.StatusOK)
+	decodeAs[Policy](t, c.do(http.MethodPost, "/device-policies", createRequest("by-token")), http.StatusCreated)
 	c.token = "MIIZ-some-other-token"
 	wantAuthError(t, c.do(http.MethodGet, list, nil), "token")
 
 	tmp := newClient(t, ts)
 	tmp.creds = signer.Credentials{AccessKey: tempAccessKey, SecretKey: tempSecretKey}
 	tmp.securityToken = tempSecurityToken
-	decodeAs[iotda.ListPoliciesResponse](t, tmp.do(http.MethodGet, list, nil), http.StatusOK)
+	decodeAs[ListPoliciesResponse](t, tmp.do(http.MethodGet, list, nil), http.StatusOK)
 	tmp.securityToken = ""
 	wantAuthError(t, tmp.do(http.MethodGet, list, nil), "X-Security-Token")
 	tmp.securityToken = "another-security-token"
@@ -300,7 +299,7 @@ func TestAuthHeadersMustBeSigned(t *testing.T) {
 	tmp.creds = signer.Credentials{AccessKey: tempAccessKey, SecretKey: tempSecretKey}
 	tmp.securityToken = tempSecurityToken
 	tmp.instance = "inst-a"
-	res := decodeAs[iotda.BindResult](t, tmp.do(http.MethodPost, "/device-policies/"+policy.PolicyID+"/bind", bindBody("device", "d-signed")), http.StatusOK)
+	res := decodeAs[BindResult](t, tmp.do(http.MethodPost, "/device-policies/"+policy.PolicyID+"/bind", bindBody("device", "d-signed")), http.StatusOK)
 	if len(res.SuccessTargets) != 1 {
 		t.Errorf("bind with every header signed = %+v, want one success", res)
 	}
@@ -308,7 +307,7 @@ func TestAuthHeadersMustBeSigned(t *testing.T) {
 	tok := newClient(t, ts)
 	tok.token = iamToken
 	tok.instance = "inst-a"
-	decodeAs[iotda.ListPoliciesResponse](t, tok.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+	decodeAs[ListPoliciesResponse](t, tok.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 }
 
 // TestQueryWithSemicolon checks that a ";" in a query value is read as
@@ -318,14 +317,14 @@ func TestQueryWithSemicolon(t *testing.T) {
 	c := newClient(t, ts)
 	c.mustCreate("a-b")
 	r := c.send(http.MethodGet, "/v5/iot/"+TestProjectID+"/device-policies?policy_name=a;b&limit=5", nil, nil)
-	got := decodeAs[iotda.ListPoliciesResponse](t, r, http.StatusOK)
+	got := decodeAs[ListPoliciesResponse](t, r, http.StatusOK)
 	if len(got.Policies) != 0 || got.Page.Count != 0 {
 		t.Errorf("policy_name \"a;b\" matched %+v, want nothing", got)
 	}
 	r = c.send(http.MethodGet, "/v5/iot/"+TestProjectID+"/device-policies?limit=5;policy_name=x", nil, nil)
 	wantError(t, r, http.StatusBadRequest, "IOTDA.000017", "limit")
 	r = c.send(http.MethodGet, "/v5/iot/"+TestProjectID+"/device-policies?policy_name=a-&x;y=1", nil, nil)
-	if got := decodeAs[iotda.ListPoliciesResponse](t, r, http.StatusOK); got.Page.Count != 1 {
+	if got := decodeAs[ListPoliciesResponse](t, r, http.StatusOK); got.Page.Count != 1 {
 		t.Errorf("policy_name \"a-\" with an extra \"x;y\" parameter matched %+v, want a-b", got)
 	}
 }

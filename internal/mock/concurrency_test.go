@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // workerTB lets the test helpers run in a goroutine of their own: Fatal
@@ -61,8 +59,8 @@ func TestConcurrentClients(t *testing.T) {
 					t.Errorf("create = %d %s", r.status, r.body)
 					return
 				}
-				p := decodeAs[iotda.Policy](wt, r, http.StatusCreated)
-				res := decodeAs[iotda.BindResult](wt, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind",
+				p := decodeAs[Policy](wt, r, http.StatusCreated)
+				res := decodeAs[BindResult](wt, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind",
 					bindBody("device", fmt.Sprintf("own-%d-%d", w, i), "shared")), http.StatusOK)
 				c.do(http.MethodGet, "/device-policies?limit=50", nil)
 				c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets", nil)
@@ -78,10 +76,10 @@ func TestConcurrentClients(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if len(created) != iotda.MaxPoliciesPerInstance || quotaFailures != workers*perWorker-iotda.MaxPoliciesPerInstance {
+	if len(created) != maxPoliciesPerInstance || quotaFailures != workers*perWorker-maxPoliciesPerInstance {
 		t.Errorf("%d created, %d over the quota", len(created), quotaFailures)
 	}
-	if sharedBound != iotda.MaxPoliciesPerTarget || sharedRejected != len(created)-iotda.MaxPoliciesPerTarget {
+	if sharedBound != maxPoliciesPerTarget || sharedRejected != len(created)-maxPoliciesPerTarget {
 		t.Errorf("shared target bound %d times, rejected %d times", sharedBound, sharedRejected)
 	}
 	slices.Sort(created)

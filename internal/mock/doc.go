@@ -8,6 +8,15 @@
 // mock makes a choice, listed below. Clients and the provider must not depend
 // on these choices: they key on HTTP statuses and documented error codes only.
 //
+// The mock does not import the client (internal/iotda; only the shared
+// signer package): it decodes requests and encodes answers with wire types
+// of its own, written from the reference ([Policy], [BindResult] and the
+// others), so a misreading of the API in the client is not agreed with by
+// the mock. The examples of the API pages (internal/apigolden) are decoded
+// into these types and sent to the mock by its tests, whose answers must
+// match the published ones; the client's tests check the client against
+// the same examples.
+//
 // # Operations
 //
 // The eight operations live under /v5/iot/{project_id}/device-policies:

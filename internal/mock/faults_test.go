@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
@@ -56,7 +55,7 @@ func TestFaultStatusAndCount(t *testing.T) {
 	if r.header.Get("Retry-After") != "" {
 		t.Error("Retry-After without RetryAfter")
 	}
-	decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+	decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 	if got := ts.Calls(OpList); got != 5 {
 		t.Errorf("calls = %d, want 5", got)
 	}
@@ -67,7 +66,7 @@ func TestFaultScope(t *testing.T) {
 	c := newClient(t, ts)
 	ts.InjectFault(OpCreate, Fault{Status: http.StatusInternalServerError, Count: 3})
 	// Other operations are not affected.
-	decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+	decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 	// A request that fails authentication does not use the fault up.
 	bad := newClient(t, ts)
 	bad.creds.SecretKey = "wrong-secret-key"
@@ -115,12 +114,12 @@ func TestFaultDrop(t *testing.T) {
 	p := c.mustCreate("p")
 	// A GET right after another request: the transport must not retry it
 	// behind the test's back.
-	decodeAs[iotda.Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
+	decodeAs[Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
 	ts.InjectFault(OpShow, Fault{Drop: true})
 	if r, err := c.tryDo(http.MethodGet, "/device-policies/"+p.PolicyID, nil); err == nil {
 		t.Fatalf("dropped show answered %d", r.status)
 	}
-	decodeAs[iotda.Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
+	decodeAs[Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
 	if got := ts.Calls(OpShow); got != 3 {
 		t.Errorf("show calls = %d, want 3", got)
 	}
@@ -143,7 +142,7 @@ func TestCounters(t *testing.T) {
 	p := c.mustCreate("p")
 	c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil)
 	c.do(http.MethodGet, "/device-policies/missing", nil)
-	c.do(http.MethodPut, "/device-policies/"+p.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "q"})
+	c.do(http.MethodPut, "/device-policies/"+p.PolicyID, UpdatePolicyRequest{PolicyName: "q"})
 	c.do(http.MethodGet, "/device-policies", nil)
 	c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "d"))
 	c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/unbind", bindBody("device", "d"))

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 const fuzzToken = "fuzz-token"
@@ -59,7 +57,7 @@ func checkAnswer(t *testing.T, s *Server, rec *httptest.ResponseRecorder) {
 	}
 	switch {
 	case rec.Code >= 400:
-		var e iotda.ErrorBody
+		var e ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.ErrorCode == "" || e.ErrorMsg == "" {
 			t.Fatalf("status %d with body %q: not an error body (%v)", rec.Code, rec.Body, err)
 		}

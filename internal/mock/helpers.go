@@ -3,8 +3,6 @@ package mock
 import (
 	"slices"
 	"strings"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // The out-of-band helpers change or read the state as another user of the
@@ -13,16 +11,16 @@ import (
 // faults and FailTarget do not affect them. Their errors are *Error values.
 
 // CreatePolicy creates a policy as CreateDevicePolicy would.
-func (s *Server) CreatePolicy(instanceID string, req iotda.CreatePolicyRequest) (iotda.Policy, error) {
+func (s *Server) CreatePolicy(instanceID string, req CreatePolicyRequest) (Policy, error) {
 	if e := validateInstanceID(instanceID); e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	if e := validateCreate(req); e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	p, e := s.create(instanceID, req)
 	if e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	return p, nil
 }
@@ -30,22 +28,22 @@ func (s *Server) CreatePolicy(instanceID string, req iotda.CreatePolicyRequest) 
 // UpdatePolicy updates a policy as UpdateDevicePolicy would. As on the
 // wire (where both fields are omitted when empty), an empty PolicyName or
 // Statement leaves that field unchanged.
-func (s *Server) UpdatePolicy(instanceID, policyID string, req iotda.UpdatePolicyRequest) (iotda.Policy, error) {
+func (s *Server) UpdatePolicy(instanceID, policyID string, req UpdatePolicyRequest) (Policy, error) {
 	var name *string
 	if req.PolicyName != "" {
 		name = &req.PolicyName
 	}
-	var statement *[]iotda.Statement
+	var statement *[]Statement
 	if len(req.Statement) > 0 {
 		statement = &req.Statement
 	}
 	u, e := validateUpdate(name, statement)
 	if e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	p, e := s.update(instanceID, policyID, u)
 	if e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	return p, nil
 }
@@ -61,58 +59,58 @@ func (s *Server) DeletePolicy(instanceID, policyID string) error {
 
 // Policy returns a policy, and false when the instance has none with that
 // id.
-func (s *Server) Policy(instanceID, policyID string) (iotda.Policy, bool) {
+func (s *Server) Policy(instanceID, policyID string) (Policy, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, p, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
-		return iotda.Policy{}, false
+		return Policy{}, false
 	}
 	return clonePolicy(p), true
 }
 
 // Policies returns every policy of an instance, newest first.
-func (s *Server) Policies(instanceID string) []iotda.Policy {
+func (s *Server) Policies(instanceID string) []Policy {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []iotda.Policy{}
+	out := []Policy{}
 	if inst := s.st.instance(s.projectID, instanceID, false); inst != nil {
 		for _, p := range inst.policies {
 			out = append(out, clonePolicy(p))
 		}
 	}
-	slices.SortFunc(out, func(a, b iotda.Policy) int { return strings.Compare(b.PolicyID, a.PolicyID) })
+	slices.SortFunc(out, func(a, b Policy) int { return strings.Compare(b.PolicyID, a.PolicyID) })
 	return out
 }
 
 // Bind binds targets as BindDevicePolicy would, without its limit of 20 ids
 // per call and without the failures set by FailTarget.
-func (s *Server) Bind(instanceID, policyID, targetType string, ids ...string) (iotda.BindResult, error) {
+func (s *Server) Bind(instanceID, policyID, targetType string, ids ...string) (BindResult, error) {
 	if e := validateInstanceID(instanceID); e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	if e := validateTargets(targetType, ids, 0); e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	res, e := s.bind(instanceID, policyID, targetType, ids, false)
 	if e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	return res, nil
 }
 
 // Unbind unbinds targets as UnbindDevicePolicy would, without its limit of
 // 20 ids per call.
-func (s *Server) Unbind(instanceID, policyID, targetType string, ids ...string) (iotda.BindResult, error) {
+func (s *Server) Unbind(instanceID, policyID, targetType string, ids ...string) (BindResult, error) {
 	if e := validateInstanceID(instanceID); e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	if e := validateTargets(targetType, ids, 0); e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	res, e := s.unbind(instanceID, policyID, targetType, ids)
 	if e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	return res, nil
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
@@ -143,9 +142,9 @@ func decodeAs[T any](t testing.TB, r response, status int) T {
 
 // wantError checks that r is an error with that status and code whose
 // error_msg contains every one of the parts.
-func wantError(t testing.TB, r response, status int, code string, parts ...string) iotda.ErrorBody {
+func wantError(t testing.TB, r response, status int, code string, parts ...string) ErrorBody {
 	t.Helper()
-	e := decodeAs[iotda.ErrorBody](t, r, status)
+	e := decodeAs[ErrorBody](t, r, status)
 	if e.ErrorCode != code {
 		t.Errorf("error_code = %q, want %q (error_msg %q)", e.ErrorCode, code, e.ErrorMsg)
 	}
@@ -161,25 +160,25 @@ func wantError(t testing.TB, r response, status int, code string, parts ...strin
 }
 
 // statement returns a valid statement with the given resources.
-func statement(effect string, resources ...string) iotda.Statement {
-	return iotda.Statement{Effect: effect, Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: resources}
+func statement(effect string, resources ...string) Statement {
+	return Statement{Effect: effect, Actions: []string{actionPublish, actionSubscribe}, Resources: resources}
 }
 
-func createRequest(name string) iotda.CreatePolicyRequest {
-	return iotda.CreatePolicyRequest{
+func createRequest(name string) CreatePolicyRequest {
+	return CreatePolicyRequest{
 		PolicyName: name,
-		Statement:  []iotda.Statement{statement(iotda.EffectAllow, "topic:/v1/${devices.deviceId}/test/hello")},
+		Statement:  []Statement{statement(effectAllow, "topic:/v1/${devices.deviceId}/test/hello")},
 	}
 }
 
 // mustCreate creates a policy over the API.
-func (c *apiClient) mustCreate(name string) iotda.Policy {
+func (c *apiClient) mustCreate(name string) Policy {
 	c.t.Helper()
-	return decodeAs[iotda.Policy](c.t, c.do(http.MethodPost, "/device-policies", createRequest(name)), http.StatusCreated)
+	return decodeAs[Policy](c.t, c.do(http.MethodPost, "/device-policies", createRequest(name)), http.StatusCreated)
 }
 
 // mustCreate creates a policy out of band.
-func mustCreate(t testing.TB, s *Server, instanceID, name string) iotda.Policy {
+func mustCreate(t testing.TB, s *Server, instanceID, name string) Policy {
 	t.Helper()
 	p, err := s.CreatePolicy(instanceID, createRequest(name))
 	if err != nil {
@@ -188,6 +187,6 @@ func mustCreate(t testing.TB, s *Server, instanceID, name string) iotda.Policy {
 	return p
 }
 
-func bindBody(targetType string, ids ...string) iotda.BindRequest {
-	return iotda.BindRequest{TargetType: targetType, TargetIDs: ids}
+func bindBody(targetType string, ids ...string) BindRequest {
+	return BindRequest{TargetType: targetType, TargetIDs: ids}
 }

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // Codes the mock chose itself (see the package documentation).
@@ -81,7 +79,7 @@ func (s *Server) operate(rt route, r *http.Request, body []byte) (int, any, *Err
 		if e != nil {
 			return 0, nil, e
 		}
-		var res iotda.BindResult
+		var res BindResult
 		if rt.op == OpBind {
 			res, e = s.bind(instanceID, rt.policyID, req.TargetType, req.TargetIDs, true)
 		} else {
@@ -116,7 +114,7 @@ func (s *Server) saveLocked() *Error {
 }
 
 // policyLocked finds a policy of an instance.
-func (s *Server) policyLocked(instanceID, policyID string) (*instance, *iotda.Policy, *Error) {
+func (s *Server) policyLocked(instanceID, policyID string) (*instance, *Policy, *Error) {
 	inst := s.st.instance(s.projectID, instanceID, false)
 	if inst == nil || inst.policies[policyID] == nil {
 		return nil, nil, policyNotFound(policyID)
@@ -135,7 +133,7 @@ func nameTaken(inst *instance, appID, name, except string) *Error {
 }
 
 // create adds a validated policy.
-func (s *Server) create(instanceID string, req iotda.CreatePolicyRequest) (iotda.Policy, *Error) {
+func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	appID := req.AppID
@@ -144,15 +142,15 @@ func (s *Server) create(instanceID string, req iotda.CreatePolicyRequest) (iotda
 	}
 	inst := s.st.instance(s.projectID, instanceID, true)
 	if e := nameTaken(inst, appID, req.PolicyName, ""); e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
-	if len(inst.policies) >= iotda.MaxPoliciesPerInstance {
-		return iotda.Policy{}, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
-			Msg: fmt.Sprintf("Operation not allowed. The number of device-policies in the instance reaches the upper limit (%d).", iotda.MaxPoliciesPerInstance)}
+	if len(inst.policies) >= maxPoliciesPerInstance {
+		return Policy{}, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
+			Msg: fmt.Sprintf("Operation not allowed. The number of device-policies in the instance reaches the upper limit (%d).", maxPoliciesPerInstance)}
 	}
 	now := s.now()
 	ts := now.UTC().Format(timeFormat)
-	p := &iotda.Policy{
+	p := &Policy{
 		AppID:      appID,
 		PolicyID:   s.st.newID(now),
 		PolicyName: req.PolicyName,
@@ -162,22 +160,22 @@ func (s *Server) create(instanceID string, req iotda.CreatePolicyRequest) (iotda
 	}
 	inst.policies[p.PolicyID] = p
 	if e := s.saveLocked(); e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	return clonePolicy(p), nil
 }
 
 // update changes a policy with a validated update.
-func (s *Server) update(instanceID, policyID string, u policyUpdate) (iotda.Policy, *Error) {
+func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst, p, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	if u.name != nil {
 		if e := nameTaken(inst, p.AppID, *u.name, policyID); e != nil {
-			return iotda.Policy{}, e
+			return Policy{}, e
 		}
 		p.PolicyName = *u.name
 	}
@@ -186,7 +184,7 @@ func (s *Server) update(instanceID, policyID string, u policyUpdate) (iotda.Poli
 	}
 	p.UpdateTime = s.now().UTC().Format(timeFormat)
 	if e := s.saveLocked(); e != nil {
-		return iotda.Policy{}, e
+		return Policy{}, e
 	}
 	return clonePolicy(p), nil
 }
@@ -212,8 +210,8 @@ func (s *Server) remove(instanceID, policyID string) *Error {
 }
 
 // paginate pages records sorted newest (greatest id) first.
-func paginate[T any](records []T, id func(T) string, q pageQuery) ([]T, iotda.Page) {
-	page := iotda.Page{Count: int64(len(records))}
+func paginate[T any](records []T, id func(T) string, q pageQuery) ([]T, Page) {
+	page := Page{Count: int64(len(records))}
 	start := len(records)
 	for i, rec := range records {
 		if id(rec) < q.marker {
@@ -231,31 +229,31 @@ func paginate[T any](records []T, id func(T) string, q pageQuery) ([]T, iotda.Pa
 }
 
 // list answers ListDevicePolicies.
-func (s *Server) list(instanceID string, q policiesQuery) iotda.ListPoliciesResponse {
+func (s *Server) list(instanceID string, q policiesQuery) ListPoliciesResponse {
 	all := s.Policies(instanceID)
-	matching := make([]iotda.PolicySummary, 0, len(all))
+	matching := make([]PolicyBase, 0, len(all))
 	for _, p := range all {
 		if q.appID != "" && p.AppID != q.appID || q.policyName != "" && !strings.Contains(p.PolicyName, q.policyName) {
 			continue
 		}
-		matching = append(matching, iotda.PolicySummary{AppID: p.AppID, PolicyID: p.PolicyID, PolicyName: p.PolicyName, CreateTime: p.CreateTime, UpdateTime: p.UpdateTime})
+		matching = append(matching, PolicyBase{AppID: p.AppID, PolicyID: p.PolicyID, PolicyName: p.PolicyName, CreateTime: p.CreateTime, UpdateTime: p.UpdateTime})
 	}
-	items, page := paginate(matching, func(p iotda.PolicySummary) string { return p.PolicyID }, q.page)
-	return iotda.ListPoliciesResponse{Policies: items, Page: page}
+	items, page := paginate(matching, func(p PolicyBase) string { return p.PolicyID }, q.page)
+	return ListPoliciesResponse{Policies: items, Page: page}
 }
 
-func newBindResult(policyID, targetType string) iotda.BindResult {
-	return iotda.BindResult{PolicyID: policyID, TargetType: targetType, SuccessTargets: []string{}, FailureTargets: []iotda.TargetFailure{}}
+func newBindResult(policyID, targetType string) BindResult {
+	return BindResult{PolicyID: policyID, TargetType: targetType, SuccessTargets: []string{}, FailureTargets: []TargetFailure{}}
 }
 
 // bind binds validated targets, each with its own outcome. injected says
 // whether failures set by FailTarget apply.
-func (s *Server) bind(instanceID, policyID, targetType string, ids []string, injected bool) (iotda.BindResult, *Error) {
+func (s *Server) bind(instanceID, policyID, targetType string, ids []string, injected bool) (BindResult, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst, _, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	res := newBindResult(policyID, targetType)
 	changed := false
@@ -269,8 +267,8 @@ func (s *Server) bind(instanceID, policyID, targetType string, ids []string, inj
 		switch {
 		case slices.ContainsFunc(bs, func(b binding) bool { return b.policyID == policyID }):
 			res.SuccessTargets = append(res.SuccessTargets, id)
-		case len(bs) >= iotda.MaxPoliciesPerTarget:
-			res.FailureTargets = append(res.FailureTargets, iotda.TargetFailure{TargetID: id, ErrorCode: iotda.CodeTargetPolicyLimit, ErrorMsg: msgTargetPolicyLimit})
+		case len(bs) >= maxPoliciesPerTarget:
+			res.FailureTargets = append(res.FailureTargets, TargetFailure{TargetID: id, ErrorCode: codeTargetPolicyLimit, ErrorMsg: msgTargetPolicyLimit})
 		default:
 			inst.bindings[t] = append(bs, binding{recordID: s.st.newID(s.now()), policyID: policyID})
 			res.SuccessTargets = append(res.SuccessTargets, id)
@@ -279,19 +277,19 @@ func (s *Server) bind(instanceID, policyID, targetType string, ids []string, inj
 	}
 	if changed {
 		if e := s.saveLocked(); e != nil {
-			return iotda.BindResult{}, e
+			return BindResult{}, e
 		}
 	}
 	return res, nil
 }
 
 // unbind unbinds validated targets, each with its own outcome.
-func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (iotda.BindResult, *Error) {
+func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (BindResult, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst, _, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
-		return iotda.BindResult{}, e
+		return BindResult{}, e
 	}
 	res := newBindResult(policyID, targetType)
 	changed := false
@@ -300,7 +298,7 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 		bs := inst.bindings[t]
 		i := slices.IndexFunc(bs, func(b binding) bool { return b.policyID == policyID })
 		if i < 0 {
-			res.FailureTargets = append(res.FailureTargets, iotda.TargetFailure{TargetID: id, ErrorCode: iotda.CodeTargetNotBound, ErrorMsg: msgTargetNotBound})
+			res.FailureTargets = append(res.FailureTargets, TargetFailure{TargetID: id, ErrorCode: codeTargetNotBound, ErrorMsg: msgTargetNotBound})
 			continue
 		}
 		bs = slices.Delete(bs, i, i+1)
@@ -314,7 +312,7 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 	}
 	if changed {
 		if e := s.saveLocked(); e != nil {
-			return iotda.BindResult{}, e
+			return BindResult{}, e
 		}
 	}
 	return res, nil
@@ -323,20 +321,20 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 // targetRecord is a binding of one policy, for listing.
 type targetRecord struct {
 	recordID string
-	target   iotda.Target
+	target   Target
 }
 
 // listTargets answers ShowTargetsInDevicePolicy.
-func (s *Server) listTargets(instanceID, policyID string, q targetsQuery) (iotda.ListTargetsResponse, *Error) {
+func (s *Server) listTargets(instanceID, policyID string, q targetsQuery) (ListTargetsResponse, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst, _, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
-		return iotda.ListTargetsResponse{}, e
+		return ListTargetsResponse{}, e
 	}
 	records := bindingsOf(inst, policyID, q.targetType)
 	page, info := paginate(records, func(r targetRecord) string { return r.recordID }, q.page)
-	res := iotda.ListTargetsResponse{Targets: make([]iotda.Target, 0, len(page)), Page: info}
+	res := ListTargetsResponse{Targets: make([]Target, 0, len(page)), Page: info}
 	for _, r := range page {
 		res.Targets = append(res.Targets, r.target)
 	}
@@ -353,7 +351,7 @@ func bindingsOf(inst *instance, policyID, targetType string) []targetRecord {
 		}
 		for _, b := range bs {
 			if b.policyID == policyID {
-				records = append(records, targetRecord{recordID: b.recordID, target: iotda.Target{TargetType: t.typ, TargetID: t.id}})
+				records = append(records, targetRecord{recordID: b.recordID, target: Target{TargetType: t.typ, TargetID: t.id}})
 			}
 		}
 	}

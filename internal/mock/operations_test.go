@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 var (
@@ -26,7 +24,7 @@ func TestPolicyLifecycle(t *testing.T) {
 	c.signTime = func() time.Time { return clock }
 
 	req := createRequest("myPolicyAllow")
-	created := decodeAs[iotda.Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
+	created := decodeAs[Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
 	if !policyIDPattern.MatchString(created.PolicyID) {
 		t.Errorf("policy_id = %q, want 24 lower-case hex digits", created.PolicyID)
 	}
@@ -40,23 +38,23 @@ func TestPolicyLifecycle(t *testing.T) {
 		t.Errorf("created = %+v, want the request's name and statement", created)
 	}
 
-	shown := decodeAs[iotda.Policy](t, c.do(http.MethodGet, "/device-policies/"+created.PolicyID, nil), http.StatusOK)
+	shown := decodeAs[Policy](t, c.do(http.MethodGet, "/device-policies/"+created.PolicyID, nil), http.StatusOK)
 	if !policiesEqual(shown, created) {
 		t.Errorf("show = %+v, want %+v", shown, created)
 	}
 
 	clock = clock.Add(90 * time.Minute)
-	newStatements := []iotda.Statement{statement(iotda.EffectDeny, "topic:a/*", "topic:b/?")}
-	updated := decodeAs[iotda.Policy](t, c.do(http.MethodPut, "/device-policies/"+created.PolicyID,
-		iotda.UpdatePolicyRequest{PolicyName: "renamed", Statement: newStatements}), http.StatusOK)
+	newStatements := []Statement{statement(effectDeny, "topic:a/*", "topic:b/?")}
+	updated := decodeAs[Policy](t, c.do(http.MethodPut, "/device-policies/"+created.PolicyID,
+		UpdatePolicyRequest{PolicyName: "renamed", Statement: newStatements}), http.StatusOK)
 	if updated.PolicyName != "renamed" || !slices.EqualFunc(updated.Statement, newStatements, statementsEqual) ||
 		updated.UpdateTime != "20230810T083547Z" || updated.CreateTime != created.CreateTime ||
 		updated.AppID != created.AppID || updated.PolicyID != created.PolicyID {
 		t.Errorf("updated = %+v", updated)
 	}
 
-	onlyName := decodeAs[iotda.Policy](t, c.do(http.MethodPut, "/device-policies/"+created.PolicyID,
-		iotda.UpdatePolicyRequest{PolicyName: "again"}), http.StatusOK)
+	onlyName := decodeAs[Policy](t, c.do(http.MethodPut, "/device-policies/"+created.PolicyID,
+		UpdatePolicyRequest{PolicyName: "again"}), http.StatusOK)
 	if onlyName.PolicyName != "again" || !slices.EqualFunc(onlyName.Statement, newStatements, statementsEqual) {
 		t.Errorf("name-only update = %+v, want the statements kept", onlyName)
 	}
@@ -71,11 +69,11 @@ func TestPolicyLifecycle(t *testing.T) {
 	}
 }
 
-func statementsEqual(a, b iotda.Statement) bool {
+func statementsEqual(a, b Statement) bool {
 	return a.Effect == b.Effect && slices.Equal(a.Actions, b.Actions) && slices.Equal(a.Resources, b.Resources)
 }
 
-func policiesEqual(a, b iotda.Policy) bool {
+func policiesEqual(a, b Policy) bool {
 	return a.AppID == b.AppID && a.PolicyID == b.PolicyID && a.PolicyName == b.PolicyName &&
 		a.CreateTime == b.CreateTime && a.UpdateTime == b.UpdateTime && slices.EqualFunc(a.Statement, b.Statement, statementsEqual)
 }
@@ -85,12 +83,12 @@ func TestCreateWithAppID(t *testing.T) {
 	c := newClient(t, ts)
 	req := createRequest("p")
 	req.AppID = "jeQDJQZltU8iKgFFoW060F5SGZka"
-	p := decodeAs[iotda.Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
+	p := decodeAs[Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
 	if p.AppID != req.AppID {
 		t.Errorf("app_id = %q, want %q", p.AppID, req.AppID)
 	}
 	// The resource space cannot be changed: app_id in an update is ignored.
-	u := decodeAs[iotda.Policy](t, c.do(http.MethodPut, "/device-policies/"+p.PolicyID,
+	u := decodeAs[Policy](t, c.do(http.MethodPut, "/device-policies/"+p.PolicyID,
 		`{"policy_name":"q","app_id":"other"}`), http.StatusOK)
 	if u.AppID != req.AppID || u.PolicyName != "q" {
 		t.Errorf("after update app_id = %q, name %q", u.AppID, u.PolicyName)
@@ -145,7 +143,7 @@ func TestListPolicies(t *testing.T) {
 	beta := c.mustCreate("beta")
 	req := createRequest("alpha_two")
 	req.AppID = "space2"
-	gamma := decodeAs[iotda.Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
+	gamma := decodeAs[Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
 
 	raw := c.do(http.MethodGet, "/device-policies", nil)
 	if strings.Contains(string(raw.body), "statement") {
@@ -167,7 +165,7 @@ func TestListPolicies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
-			got := decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies"+tc.query, nil), http.StatusOK)
+			got := decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies"+tc.query, nil), http.StatusOK)
 			var ids []string
 			for _, p := range got.Policies {
 				ids = append(ids, p.PolicyID)
@@ -191,7 +189,7 @@ func TestNotFound(t *testing.T) {
 			body           any
 		}{
 			{http.MethodGet, "", nil},
-			{http.MethodPut, "", iotda.UpdatePolicyRequest{PolicyName: "x"}},
+			{http.MethodPut, "", UpdatePolicyRequest{PolicyName: "x"}},
 			{http.MethodDelete, "", nil},
 			{http.MethodPost, "/bind", bindBody("device", "d1")},
 			{http.MethodPost, "/unbind", bindBody("device", "d1")},
@@ -258,14 +256,14 @@ func TestWrongProject(t *testing.T) {
 func TestQuota(t *testing.T) {
 	ts := NewTestServer(t, Config{})
 	c := newClient(t, ts)
-	for i := range iotda.MaxPoliciesPerInstance {
+	for i := range maxPoliciesPerInstance {
 		mustCreate(t, ts.Server, "", fmt.Sprintf("p%02d", i))
 	}
 	wantError(t, c.do(http.MethodPost, "/device-policies", createRequest("p50")), http.StatusBadRequest, "IOTDA.015203", "upper limit (50)")
 	if _, err := ts.CreatePolicy("", createRequest("p51")); err == nil {
 		t.Error("out-of-band create beyond the quota succeeded")
 	}
-	list := decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies?limit=50", nil), http.StatusOK)
+	list := decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies?limit=50", nil), http.StatusOK)
 	if list.Page.Count != 50 || len(list.Policies) != 50 {
 		t.Errorf("count = %d, items %d, want 50", list.Page.Count, len(list.Policies))
 	}
@@ -290,36 +288,36 @@ func TestDuplicateName(t *testing.T) {
 	wantError(t, c.do(http.MethodPost, "/device-policies", req), http.StatusBadRequest, "IOTDA.015202")
 	// Another resource space or instance may use the name.
 	req.AppID = "space2"
-	other := decodeAs[iotda.Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
+	other := decodeAs[Policy](t, c.do(http.MethodPost, "/device-policies", req), http.StatusCreated)
 	c.instance = "inst-2"
 	c.mustCreate("same")
 	c.instance = ""
 
 	second := c.mustCreate("second")
-	wantError(t, c.do(http.MethodPut, "/device-policies/"+second.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "same"}),
+	wantError(t, c.do(http.MethodPut, "/device-policies/"+second.PolicyID, UpdatePolicyRequest{PolicyName: "same"}),
 		http.StatusBadRequest, "IOTDA.015202")
-	decodeAs[iotda.Policy](t, c.do(http.MethodPut, "/device-policies/"+first.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "same"}), http.StatusOK)
-	decodeAs[iotda.Policy](t, c.do(http.MethodPut, "/device-policies/"+other.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "second"}), http.StatusOK)
+	decodeAs[Policy](t, c.do(http.MethodPut, "/device-policies/"+first.PolicyID, UpdatePolicyRequest{PolicyName: "same"}), http.StatusOK)
+	decodeAs[Policy](t, c.do(http.MethodPut, "/device-policies/"+other.PolicyID, UpdatePolicyRequest{PolicyName: "second"}), http.StatusOK)
 }
 
 func TestBindUnbind(t *testing.T) {
 	ts := NewTestServer(t, Config{})
 	c := newClient(t, ts)
 	p := c.mustCreate("p")
-	bind := func(body any) iotda.BindResult {
+	bind := func(body any) BindResult {
 		t.Helper()
-		return decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", body), http.StatusOK)
+		return decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", body), http.StatusOK)
 	}
-	unbind := func(body any) iotda.BindResult {
+	unbind := func(body any) BindResult {
 		t.Helper()
-		return decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/unbind", body), http.StatusOK)
+		return decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/unbind", body), http.StatusOK)
 	}
 
 	raw := c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "d1", "d2"))
 	if !strings.Contains(string(raw.body), `"failure_targets":[]`) {
 		t.Errorf("bind answer %s lacks failure_targets []", raw.body)
 	}
-	res := decodeAs[iotda.BindResult](t, raw, http.StatusOK)
+	res := decodeAs[BindResult](t, raw, http.StatusOK)
 	if res.PolicyID != p.PolicyID || res.TargetType != "device" || !slices.Equal(res.SuccessTargets, []string{"d1", "d2"}) || len(res.FailureTargets) != 0 {
 		t.Errorf("bind = %+v", res)
 	}
@@ -338,7 +336,7 @@ func TestBindUnbind(t *testing.T) {
 
 	res = unbind(bindBody("device", "d1", "never", "d2"))
 	if !slices.Equal(res.SuccessTargets, []string{"d1", "d2"}) || len(res.FailureTargets) != 1 ||
-		res.FailureTargets[0] != (iotda.TargetFailure{TargetID: "never", ErrorCode: "IOTDA.015207", ErrorMsg: "Invalid input. The target does not bind the device-policy."}) {
+		res.FailureTargets[0] != (TargetFailure{TargetID: "never", ErrorCode: "IOTDA.015207", ErrorMsg: "Invalid input. The target does not bind the device-policy."}) {
 		t.Errorf("unbind = %+v", res)
 	}
 	// The product "d1" is another target than the device "d1".
@@ -355,28 +353,28 @@ func TestTargetPolicyLimit(t *testing.T) {
 	ts := NewTestServer(t, Config{})
 	c := newClient(t, ts)
 	var ids []string
-	for i := range iotda.MaxPoliciesPerTarget + 1 {
+	for i := range maxPoliciesPerTarget + 1 {
 		ids = append(ids, c.mustCreate(fmt.Sprintf("p%d", i)).PolicyID)
 	}
-	for _, id := range ids[:iotda.MaxPoliciesPerTarget] {
+	for _, id := range ids[:maxPoliciesPerTarget] {
 		if _, err := ts.Bind("", id, "device", "full"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res := decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+ids[5]+"/bind", bindBody("device", "a", "full", "b")), http.StatusOK)
-	want := iotda.TargetFailure{TargetID: "full", ErrorCode: "IOTDA.015204", ErrorMsg: "Operation not allowed. The number of policies bound to the target reaches the upper limit (5)."}
+	res := decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+ids[5]+"/bind", bindBody("device", "a", "full", "b")), http.StatusOK)
+	want := TargetFailure{TargetID: "full", ErrorCode: "IOTDA.015204", ErrorMsg: "Operation not allowed. The number of policies bound to the target reaches the upper limit (5)."}
 	if !slices.Equal(res.SuccessTargets, []string{"a", "b"}) || len(res.FailureTargets) != 1 || res.FailureTargets[0] != want {
 		t.Errorf("bind = %+v", res)
 	}
 	// A policy the target already has binds again; a freed slot can be used.
-	res = decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+ids[0]+"/bind", bindBody("device", "full")), http.StatusOK)
+	res = decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+ids[0]+"/bind", bindBody("device", "full")), http.StatusOK)
 	if !slices.Equal(res.SuccessTargets, []string{"full"}) {
 		t.Errorf("rebind at the limit = %+v", res)
 	}
 	if _, err := ts.Unbind("", ids[0], "device", "full"); err != nil {
 		t.Fatal(err)
 	}
-	res = decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+ids[5]+"/bind", bindBody("device", "full")), http.StatusOK)
+	res = decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+ids[5]+"/bind", bindBody("device", "full")), http.StatusOK)
 	if !slices.Equal(res.SuccessTargets, []string{"full"}) {
 		t.Errorf("bind after unbind = %+v", res)
 	}
@@ -387,13 +385,13 @@ func TestFailTarget(t *testing.T) {
 	c := newClient(t, ts)
 	p := c.mustCreate("p")
 	ts.FailTarget("device", "bad", "IOTDA.014000", "The device does not exist.")
-	res := decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "ok", "bad")), http.StatusOK)
-	want := iotda.TargetFailure{TargetID: "bad", ErrorCode: "IOTDA.014000", ErrorMsg: "The device does not exist."}
+	res := decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "ok", "bad")), http.StatusOK)
+	want := TargetFailure{TargetID: "bad", ErrorCode: "IOTDA.014000", ErrorMsg: "The device does not exist."}
 	if !slices.Equal(res.SuccessTargets, []string{"ok"}) || len(res.FailureTargets) != 1 || res.FailureTargets[0] != want {
 		t.Errorf("bind = %+v", res)
 	}
 	// Only that type is affected, and the out-of-band Bind is not.
-	res = decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("product", "bad")), http.StatusOK)
+	res = decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("product", "bad")), http.StatusOK)
 	if len(res.FailureTargets) != 0 {
 		t.Errorf("product bind = %+v", res)
 	}
@@ -404,7 +402,7 @@ func TestFailTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.ClearTargetFailures()
-	res = decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "bad")), http.StatusOK)
+	res = decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "bad")), http.StatusOK)
 	if !slices.Equal(res.SuccessTargets, []string{"bad"}) {
 		t.Errorf("bind after clear = %+v", res)
 	}
@@ -414,7 +412,7 @@ func TestDeleteUnbinds(t *testing.T) {
 	ts := NewTestServer(t, Config{})
 	c := newClient(t, ts)
 	var ids []string
-	for i := range iotda.MaxPoliciesPerTarget {
+	for i := range maxPoliciesPerTarget {
 		p := c.mustCreate(fmt.Sprintf("p%d", i))
 		ids = append(ids, p.PolicyID)
 		if _, err := ts.Bind("", p.PolicyID, "device", "d1", "d2"); err != nil {
@@ -426,7 +424,7 @@ func TestDeleteUnbinds(t *testing.T) {
 	}
 	// d1 has a free slot again.
 	extra := c.mustCreate("extra")
-	res := decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+extra.PolicyID+"/bind", bindBody("device", "d1")), http.StatusOK)
+	res := decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+extra.PolicyID+"/bind", bindBody("device", "d1")), http.StatusOK)
 	if len(res.FailureTargets) != 0 {
 		t.Errorf("bind after delete = %+v", res)
 	}
@@ -449,19 +447,19 @@ func TestListTargetsBodies(t *testing.T) {
 	cases := []struct {
 		name string
 		body any
-		want []iotda.Target
+		want []Target
 	}{
-		{"empty body", nil, []iotda.Target{{TargetType: "product", TargetID: "pr1"}, {TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
-		{"empty object", "{}", []iotda.Target{{TargetType: "product", TargetID: "pr1"}, {TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
-		{"encoded empty filter", iotda.ListTargetsRequest{}, []iotda.Target{{TargetType: "product", TargetID: "pr1"}, {TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
-		{"type filter", iotda.ListTargetsRequest{TargetType: "device"}, []iotda.Target{{TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
-		{"app filter", iotda.ListTargetsRequest{TargetType: "app"}, []iotda.Target{}},
-		{"limit", iotda.ListTargetsRequest{Limit: 1}, []iotda.Target{{TargetType: "product", TargetID: "pr1"}}},
+		{"empty body", nil, []Target{{TargetType: "product", TargetID: "pr1"}, {TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
+		{"empty object", "{}", []Target{{TargetType: "product", TargetID: "pr1"}, {TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
+		{"encoded empty filter", ListTargetsRequest{}, []Target{{TargetType: "product", TargetID: "pr1"}, {TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
+		{"type filter", ListTargetsRequest{TargetType: "device"}, []Target{{TargetType: "device", TargetID: "d2"}, {TargetType: "device", TargetID: "d1"}}},
+		{"app filter", ListTargetsRequest{TargetType: "app"}, []Target{}},
+		{"limit", ListTargetsRequest{Limit: 1}, []Target{{TargetType: "product", TargetID: "pr1"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.do(http.MethodPost, path, tc.body)
-			got := decodeAs[iotda.ListTargetsResponse](t, r, http.StatusOK)
+			got := decodeAs[ListTargetsResponse](t, r, http.StatusOK)
 			if got.Targets == nil || !slices.Equal(got.Targets, tc.want) {
 				t.Errorf("targets = %v, want %v (body %s)", got.Targets, tc.want, r.body)
 			}
@@ -469,7 +467,7 @@ func TestListTargetsBodies(t *testing.T) {
 	}
 	// A client that sends no Content-Type with its empty body is fine too.
 	r := c.send(http.MethodPost, "/v5/iot/"+TestProjectID+path, nil, func(r *http.Request) { r.Header.Del("Content-Type") })
-	decodeAs[iotda.ListTargetsResponse](t, r, http.StatusOK)
+	decodeAs[ListTargetsResponse](t, r, http.StatusOK)
 }
 
 func TestInstanceIsolation(t *testing.T) {
@@ -485,7 +483,7 @@ func TestInstanceIsolation(t *testing.T) {
 	}
 	wantError(t, other.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusNotFound, "IOTDA.015201")
 	wantError(t, def.do(http.MethodDelete, "/device-policies/"+q.PolicyID, nil), http.StatusNotFound, "IOTDA.015201")
-	list := decodeAs[iotda.ListPoliciesResponse](t, other.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+	list := decodeAs[ListPoliciesResponse](t, other.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 	if len(list.Policies) != 1 || list.Policies[0].PolicyID != q.PolicyID {
 		t.Errorf("other instance lists %+v", list.Policies)
 	}
@@ -493,13 +491,13 @@ func TestInstanceIsolation(t *testing.T) {
 		t.Errorf("Policies(other) = %+v", got)
 	}
 	// Bindings are per instance too: 5 bindings in one do not count in the other.
-	for i := range iotda.MaxPoliciesPerTarget {
+	for i := range maxPoliciesPerTarget {
 		pol := mustCreate(t, ts.Server, "", fmt.Sprintf("x%d", i))
 		if _, err := ts.Bind("", pol.PolicyID, "device", "dev"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res := decodeAs[iotda.BindResult](t, other.do(http.MethodPost, "/device-policies/"+q.PolicyID+"/bind", bindBody("device", "dev")), http.StatusOK)
+	res := decodeAs[BindResult](t, other.do(http.MethodPost, "/device-policies/"+q.PolicyID+"/bind", bindBody("device", "dev")), http.StatusOK)
 	if len(res.FailureTargets) != 0 {
 		t.Errorf("bind in the other instance = %+v", res)
 	}
@@ -509,21 +507,21 @@ func TestOutOfBandHelpers(t *testing.T) {
 	ts := NewTestServer(t, Config{})
 	c := newClient(t, ts)
 	p := mustCreate(t, ts.Server, "", "oob")
-	shown := decodeAs[iotda.Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
+	shown := decodeAs[Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
 	if !policiesEqual(shown, p) {
 		t.Errorf("API shows %+v, helper made %+v", shown, p)
 	}
-	u, err := ts.UpdatePolicy("", p.PolicyID, iotda.UpdatePolicyRequest{Statement: []iotda.Statement{statement("DENY", "topic:x")}})
+	u, err := ts.UpdatePolicy("", p.PolicyID, UpdatePolicyRequest{Statement: []Statement{statement("DENY", "topic:x")}})
 	if err != nil || u.PolicyName != "oob" || u.Statement[0].Effect != "DENY" {
 		t.Errorf("UpdatePolicy = %+v, %v", u, err)
 	}
-	if _, err := ts.UpdatePolicy("", p.PolicyID, iotda.UpdatePolicyRequest{}); !isCode(err, "IOTDA.000006") {
+	if _, err := ts.UpdatePolicy("", p.PolicyID, UpdatePolicyRequest{}); !isCode(err, "IOTDA.000006") {
 		t.Errorf("empty update error = %v", err)
 	}
-	if _, err := ts.UpdatePolicy("", "0123456789abcdef01234567", iotda.UpdatePolicyRequest{PolicyName: "x"}); !isCode(err, "IOTDA.015201") {
+	if _, err := ts.UpdatePolicy("", "0123456789abcdef01234567", UpdatePolicyRequest{PolicyName: "x"}); !isCode(err, "IOTDA.015201") {
 		t.Errorf("update of a missing policy error = %v", err)
 	}
-	if _, err := ts.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: "bad name"}); !isCode(err, "IOTDA.000006") {
+	if _, err := ts.CreatePolicy("", CreatePolicyRequest{PolicyName: "bad name"}); !isCode(err, "IOTDA.000006") {
 		t.Errorf("invalid create error = %v", err)
 	}
 	if _, err := ts.CreatePolicy("bad instance", createRequest("x")); !isCode(err, "IOTDA.000006") {

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"testing"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 func TestListPoliciesPagination(t *testing.T) {
@@ -31,7 +29,7 @@ func TestListPoliciesPagination(t *testing.T) {
 		if page > 5 {
 			t.Fatal("paging does not end")
 		}
-		res := decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies"+query, nil), http.StatusOK)
+		res := decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies"+query, nil), http.StatusOK)
 		if res.Page.Count != 23 {
 			t.Errorf("page %d: count = %d, want 23", page, res.Page.Count)
 		}
@@ -69,7 +67,7 @@ func TestListPoliciesPagination(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
 			r := c.do(http.MethodGet, "/device-policies"+tc.query, nil)
-			res := decodeAs[iotda.ListPoliciesResponse](t, r, http.StatusOK)
+			res := decodeAs[ListPoliciesResponse](t, r, http.StatusOK)
 			var ids []string
 			for _, p := range res.Policies {
 				ids = append(ids, p.PolicyID)
@@ -98,7 +96,7 @@ func TestListTargetsPagination(t *testing.T) {
 	// Bind in calls of at most 20, interleaving products.
 	for start := 0; start < len(devices); start += 20 {
 		end := min(start+20, len(devices))
-		res := decodeAs[iotda.BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", devices[start:end]...)), http.StatusOK)
+		res := decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", devices[start:end]...)), http.StatusOK)
 		if len(res.SuccessTargets) != end-start {
 			t.Fatalf("bind = %+v", res)
 		}
@@ -110,14 +108,14 @@ func TestListTargetsPagination(t *testing.T) {
 	slices.Reverse(want) // newest binding first
 
 	var got []string
-	var body iotda.ListTargetsRequest
+	var body ListTargetsRequest
 	body.TargetType = "device"
 	body.Limit = 10
 	for page := 0; ; page++ {
 		if page > 6 {
 			t.Fatal("paging does not end")
 		}
-		res := decodeAs[iotda.ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets", body), http.StatusOK)
+		res := decodeAs[ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets", body), http.StatusOK)
 		if res.Page.Count != 45 {
 			t.Errorf("page %d: count = %d, want 45", page, res.Page.Count)
 		}
@@ -139,13 +137,13 @@ func TestListTargetsPagination(t *testing.T) {
 		t.Errorf("paged targets = %v, want %v", got, want)
 	}
 
-	all := decodeAs[iotda.ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets",
-		iotda.ListTargetsRequest{Limit: 50}), http.StatusOK)
-	if all.Page.Count != 48 || len(all.Targets) != 48 || all.Targets[0] != (iotda.Target{TargetType: "product", TargetID: "prod-40"}) {
+	all := decodeAs[ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets",
+		ListTargetsRequest{Limit: 50}), http.StatusOK)
+	if all.Page.Count != 48 || len(all.Targets) != 48 || all.Targets[0] != (Target{TargetType: "product", TargetID: "prod-40"}) {
 		t.Errorf("unfiltered: count %d, %d targets, first %+v", all.Page.Count, len(all.Targets), all.Targets[0])
 	}
-	off := decodeAs[iotda.ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets",
-		iotda.ListTargetsRequest{TargetType: "device", Offset: 40, Limit: 10}), http.StatusOK)
+	off := decodeAs[ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets",
+		ListTargetsRequest{TargetType: "device", Offset: 40, Limit: 10}), http.StatusOK)
 	var offIDs []string
 	for _, tg := range off.Targets {
 		offIDs = append(offIDs, tg.TargetID)
@@ -157,8 +155,8 @@ func TestListTargetsPagination(t *testing.T) {
 	if _, err := ts.Bind("", p.PolicyID, "device", devices[0]); err != nil {
 		t.Fatal(err)
 	}
-	last := decodeAs[iotda.ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets",
-		iotda.ListTargetsRequest{TargetType: "device", Offset: 44}), http.StatusOK)
+	last := decodeAs[ListTargetsResponse](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets",
+		ListTargetsRequest{TargetType: "device", Offset: 44}), http.StatusOK)
 	if len(last.Targets) != 1 || last.Targets[0].TargetID != devices[0] {
 		t.Errorf("oldest binding after rebind = %+v", last.Targets)
 	}

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
@@ -93,7 +92,7 @@ type Server struct {
 	st             *store
 	calls          map[Operation]int
 	faults         map[Operation][]Fault
-	targetFailures map[target]iotda.TargetFailure
+	targetFailures map[target]TargetFailure
 }
 
 // New validates cfg and loads the state file when one is configured.
@@ -115,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 		latency:        cfg.Latency,
 		calls:          map[Operation]int{},
 		faults:         map[Operation][]Fault{},
-		targetFailures: map[target]iotda.TargetFailure{},
+		targetFailures: map[target]TargetFailure{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -205,7 +204,7 @@ func (s *Server) ClearFaults() {
 func (s *Server) FailTarget(targetType, targetID, errorCode, errorMsg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.targetFailures[target{typ: targetType, id: targetID}] = iotda.TargetFailure{TargetID: targetID, ErrorCode: errorCode, ErrorMsg: errorMsg}
+	s.targetFailures[target{typ: targetType, id: targetID}] = TargetFailure{TargetID: targetID, ErrorCode: errorCode, ErrorMsg: errorMsg}
 }
 
 // ClearTargetFailures removes every failure set by FailTarget.
@@ -409,7 +408,7 @@ const (
 )
 
 func authError(msg string) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: iotda.CodeAuthenticationFail, Msg: msg}
+	return &Error{Status: http.StatusUnauthorized, Code: codeAuthenticationFail, Msg: msg}
 }
 
 // authenticate accepts a configured token or a valid AK/SK signature.
@@ -463,7 +462,7 @@ func newRequestID() string {
 }
 
 func writeError(w http.ResponseWriter, requestID string, e *Error) {
-	body := iotda.ErrorBody{ErrorCode: e.Code, ErrorMsg: e.Msg}
+	body := ErrorBody{ErrorCode: e.Code, ErrorMsg: e.Msg}
 	if strings.HasPrefix(e.Code, "APIGW.") {
 		body.RequestID = requestID
 	}

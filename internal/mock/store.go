@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // timeFormat is the API's time layout, yyyyMMdd'T'HHmmss'Z' in UTC.
@@ -41,14 +39,14 @@ type binding struct {
 
 // instance is the state of one IoTDA instance of a project.
 type instance struct {
-	policies map[string]*iotda.Policy
+	policies map[string]*Policy
 	// bindings holds, per target, the policies it is bound to (at most
-	// iotda.MaxPoliciesPerTarget of them).
+	// maxPoliciesPerTarget of them).
 	bindings map[target][]binding
 }
 
 func newInstance() *instance {
-	return &instance{policies: map[string]*iotda.Policy{}, bindings: map[target][]binding{}}
+	return &instance{policies: map[string]*Policy{}, bindings: map[target][]binding{}}
 }
 
 // store is everything the mock remembers. The Server's mutex guards it.
@@ -114,16 +112,16 @@ func defaultAppID(projectID, instanceID string) string {
 	return b.String()
 }
 
-func clonePolicy(p *iotda.Policy) iotda.Policy {
+func clonePolicy(p *Policy) Policy {
 	c := *p
 	c.Statement = cloneStatements(p.Statement)
 	return c
 }
 
-func cloneStatements(stmts []iotda.Statement) []iotda.Statement {
-	out := make([]iotda.Statement, len(stmts))
+func cloneStatements(stmts []Statement) []Statement {
+	out := make([]Statement, len(stmts))
 	for i, s := range stmts {
-		out[i] = iotda.Statement{
+		out[i] = Statement{
 			Effect:    s.Effect,
 			Actions:   slices.Clone(s.Actions),
 			Resources: slices.Clone(s.Resources),
@@ -144,8 +142,8 @@ type (
 		Instances map[string]instanceFile `json:"instances"`
 	}
 	instanceFile struct {
-		Policies []iotda.Policy `json:"policies"`
-		Bindings []bindingFile  `json:"bindings"`
+		Policies []Policy      `json:"policies"`
+		Bindings []bindingFile `json:"bindings"`
 	}
 	bindingFile struct {
 		RecordID   string `json:"record_id"`
@@ -161,11 +159,11 @@ func (st *store) encode() ([]byte, error) {
 	for pid, insts := range st.projects {
 		pf := projectFile{Instances: map[string]instanceFile{}}
 		for iid, inst := range insts {
-			inf := instanceFile{Policies: []iotda.Policy{}, Bindings: []bindingFile{}}
+			inf := instanceFile{Policies: []Policy{}, Bindings: []bindingFile{}}
 			for _, p := range inst.policies {
 				inf.Policies = append(inf.Policies, clonePolicy(p))
 			}
-			slices.SortFunc(inf.Policies, func(a, b iotda.Policy) int { return strings.Compare(a.PolicyID, b.PolicyID) })
+			slices.SortFunc(inf.Policies, func(a, b Policy) int { return strings.Compare(a.PolicyID, b.PolicyID) })
 			for t, bs := range inst.bindings {
 				for _, b := range bs {
 					inf.Bindings = append(inf.Bindings, bindingFile{RecordID: b.recordID, PolicyID: b.policyID, TargetType: t.typ, TargetID: t.id})
@@ -216,8 +214,8 @@ func decodeState(data []byte) (*store, error) {
 
 func decodeInstance(st *store, inf instanceFile) (*instance, error) {
 	inst := newInstance()
-	if len(inf.Policies) > iotda.MaxPoliciesPerInstance {
-		return nil, fmt.Errorf("%d policies; at most %d are allowed", len(inf.Policies), iotda.MaxPoliciesPerInstance)
+	if len(inf.Policies) > maxPoliciesPerInstance {
+		return nil, fmt.Errorf("%d policies; at most %d are allowed", len(inf.Policies), maxPoliciesPerInstance)
 	}
 	names := map[[2]string]bool{}
 	for _, p := range inf.Policies {
@@ -227,7 +225,7 @@ func decodeInstance(st *store, inf instanceFile) (*instance, error) {
 		if inst.policies[p.PolicyID] != nil {
 			return nil, fmt.Errorf("policy id %s appears twice", p.PolicyID)
 		}
-		if err := validateCreate(iotda.CreatePolicyRequest{PolicyName: p.PolicyName, AppID: p.AppID, Statement: p.Statement}); err != nil {
+		if err := validateCreate(CreatePolicyRequest{PolicyName: p.PolicyName, AppID: p.AppID, Statement: p.Statement}); err != nil {
 			return nil, fmt.Errorf("policy %s: %s", p.PolicyID, err.Msg)
 		}
 		if p.AppID == "" {
@@ -264,8 +262,8 @@ func decodeInstance(st *store, inf instanceFile) (*instance, error) {
 		if slices.ContainsFunc(bs, func(x binding) bool { return x.policyID == b.PolicyID }) {
 			return nil, fmt.Errorf("binding %s repeats an earlier binding", b.RecordID)
 		}
-		if len(bs) >= iotda.MaxPoliciesPerTarget {
-			return nil, fmt.Errorf("binding %s: target %s %s has more than %d policies", b.RecordID, b.TargetType, b.TargetID, iotda.MaxPoliciesPerTarget)
+		if len(bs) >= maxPoliciesPerTarget {
+			return nil, fmt.Errorf("binding %s: target %s %s has more than %d policies", b.RecordID, b.TargetType, b.TargetID, maxPoliciesPerTarget)
 		}
 		inst.bindings[t] = append(bs, binding{recordID: b.RecordID, policyID: b.PolicyID})
 		st.observeID(b.RecordID)

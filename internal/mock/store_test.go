@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 func TestStateSurvivesRestart(t *testing.T) {
@@ -28,7 +26,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if _, err := s1.Bind("", a.PolicyID, "product", "p1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s1.UpdatePolicy("inst-2", b.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "b2"}); err != nil {
+	if _, err := s1.UpdatePolicy("inst-2", b.PolicyID, UpdatePolicyRequest{PolicyName: "b2"}); err != nil {
 		t.Fatal(err)
 	}
 	gone := mustCreate(t, s1, "", "gone")

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda/signer"
 )
 
@@ -48,15 +47,15 @@ func (e *Error) Error() string {
 }
 
 func invalid(format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: iotda.CodeInvalidInput, Msg: "Invalid input. " + fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusBadRequest, Code: codeInvalidInput, Msg: "Invalid input. " + fmt.Sprintf(format, args...)}
 }
 
 func badRequest(format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: iotda.CodeBadRequest, Msg: "Bad request. " + fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusBadRequest, Code: codeBadRequest, Msg: "Bad request. " + fmt.Sprintf(format, args...)}
 }
 
 func outOfRange(param string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: iotda.CodeOutOfRange,
+	return &Error{Status: http.StatusBadRequest, Code: codeOutOfRange,
 		Msg: fmt.Sprintf("Invalid input. The specified parameter '%s' is out of range.", param)}
 }
 
@@ -140,12 +139,12 @@ func validateInstanceID(instanceID string) *Error {
 	return nil
 }
 
-func validateStatements(stmts []iotda.Statement) *Error {
+func validateStatements(stmts []Statement) *Error {
 	switch {
 	case len(stmts) == 0:
-		return invalid("statement is required: 1 to %d statements.", iotda.MaxStatements)
-	case len(stmts) > iotda.MaxStatements:
-		return invalid("statement has %d statements; at most %d are allowed.", len(stmts), iotda.MaxStatements)
+		return invalid("statement is required: 1 to %d statements.", maxStatements)
+	case len(stmts) > maxStatements:
+		return invalid("statement has %d statements; at most %d are allowed.", len(stmts), maxStatements)
 	}
 	for i, st := range stmts {
 		if err := validateStatement(fmt.Sprintf("statement[%d]", i), st); err != nil {
@@ -156,29 +155,29 @@ func validateStatements(stmts []iotda.Statement) *Error {
 	if err != nil {
 		return invalid("statement cannot be encoded: %v.", err)
 	}
-	if len(encoded) > iotda.MaxPolicyBytes {
-		return invalid("statement is %d bytes when JSON-encoded; a policy allows at most %d bytes (10 KB).", len(encoded), iotda.MaxPolicyBytes)
+	if len(encoded) > maxPolicyBytes {
+		return invalid("statement is %d bytes when JSON-encoded; a policy allows at most %d bytes (10 KB).", len(encoded), maxPolicyBytes)
 	}
 	return nil
 }
 
-func validateStatement(field string, st iotda.Statement) *Error {
-	if st.Effect != iotda.EffectAllow && st.Effect != iotda.EffectDeny {
-		return invalid("%s.effect %s must be %s or %s.", field, quote(st.Effect), iotda.EffectAllow, iotda.EffectDeny)
+func validateStatement(field string, st Statement) *Error {
+	if st.Effect != effectAllow && st.Effect != effectDeny {
+		return invalid("%s.effect %s must be %s or %s.", field, quote(st.Effect), effectAllow, effectDeny)
 	}
 	if len(st.Actions) == 0 {
 		return invalid("%s.actions must not be empty.", field)
 	}
 	for i, a := range st.Actions {
-		if a != iotda.ActionPublish && a != iotda.ActionSubscribe {
-			return invalid("%s.actions[%d] %s must be %s or %s.", field, i, quote(a), iotda.ActionPublish, iotda.ActionSubscribe)
+		if a != actionPublish && a != actionSubscribe {
+			return invalid("%s.actions[%d] %s must be %s or %s.", field, i, quote(a), actionPublish, actionSubscribe)
 		}
 	}
 	switch {
 	case len(st.Resources) == 0:
-		return invalid("%s.resources must have 1 to %d entries.", field, iotda.MaxResources)
-	case len(st.Resources) > iotda.MaxResources:
-		return invalid("%s.resources has %d entries; at most %d are allowed.", field, len(st.Resources), iotda.MaxResources)
+		return invalid("%s.resources must have 1 to %d entries.", field, maxResources)
+	case len(st.Resources) > maxResources:
+		return invalid("%s.resources has %d entries; at most %d are allowed.", field, len(st.Resources), maxResources)
 	}
 	for i, r := range st.Resources {
 		switch {
@@ -193,7 +192,7 @@ func validateStatement(field string, st iotda.Statement) *Error {
 	return nil
 }
 
-func validateCreate(req iotda.CreatePolicyRequest) *Error {
+func validateCreate(req CreatePolicyRequest) *Error {
 	if err := validatePolicyName(req.PolicyName); err != nil {
 		return err
 	}
@@ -206,10 +205,10 @@ func validateCreate(req iotda.CreatePolicyRequest) *Error {
 // policyUpdate is a validated update: nil fields are left as they are.
 type policyUpdate struct {
 	name      *string
-	statement []iotda.Statement
+	statement []Statement
 }
 
-func validateUpdate(name *string, statement *[]iotda.Statement) (policyUpdate, *Error) {
+func validateUpdate(name *string, statement *[]Statement) (policyUpdate, *Error) {
 	if name == nil && statement == nil {
 		return policyUpdate{}, invalid("The request must change policy_name or statement.")
 	}
@@ -231,11 +230,11 @@ func validateUpdate(name *string, statement *[]iotda.Statement) (policyUpdate, *
 
 func validateTargetType(targetType string) *Error {
 	switch targetType {
-	case iotda.TargetTypeDevice, iotda.TargetTypeProduct, iotda.TargetTypeApp:
+	case targetTypeDevice, targetTypeProduct, targetTypeApp:
 		return nil
 	}
 	return invalid("target_type %s must be %s, %s or %s.", quote(targetType),
-		iotda.TargetTypeDevice, iotda.TargetTypeProduct, iotda.TargetTypeApp)
+		targetTypeDevice, targetTypeProduct, targetTypeApp)
 }
 
 // validateTargets checks a bind or unbind; maxIDs 0 means no limit.
@@ -326,8 +325,8 @@ func describeType(t reflect.Type) string {
 	return "a " + t.Kind().String()
 }
 
-func decodeCreate(body []byte) (iotda.CreatePolicyRequest, *Error) {
-	var req iotda.CreatePolicyRequest
+func decodeCreate(body []byte) (CreatePolicyRequest, *Error) {
+	var req CreatePolicyRequest
 	if err := decodeObject(body, &req); err != nil {
 		return req, err
 	}
@@ -336,8 +335,8 @@ func decodeCreate(body []byte) (iotda.CreatePolicyRequest, *Error) {
 
 func decodeUpdate(body []byte) (policyUpdate, *Error) {
 	var wire struct {
-		PolicyName *string            `json:"policy_name"`
-		Statement  *[]iotda.Statement `json:"statement"`
+		PolicyName *string      `json:"policy_name"`
+		Statement  *[]Statement `json:"statement"`
 	}
 	if err := decodeObject(body, &wire); err != nil {
 		return policyUpdate{}, err
@@ -345,12 +344,12 @@ func decodeUpdate(body []byte) (policyUpdate, *Error) {
 	return validateUpdate(wire.PolicyName, wire.Statement)
 }
 
-func decodeBind(body []byte) (iotda.BindRequest, *Error) {
-	var req iotda.BindRequest
+func decodeBind(body []byte) (BindRequest, *Error) {
+	var req BindRequest
 	if err := decodeObject(body, &req); err != nil {
 		return req, err
 	}
-	return req, validateTargets(req.TargetType, req.TargetIDs, iotda.MaxTargetsPerCall)
+	return req, validateTargets(req.TargetType, req.TargetIDs, maxTargetsPerCall)
 }
 
 // pageQuery is a validated page request.
@@ -365,7 +364,7 @@ func defaultPage() pageQuery {
 }
 
 func checkLimit(v int) *Error {
-	if v < 1 || v > iotda.MaxPageSize {
+	if v < 1 || v > maxPageSize {
 		return outOfRange("limit")
 	}
 	return nil

@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // stmtsJSON renders statements for a hand-written body.
-func stmtsJSON(t testing.TB, stmts ...iotda.Statement) string {
+func stmtsJSON(t testing.TB, stmts ...Statement) string {
 	t.Helper()
 	b, err := json.Marshal(stmts)
 	if err != nil {
@@ -20,8 +18,8 @@ func stmtsJSON(t testing.TB, stmts ...iotda.Statement) string {
 	return string(b)
 }
 
-func repeatStatements(n int, st iotda.Statement) []iotda.Statement {
-	out := make([]iotda.Statement, n)
+func repeatStatements(n int, st Statement) []Statement {
+	out := make([]Statement, n)
 	for i := range out {
 		out[i] = st
 	}
@@ -40,11 +38,11 @@ func TestValidation(t *testing.T) {
 	ts := NewTestServer(t, Config{})
 	c := newClient(t, ts)
 	p := c.mustCreate("target")
-	valid := statement(iotda.EffectAllow, "topic:a")
+	valid := statement(effectAllow, "topic:a")
 	topic128 := "topic:" + strings.Repeat("a", 128)
-	big := make([]iotda.Statement, 10)
+	big := make([]Statement, 10)
 	for i := range big {
-		big[i] = statement(iotda.EffectAllow, repeatN(topic128, 10)...)
+		big[i] = statement(effectAllow, repeatN(topic128, 10)...)
 	}
 	const (
 		create = "create"
@@ -64,34 +62,34 @@ func TestValidation(t *testing.T) {
 		parts  []string
 	}{
 		// Create.
-		{"name missing", create, iotda.CreatePolicyRequest{Statement: []iotda.Statement{valid}}, "", 400, "IOTDA.000006", []string{"policy_name"}},
-		{"name too long", create, iotda.CreatePolicyRequest{PolicyName: strings.Repeat("n", 129), Statement: []iotda.Statement{valid}}, "", 400, "IOTDA.000006", []string{"policy_name", "128"}},
-		{"name 128", create, iotda.CreatePolicyRequest{PolicyName: strings.Repeat("n", 128), Statement: []iotda.Statement{valid}}, "", 201, "", nil},
-		{"name with space", create, iotda.CreatePolicyRequest{PolicyName: "a b", Statement: []iotda.Statement{valid}}, "", 400, "IOTDA.000006", []string{`policy_name "a b"`}},
-		{"name not ASCII", create, iotda.CreatePolicyRequest{PolicyName: "pölicy", Statement: []iotda.Statement{valid}}, "", 400, "IOTDA.000006", []string{"policy_name"}},
-		{"app_id too long", create, iotda.CreatePolicyRequest{PolicyName: "x", AppID: strings.Repeat("a", 37), Statement: []iotda.Statement{valid}}, "", 400, "IOTDA.000006", []string{"app_id", "36"}},
-		{"app_id 36", create, iotda.CreatePolicyRequest{PolicyName: "app36", AppID: strings.Repeat("a", 36), Statement: []iotda.Statement{valid}}, "", 201, "", nil},
-		{"app_id bad char", create, iotda.CreatePolicyRequest{PolicyName: "x", AppID: "a.b", Statement: []iotda.Statement{valid}}, "", 400, "IOTDA.000006", []string{`app_id "a.b"`}},
+		{"name missing", create, CreatePolicyRequest{Statement: []Statement{valid}}, "", 400, "IOTDA.000006", []string{"policy_name"}},
+		{"name too long", create, CreatePolicyRequest{PolicyName: strings.Repeat("n", 129), Statement: []Statement{valid}}, "", 400, "IOTDA.000006", []string{"policy_name", "128"}},
+		{"name 128", create, CreatePolicyRequest{PolicyName: strings.Repeat("n", 128), Statement: []Statement{valid}}, "", 201, "", nil},
+		{"name with space", create, CreatePolicyRequest{PolicyName: "a b", Statement: []Statement{valid}}, "", 400, "IOTDA.000006", []string{`policy_name "a b"`}},
+		{"name not ASCII", create, CreatePolicyRequest{PolicyName: "pölicy", Statement: []Statement{valid}}, "", 400, "IOTDA.000006", []string{"policy_name"}},
+		{"app_id too long", create, CreatePolicyRequest{PolicyName: "x", AppID: strings.Repeat("a", 37), Statement: []Statement{valid}}, "", 400, "IOTDA.000006", []string{"app_id", "36"}},
+		{"app_id 36", create, CreatePolicyRequest{PolicyName: "app36", AppID: strings.Repeat("a", 36), Statement: []Statement{valid}}, "", 201, "", nil},
+		{"app_id bad char", create, CreatePolicyRequest{PolicyName: "x", AppID: "a.b", Statement: []Statement{valid}}, "", 400, "IOTDA.000006", []string{`app_id "a.b"`}},
 		{"statement missing", create, `{"policy_name":"x"}`, "", 400, "IOTDA.000006", []string{"statement"}},
 		{"statement empty", create, `{"policy_name":"x","statement":[]}`, "", 400, "IOTDA.000006", []string{"statement"}},
-		{"11 statements", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: repeatStatements(11, valid)}, "", 400, "IOTDA.000006", []string{"statement", "10"}},
-		{"10 statements", create, iotda.CreatePolicyRequest{PolicyName: "ten", Statement: repeatStatements(10, valid)}, "", 201, "", nil},
-		{"effect lower case", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{valid, {Effect: "allow", Actions: valid.Actions, Resources: valid.Resources}}}, "", 400, "IOTDA.000006", []string{"statement[1].effect"}},
+		{"11 statements", create, CreatePolicyRequest{PolicyName: "x", Statement: repeatStatements(11, valid)}, "", 400, "IOTDA.000006", []string{"statement", "10"}},
+		{"10 statements", create, CreatePolicyRequest{PolicyName: "ten", Statement: repeatStatements(10, valid)}, "", 201, "", nil},
+		{"effect lower case", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{valid, {Effect: "allow", Actions: valid.Actions, Resources: valid.Resources}}}, "", 400, "IOTDA.000006", []string{"statement[1].effect"}},
 		{"effect missing", create, `{"policy_name":"x","statement":[{"actions":["iotda:devices:publish"],"resources":["topic:a"]}]}`, "", 400, "IOTDA.000006", []string{"statement[0].effect"}},
 		{"statement null item", create, `{"policy_name":"x","statement":[null]}`, "", 400, "IOTDA.000006", []string{"statement[0].effect"}},
-		{"actions empty", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{{Effect: "DENY", Resources: []string{"topic:a"}}}}, "", 400, "IOTDA.000006", []string{"statement[0].actions"}},
-		{"actions doc artefact", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish\riotda:devices:subscribe"}, Resources: []string{"topic:a"}}}}, "", 400, "IOTDA.000006", []string{"statement[0].actions[0]"}},
-		{"action unknown", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish", "iotda:devices:connect"}, Resources: []string{"topic:a"}}}}, "", 400, "IOTDA.000006", []string{"statement[0].actions[1]", "iotda:devices:connect"}},
-		{"resources empty", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{statement("ALLOW")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources"}},
-		{"11 resources", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{statement("ALLOW", repeatN("topic:a", 11)...)}}, "", 400, "IOTDA.000006", []string{"statement[0].resources", "10"}},
-		{"resource without topic", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{valid, statement("ALLOW", "/v1/a")}}, "", 400, "IOTDA.000006", []string{`statement[1].resources[0] "/v1/a"`, "topic:"}},
-		{"resource bad char", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{valid, statement("ALLOW", "topic:a b")}}, "", 400, "IOTDA.000006",
+		{"actions empty", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{{Effect: "DENY", Resources: []string{"topic:a"}}}}, "", 400, "IOTDA.000006", []string{"statement[0].actions"}},
+		{"actions doc artefact", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish\riotda:devices:subscribe"}, Resources: []string{"topic:a"}}}}, "", 400, "IOTDA.000006", []string{"statement[0].actions[0]"}},
+		{"action unknown", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish", "iotda:devices:connect"}, Resources: []string{"topic:a"}}}}, "", 400, "IOTDA.000006", []string{"statement[0].actions[1]", "iotda:devices:connect"}},
+		{"resources empty", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{statement("ALLOW")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources"}},
+		{"11 resources", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{statement("ALLOW", repeatN("topic:a", 11)...)}}, "", 400, "IOTDA.000006", []string{"statement[0].resources", "10"}},
+		{"resource without topic", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{valid, statement("ALLOW", "/v1/a")}}, "", 400, "IOTDA.000006", []string{`statement[1].resources[0] "/v1/a"`, "topic:"}},
+		{"resource bad char", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{valid, statement("ALLOW", "topic:a b")}}, "", 400, "IOTDA.000006",
 			[]string{`Invalid input. statement[1].resources[0] "topic:a b" contains a character other than letters, digits and /{}$=+#?*:._-.`}},
-		{"resource not ASCII", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{statement("ALLOW", "topic:ä")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources[0]"}},
-		{"resource empty topic", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{statement("ALLOW", "topic:")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources[0]", "128"}},
-		{"topic 129 bytes", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: []iotda.Statement{statement("ALLOW", topic128+"b")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources[0]", "128"}},
-		{"topic 128 bytes, every character", create, iotda.CreatePolicyRequest{PolicyName: "chars", Statement: []iotda.Statement{statement("ALLOW", topic128, "topic:/{}$=+#?*:._-AZaz09")}}, "", 201, "", nil},
-		{"statements over 10 KB", create, iotda.CreatePolicyRequest{PolicyName: "x", Statement: big}, "", 400, "IOTDA.000006", []string{"statement", "10240"}},
+		{"resource not ASCII", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{statement("ALLOW", "topic:ä")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources[0]"}},
+		{"resource empty topic", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{statement("ALLOW", "topic:")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources[0]", "128"}},
+		{"topic 129 bytes", create, CreatePolicyRequest{PolicyName: "x", Statement: []Statement{statement("ALLOW", topic128+"b")}}, "", 400, "IOTDA.000006", []string{"statement[0].resources[0]", "128"}},
+		{"topic 128 bytes, every character", create, CreatePolicyRequest{PolicyName: "chars", Statement: []Statement{statement("ALLOW", topic128, "topic:/{}$=+#?*:._-AZaz09")}}, "", 201, "", nil},
+		{"statements over 10 KB", create, CreatePolicyRequest{PolicyName: "x", Statement: big}, "", 400, "IOTDA.000006", []string{"statement", "10240"}},
 		{"unknown fields ignored", create, `{"policy_name":"extra","statement":` + stmtsJSON(t, valid) + `,"description":"d","x":{"y":[1]}}` + "\n", "", 201, "", nil},
 		// Decoding.
 		{"malformed JSON", create, `{"policy_name":`, "", 400, "IOTDA.000008", nil},
@@ -106,12 +104,12 @@ func TestValidation(t *testing.T) {
 		{"update empty", update, `{}`, "", 400, "IOTDA.000006", []string{"policy_name or statement"}},
 		{"update nulls", update, `{"policy_name":null,"statement":null}`, "", 400, "IOTDA.000006", []string{"policy_name or statement"}},
 		{"update empty name", update, `{"policy_name":""}`, "", 400, "IOTDA.000006", []string{"policy_name"}},
-		{"update bad name", update, iotda.UpdatePolicyRequest{PolicyName: "a/b"}, "", 400, "IOTDA.000006", []string{"policy_name"}},
+		{"update bad name", update, UpdatePolicyRequest{PolicyName: "a/b"}, "", 400, "IOTDA.000006", []string{"policy_name"}},
 		{"update empty statement", update, `{"statement":[]}`, "", 400, "IOTDA.000006", []string{"statement"}},
-		{"update 11 statements", update, iotda.UpdatePolicyRequest{Statement: repeatStatements(11, valid)}, "", 400, "IOTDA.000006", []string{"statement"}},
-		{"update bad statement", update, iotda.UpdatePolicyRequest{Statement: []iotda.Statement{{Effect: "PERMIT"}}}, "", 400, "IOTDA.000006", []string{"statement[0].effect"}},
+		{"update 11 statements", update, UpdatePolicyRequest{Statement: repeatStatements(11, valid)}, "", 400, "IOTDA.000006", []string{"statement"}},
+		{"update bad statement", update, UpdatePolicyRequest{Statement: []Statement{{Effect: "PERMIT"}}}, "", 400, "IOTDA.000006", []string{"statement[0].effect"}},
 		{"update statement of the wrong type", update, `{"statement":"x"}`, "", 400, "IOTDA.000008", []string{"statement"}},
-		{"update over 10 KB", update, iotda.UpdatePolicyRequest{Statement: big}, "", 400, "IOTDA.000006", []string{"10240"}},
+		{"update over 10 KB", update, UpdatePolicyRequest{Statement: big}, "", 400, "IOTDA.000006", []string{"10240"}},
 		// Bind and unbind.
 		{"bind bad type", bind, bindBody("group", "x"), "", 400, "IOTDA.000006", []string{`target_type "group"`}},
 		{"bind type missing", bind, `{"target_ids":["x"]}`, "", 400, "IOTDA.000006", []string{"target_type"}},
@@ -193,9 +191,9 @@ func TestMediaTypeAndInstanceID(t *testing.T) {
 	r = c.send(http.MethodPost, path, body, func(r *http.Request) { r.Header.Del("Content-Type") })
 	wantError(t, r, http.StatusBadRequest, "IOTDA.000008", "Content-Type")
 	r = c.send(http.MethodPost, path, body, func(r *http.Request) { r.Header.Set("Content-Type", "application/json; charset=UTF-8") })
-	decodeAs[iotda.Policy](t, r, http.StatusCreated)
+	decodeAs[Policy](t, r, http.StatusCreated)
 	// GET and DELETE carry Content-Type too, as official clients send it.
-	decodeAs[iotda.ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+	decodeAs[ListPoliciesResponse](t, c.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
 
 	for _, bad := range []string{"a b", "x/y", strings.Repeat("i", 65)} {
 		c.instance = bad

@@ -24,7 +24,7 @@ const (
 // space-1) is reached by one policy through each kind of binding, and other
 // policies do not reach it.
 type accessFixture struct {
-	own, product, space, other, unbound iotda.Policy
+	own, product, space, other, unbound mock.Policy
 }
 
 // newAccessFixture creates, newest last (so listed in the reverse order):
@@ -67,7 +67,7 @@ func withAttrs(base []string, more ...string) []string {
 	return append(append([]string{}, base...), more...)
 }
 
-func reachingValue(p iotda.Policy, via string) knownvalue.Check {
+func reachingValue(p mock.Policy, via string) knownvalue.Check {
 	return knownvalue.ObjectExact(map[string]knownvalue.Check{
 		"policy_id":   knownvalue.StringExact(p.PolicyID),
 		"policy_name": knownvalue.StringExact(p.PolicyName),
@@ -75,7 +75,7 @@ func reachingValue(p iotda.Policy, via string) knownvalue.Check {
 	})
 }
 
-func matchedValue(p iotda.Policy, index int64) knownvalue.Check {
+func matchedValue(p mock.Policy, index int64) knownvalue.Check {
 	return knownvalue.ObjectExact(map[string]knownvalue.Check{
 		"policy_id":       knownvalue.StringExact(p.PolicyID),
 		"statement_index": knownvalue.Int64Exact(index),

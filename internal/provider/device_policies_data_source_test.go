@@ -80,7 +80,7 @@ data "iotda_device_policies" "none" {
 // most policies it can, 50, in one call.
 func TestAccDevicePoliciesDataSource_fullInstance(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
-	var newest iotda.Policy
+	var newest mock.Policy
 	for i := range iotda.MaxPoliciesPerInstance {
 		newest = createPolicy(t, srv, fmt.Sprintf("policy-%02d", i), "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	}

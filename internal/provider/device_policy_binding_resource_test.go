@@ -166,9 +166,9 @@ func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
 	t.Helper()
 	var others []string
 	for i := range iotda.MaxPoliciesPerTarget {
-		p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{
+		p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
 			PolicyName: fmt.Sprintf("other-%d", i),
-			Statement:  []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
+			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
 		})
 		if err != nil {
 			t.Fatal(err)

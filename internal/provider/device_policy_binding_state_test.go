@@ -94,7 +94,7 @@ func TestBindingStateAfterFailures(t *testing.T) {
 	for name, inject := range cases {
 		t.Run(name, func(t *testing.T) {
 			srv := mock.NewTestServer(t, mock.Config{})
-			p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: "fleet", Statement: []iotda.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
+			p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,8 +19,8 @@ import (
 const policyDataAddr = "data.iotda_device_policy.test"
 
 // apiStatement is a statement as the API carries it.
-func apiStatement(effect string, actions []string, resources ...string) iotda.Statement {
-	return iotda.Statement{Effect: effect, Actions: actions, Resources: resources}
+func apiStatement(effect string, actions []string, resources ...string) mock.Statement {
+	return mock.Statement{Effect: effect, Actions: actions, Resources: resources}
 }
 
 var (
@@ -31,9 +31,9 @@ var (
 
 // createPolicy creates a policy out of band, as another user of the API
 // would; appID "" means the default resource space.
-func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...iotda.Statement) iotda.Policy {
+func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...mock.Statement) mock.Policy {
 	t.Helper()
-	p, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: statements})
+	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: statements})
 	if err != nil {
 		t.Fatalf("creating policy %s: %v", name, err)
 	}

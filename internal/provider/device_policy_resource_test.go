@@ -146,7 +146,7 @@ func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 						}
 					}
 					slices.Reverse(p.Statement)
-					if _, err := srv.UpdatePolicy("", p.PolicyID, iotda.UpdatePolicyRequest{Statement: p.Statement}); err != nil {
+					if _, err := srv.UpdatePolicy("", p.PolicyID, mock.UpdatePolicyRequest{Statement: p.Statement}); err != nil {
 						t.Fatal(err)
 					}
 				},
@@ -198,9 +198,9 @@ func TestAccDevicePolicy_driftChanged(t *testing.T) {
 			{
 				PreConfig: func() {
 					p := srv.Policies("")[0]
-					_, err := srv.UpdatePolicy("", p.PolicyID, iotda.UpdatePolicyRequest{
+					_, err := srv.UpdatePolicy("", p.PolicyID, mock.UpdatePolicyRequest{
 						PolicyName: "renamed-by-hand",
-						Statement:  []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/#"}}},
+						Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/#"}}},
 					})
 					if err != nil {
 						t.Fatal(err)
@@ -264,9 +264,9 @@ resource "iotda_device_policy" "test" {
 func TestAccDevicePolicy_quota(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	for i := range iotda.MaxPoliciesPerInstance {
-		_, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{
+		_, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
 			PolicyName: fmt.Sprintf("existing-%02d", i),
-			Statement:  []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}},
+			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}},
 		})
 		if err != nil {
 			t.Fatal(err)

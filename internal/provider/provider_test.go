@@ -236,7 +236,7 @@ resource "iotda_device_policy" "p" {
 func TestAccProvider_maxRetriesZero(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
-	policy, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: "p", Statement: []iotda.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/a"}}}})
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "p", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/a"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
