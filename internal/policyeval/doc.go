@@ -20,6 +20,11 @@
 // the decision is NOT_GOVERNED, the action is allowed and no statement is
 // reported as matched.
 //
+// A topic is the MQTT topic itself. One written with the "topic:" prefix
+// of policy resources is refused with an error that says to drop the
+// prefix ([CheckTopic]), rather than judged as a topic of its own and
+// silently answered NO_MATCH.
+//
 // # Resource patterns
 //
 // A resource is "topic:" followed by a pattern; a resource without that
@@ -52,13 +57,25 @@
 // closing "}" is ordinary text. (In Terraform configuration a literal "${"
 // is written "$${".)
 //
+// # Comparison
+//
+// [Compare] reports, for each action, the topics that new statements allow
+// and old ones did not (widened) and the reverse (narrowed), each with a
+// concrete example topic and the identity it holds for, confirmed with
+// [Evaluate]. It builds on the same inclusion check as [Review]: exact for
+// patterns without variables; with variables, "unchanged" only when proven
+// for every identity, and "undecided" rather than a guess when neither a
+// proof nor a confirmed example is found.
+//
 // # Review
 //
 // [Review] looks at one policy's statements without an identity and warns
 // about resources that use "+" or "#" as if they were MQTT wildcards, ALLOW
 // statements that DENY statements of the same policy always override,
-// policies that allow publishing and subscribing on every topic, and
-// resources naming system topics, which policies do not govern.
+// policies that allow publishing and subscribing on every topic,
+// resources naming system topics, which policies do not govern, and
+// resources using a ${...} name that is not a variable, or a variable
+// written without "${" and "}".
 //
 // Whether DENY statements override an ALLOW statement is decided by an
 // exact language-inclusion check on the patterns (see [Review]). A variable

@@ -36,34 +36,61 @@ type inclusion struct {
 }
 
 // includes reports whether the union of the languages of ps includes the
-// language of q.
+// language of q: [escape] with q as the only driver.
+func includes(ps []pattern, q pattern) inclusion {
+	return escape([]pattern{q}, ps, nil)
+}
+
+// automaton is a compiled driver pattern of [escape]: its steps, ending
+// with stepEnd, and the closed set of steps it starts in.
+type automaton struct {
+	steps []step
+	start []int32
+}
+
+// escape looks for a topic that every pattern of drivers matches and no
+// pattern of ps matches. Its answer reads as an inclusion: included means
+// the intersection of the drivers' languages is included in the union of
+// ps's, and a witness, when there is one, is such a topic. An invalid
+// driver matches nothing, so the answer is then included; invalid patterns
+// of ps are left out. budget, when not nil, is shared by several searches
+// and decreased by the states each one visits; a search that runs out of
+// it, or of [maxInclusionStates], is undecided.
 //
 // Each pattern is compiled into a small automaton over its steps (see
-// [step]). The check searches, breadth first, the product of q's automaton
-// with the subset automaton of ps: a search state is a step of q together
-// with the set of steps of ps that the same input can reach. Inclusion
-// fails exactly when some state is reachable where q is complete but no
-// pattern of ps is. The alphabet is infinite, yet at each wildcard of q it
-// is enough to try one fresh character that no pattern mentions: a pattern
-// of ps consumes a fresh character only with a wildcard, which would have
-// consumed any other character as well, so if some topic that q matches
-// escapes ps, the same topic with a fresh character at every position
-// consumed by a wildcard of q escapes ps too. The search is therefore
-// driven by q's literals and variables alone.
+// [step]), and the search explores, breadth first, the product of the
+// subset automata of the drivers (one each) and of ps (one for the union).
+// A witness is found exactly when a reachable state has every driver
+// complete and no pattern of ps complete. The alphabet is infinite, yet in
+// each state it is enough to try the literals and variables the drivers
+// can consume next and one fresh character that no pattern mentions: a
+// position where every driver consumes a wildcard can hold a fresh
+// character, and a pattern of ps consumes a fresh character only with a
+// wildcard, which would have consumed any other character as well, so if
+// some topic escapes ps, the same topic with fresh characters at those
+// positions escapes ps too.
 //
-// Variables are symbolic: a variable of q emits one symbol standing for its
-// unknown, non-empty value, which a step of ps consumes only if it is the
-// same variable, the first character of a "*" or the loop of a "*". A "?"
-// or a literal never consumes it, because the value may be longer or
-// different. Variables of ps never match characters emitted by q's
-// wildcards or literals, because their value is unknown.
-func includes(ps []pattern, q pattern) inclusion {
-	if !q.valid {
-		return inclusion{included: true, decided: true}
+// Variables are symbolic: a variable symbol stands for its unknown,
+// non-empty value, which a step consumes only if it is the same variable,
+// the first character of a "*" or the loop of a "*". A "?" or a literal
+// never consumes it, because the value may be longer or different. With
+// one driver that is conservative in the direction [Review] needs: a
+// positive answer holds for every identity (a variable of ps covers only
+// the same variable, a wildcard of ps covers every value), and a negative
+// answer may come from a value no identity has. With several drivers whose
+// variables meet literals of another driver, a positive answer is not
+// proven for every identity: callers check that case themselves.
+func escape(drivers []pattern, ps []pattern, budget *int) inclusion {
+	var ds []automaton
+	var all [][]step
+	for _, d := range drivers {
+		if !d.valid {
+			return inclusion{included: true, decided: true}
+		}
+		steps := append(d.steps(), step{kind: stepEnd})
+		ds = append(ds, automaton{steps: steps, start: closure(steps, []int32{0})})
+		all = append(all, steps)
 	}
-	qs := q.steps()
-	qs = append(qs, step{kind: stepEnd})
-
 	var pst []step
 	var starts []int32
 	for _, p := range ps {
@@ -74,64 +101,96 @@ func includes(ps []pattern, q pattern) inclusion {
 		pst = append(pst, p.steps()...)
 		pst = append(pst, step{kind: stepEnd})
 	}
-	fresh := freshChar(qs, pst)
+	all = append(all, pst)
+	fresh := freshChar(all...)
 
 	type node struct {
-		q      int
-		set    []int32
+		sets   [][]int32 // one closed set per driver, then the set of ps
 		parent int
 		sym    symbol
-		hasSym bool
 	}
-	nodes := []node{{q: 0, set: closure(pst, starts), parent: -1}}
-	seen := map[string]bool{stateKey(0, nodes[0].set): true}
+	first := make([][]int32, 0, len(ds)+1)
+	for _, d := range ds {
+		first = append(first, d.start)
+	}
+	first = append(first, closure(pst, starts))
+	nodes := []node{{sets: first, parent: -1}}
+	seen := map[string]bool{stateKey(first): true}
 	witness := func(n int) []symbol {
 		var out []symbol
-		for ; n >= 0; n = nodes[n].parent {
-			if nodes[n].hasSym {
-				out = append(out, nodes[n].sym)
-			}
+		for ; n > 0; n = nodes[n].parent {
+			out = append(out, nodes[n].sym)
 		}
 		slices.Reverse(out)
 		return out
 	}
+	complete := func(steps []step, set []int32) bool {
+		return slices.ContainsFunc(set, func(p int32) bool { return steps[p].kind == stepEnd })
+	}
 
 	for i := 0; i < len(nodes); i++ {
 		n := nodes[i]
-		push := func(q int, set []int32, sym symbol, hasSym bool) bool {
-			key := stateKey(q, set)
-			if seen[key] {
-				return true
+		done := true
+		for k, d := range ds {
+			done = done && complete(d.steps, n.sets[k])
+		}
+		if done && !complete(pst, n.sets[len(ds)]) {
+			return inclusion{decided: true, witness: witness(i)}
+		}
+		for _, sym := range candidates(ds, n.sets, fresh) {
+			next := make([][]int32, 0, len(n.sets))
+			alive := true
+			for k, d := range ds {
+				set := advance(d.steps, n.sets[k], sym)
+				if len(set) == 0 {
+					alive = false
+					break
+				}
+				next = append(next, set)
 			}
-			if len(nodes) >= maxInclusionStates {
-				return false
+			if !alive {
+				continue
+			}
+			next = append(next, advance(pst, n.sets[len(ds)], sym))
+			key := stateKey(next)
+			if seen[key] {
+				continue
+			}
+			if len(nodes) >= maxInclusionStates || budget != nil && *budget <= 0 {
+				return inclusion{}
+			}
+			if budget != nil {
+				*budget--
 			}
 			seen[key] = true
-			nodes = append(nodes, node{q: q, set: set, parent: i, sym: sym, hasSym: hasSym})
-			return true
-		}
-		var ok bool
-		switch s := qs[n.q]; s.kind {
-		case stepEnd:
-			if !slices.ContainsFunc(n.set, func(p int32) bool { return pst[p].kind == stepEnd }) {
-				return inclusion{decided: true, witness: witness(i)}
-			}
-			ok = true
-		case stepLit, stepVar:
-			sym := symbol{c: s.c, name: s.name}
-			ok = push(n.q+1, advance(pst, n.set, sym), sym, true)
-		case stepOne, stepPlus:
-			sym := symbol{c: fresh}
-			ok = push(n.q+1, advance(pst, n.set, sym), sym, true)
-		case stepStar:
-			sym := symbol{c: fresh}
-			ok = push(n.q+1, n.set, symbol{}, false) && push(n.q, advance(pst, n.set, sym), sym, true)
-		}
-		if !ok {
-			return inclusion{}
+			nodes = append(nodes, node{sets: next, parent: i, sym: sym})
 		}
 	}
 	return inclusion{included: true, decided: true}
+}
+
+// candidates returns the symbols worth trying from a search state: every
+// literal and variable a driver's steps in its set can consume next, then
+// the fresh character.
+func candidates(ds []automaton, sets [][]int32, fresh char) []symbol {
+	var out []symbol
+	for k, d := range ds {
+		for _, p := range sets[k] {
+			var sym symbol
+			switch s := d.steps[p]; s.kind {
+			case stepLit:
+				sym = symbol{c: s.c}
+			case stepVar:
+				sym = symbol{name: s.name}
+			default:
+				continue
+			}
+			if !slices.Contains(out, sym) {
+				out = append(out, sym)
+			}
+		}
+	}
+	return append(out, symbol{c: fresh})
 }
 
 // advance returns the closed set of steps of pst reached from set by
@@ -184,13 +243,15 @@ func freshChar(patterns ...[]step) char {
 	return c
 }
 
-// stateKey identifies a search state of [includes].
-func stateKey(q int, set []int32) string {
+// stateKey identifies a search state of [escape].
+func stateKey(sets [][]int32) string {
 	var b strings.Builder
-	b.WriteString(strconv.Itoa(q))
-	for _, p := range set {
-		b.WriteByte(',')
-		b.WriteString(strconv.Itoa(int(p)))
+	for _, set := range sets {
+		b.WriteByte('|')
+		for _, p := range set {
+			b.WriteString(strconv.Itoa(int(p)))
+			b.WriteByte(',')
+		}
 	}
 	return b.String()
 }

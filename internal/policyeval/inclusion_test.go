@@ -49,11 +49,11 @@ func checkWitness(t *testing.T, ps []string, q string, r inclusion) {
 	}
 	w := render(r.witness)
 	id := stranger(len(w))
-	if !MatchResource(q, w, id) {
+	if !matchResource(q, w, id) {
 		t.Errorf("witness %q of %q ⊉ %q is not matched by %q", w, ps, q, q)
 	}
 	for _, p := range ps {
-		if MatchResource(p, w, id) {
+		if matchResource(p, w, id) {
 			t.Errorf("witness %q of %q ⊉ %q is matched by %q", w, ps, q, p)
 		}
 	}

@@ -16,6 +16,9 @@ var variables = map[string]func(Identity) string{
 	"devices.clientId":  func(id Identity) string { return id.ClientID },
 }
 
+// variableNames lists the variable names in the order of [Identity].
+var variableNames = []string{"devices.deviceId", "devices.productId", "devices.clientId"}
+
 // char is one character of a topic or pattern: a Unicode code point, or, for
 // a byte that is not valid UTF-8, -1 minus the byte's value, so that distinct
 // invalid bytes stay distinct and never equal a code point.

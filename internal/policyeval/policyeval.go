@@ -85,21 +85,40 @@ func NormalizeAction(a string) (string, error) {
 		a, "publish", "subscribe", ActionPublish, ActionSubscribe)
 }
 
+// CheckTopic returns an error for a topic [Evaluate] cannot judge: an empty
+// one, or one written with the "topic:" prefix of policy resources. MQTT
+// topics never carry that prefix in practice, and judging "topic:/v1/up" as
+// a topic of its own would answer NO_MATCH for a reason the caller did not
+// mean, so the error says to drop the prefix rather than strip it silently.
+func CheckTopic(topic string) error {
+	if topic == "" {
+		return errors.New("the topic must not be empty")
+	}
+	if rest, ok := strings.CutPrefix(topic, topicPrefix); ok {
+		example := rest
+		if example == "" {
+			example = "/v1/devices/sensor-1/telemetry"
+		}
+		return fmt.Errorf("the topic %q starts with %q, the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. %q", topic, topicPrefix, example)
+	}
+	return nil
+}
+
 // Evaluate decides whether the statements, pooled, allow the device id to
 // perform action on topic. The action may be given in any form
 // [NormalizeAction] accepts; statement actions are compared with the full
 // name exactly. DENY beats ALLOW, and a topic no statement matches is
 // NO_MATCH and not allowed. A topic starting with "$" (such as the "$oc/..."
 // system topics) is NOT_GOVERNED and allowed, with no matched statements.
-// Evaluate returns an error for an unknown action, an empty topic, or a
-// statement whose effect is neither "ALLOW" nor "DENY".
+// Evaluate returns an error for an unknown action, a topic [CheckTopic]
+// refuses, or a statement whose effect is neither "ALLOW" nor "DENY".
 func Evaluate(stmts []Statement, action, topic string, id Identity) (Result, error) {
 	full, err := NormalizeAction(action)
 	if err != nil {
 		return Result{}, err
 	}
-	if topic == "" {
-		return Result{}, errors.New("the topic must not be empty")
+	if err := CheckTopic(topic); err != nil {
+		return Result{}, err
 	}
 	for i, s := range stmts {
 		if s.Effect != effectAllow && s.Effect != effectDeny {
@@ -134,12 +153,4 @@ func Evaluate(stmts []Statement, action, topic string, id Identity) (Result, err
 	default:
 		return Result{Decision: DecisionNoMatch}, nil
 	}
-}
-
-// MatchResource reports whether the resource pattern matches the whole of
-// topic for the identity id. A resource without the "topic:" prefix never
-// matches. MatchResource does not treat "$" topics specially: it answers
-// whether the pattern matches, not whether policies govern the topic.
-func MatchResource(resource, topic string, id Identity) bool {
-	return parsePattern(resource).match(chars(topic), id)
 }

@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+// matchResource reports whether the resource pattern matches the whole of
+// topic for the identity id, without the special case of "$" topics.
+func matchResource(resource, topic string, id Identity) bool {
+	return parsePattern(resource).match(chars(topic), id)
+}
+
 var dev = Identity{DeviceID: "dev1", ProductID: "prod1", ClientID: "dev1_0_0_2024"}
 
 func TestMatchResource(t *testing.T) {
@@ -77,8 +83,8 @@ func TestMatchResource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := MatchResource(tt.resource, tt.topic, tt.id); got != tt.want {
-				t.Errorf("MatchResource(%q, %q, %+v) = %v, want %v", tt.resource, tt.topic, tt.id, got, tt.want)
+			if got := matchResource(tt.resource, tt.topic, tt.id); got != tt.want {
+				t.Errorf("matchResource(%q, %q, %+v) = %v, want %v", tt.resource, tt.topic, tt.id, got, tt.want)
 			}
 		})
 	}
@@ -183,6 +189,8 @@ func TestEvaluateErrors(t *testing.T) {
 	}{
 		{"bad action", ok, "connect", "/a", `unknown action "connect"`},
 		{"empty topic", ok, "publish", "", "topic must not be empty"},
+		{"topic with the resource prefix", ok, "publish", "topic:/v1/up", `the topic "topic:/v1/up" starts with "topic:", the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. "/v1/up"`},
+		{"the resource prefix alone", ok, "publish", "topic:", `without the prefix, e.g. "/v1/devices/sensor-1/telemetry"`},
 		{"bad effect", append(ok, Statement{Effect: "allow"}), "publish", "/a", `statement 1: the effect must be "ALLOW" or "DENY", not "allow"`},
 		{"bad effect on a system topic", []Statement{{Effect: "PERMIT"}}, "publish", "$oc/x", `statement 0`},
 	}

@@ -2,6 +2,7 @@ package policyeval
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -27,6 +28,8 @@ const (
 	summaryOverridden = "Device Policy Statement Never Takes Effect"
 	summaryEverything = "Device Policy Allows Every Topic"
 	summarySystem     = "System Topic In Device Policy"
+	summaryUnknownVar = "Unknown Variable In Device Policy Topic"
+	summaryBareVar    = "Variable Without ${...} In Device Policy Topic"
 )
 
 // ungoverned holds patterns for the topics device policies do not govern,
@@ -56,6 +59,16 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 //     every device every custom topic.
 //   - a resource whose pattern starts with "$", naming system topics,
 //     which policies do not govern.
+//   - a resource using a ${...} name that is not an IoTDA variable (such
+//     as "${devices.deviceid}" or "${device.deviceId}"), which never
+//     matches, naming the closest variable.
+//   - a resource with text that looks like a variable written without
+//     "${" and "}" (such as "$devices.deviceId" or "{devices.deviceId}"),
+//     which IoTDA matches literally, naming the closest variable.
+//
+// A resource that another warning says has no effect (a system topic, an
+// unknown variable, or a resource of a statement that never takes effect)
+// gets no wildcard warning, which would suggest rewriting it.
 //
 // Review needs no identity: variables stay symbolic. Actions are compared
 // as written, effects other than "ALLOW" and "DENY" take part in no
@@ -72,8 +85,10 @@ func Review(stmts []Statement) []Warning {
 
 	var out []Warning
 	for i, s := range stmts {
+		overridden := false
 		if s.Effect == effectAllow {
 			if by := overriddenBy(stmts, parsed, i); by != nil {
+				overridden = true
 				out = append(out, Warning{
 					Statement: i,
 					Resource:  -1,
@@ -86,7 +101,9 @@ func Review(stmts []Statement) []Warning {
 		}
 		for j, r := range s.Resources {
 			p := parsed[i][j]
-			if used := literalWildcards(p); len(used) > 0 {
+			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$'
+			unknown := unknownVariables(p)
+			if used := literalWildcards(p); len(used) > 0 && !system && len(unknown) == 0 && !overridden {
 				out = append(out, Warning{
 					Statement: i,
 					Resource:  j,
@@ -94,6 +111,27 @@ func Review(stmts []Statement) []Warning {
 					Detail: fmt.Sprintf("Resource %q of statement %d contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
 						"so this resource matches only topics that contain %s literally. To match any characters use \"*\" (one or more characters, \"/\" included), for example %q.",
 						r, i, joinWords(quoteAll(used)), pronoun(len(used)), rewriteWildcards(p)),
+				})
+			}
+			for _, name := range unknown {
+				out = append(out, Warning{
+					Statement: i,
+					Resource:  j,
+					Summary:   summaryUnknownVar,
+					Detail: fmt.Sprintf("Resource %q of statement %d uses %q, which is not an IoTDA variable, so the resource never matches any topic. "+
+						"Did you mean %q? The variables are %s (in Terraform configuration written with a doubled dollar sign, as $${devices.deviceId}).",
+						r, i, "${"+name+"}", "${"+closestVariable(name)+"}", variableList()),
+				})
+			}
+			for _, text := range bareVariables(p) {
+				name := closestVariable(strings.Trim(text, "${}"))
+				out = append(out, Warning{
+					Statement: i,
+					Resource:  j,
+					Summary:   summaryBareVar,
+					Detail: fmt.Sprintf("Resource %q of statement %d contains %q, which looks like a variable but is not written as ${...}, so IoTDA matches it as literal text. "+
+						"Did you mean %q? In Terraform configuration write it with a doubled dollar sign: %q.",
+						r, i, text, "${"+name+"}", "$${"+name+"}"),
 				})
 			}
 			if n, ok := everything[[2]int{i, j}]; ok {
@@ -111,7 +149,7 @@ func Review(stmts []Statement) []Warning {
 						r, i, reach, ActionPublish, ActionSubscribe),
 				})
 			}
-			if len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$' {
+			if system {
 				out = append(out, Warning{
 					Statement: i,
 					Resource:  j,
@@ -272,4 +310,89 @@ func pronoun(n int) string {
 		return "it"
 	}
 	return "them"
+}
+
+// unknownVariables returns the ${...} names p uses that are not IoTDA
+// variables, in order, without repeats.
+func unknownVariables(p pattern) []string {
+	var out []string
+	for _, t := range p.toks {
+		if _, known := variables[t.name]; t.kind == tokVar && !known && !slices.Contains(out, t.name) {
+			out = append(out, t.name)
+		}
+	}
+	return out
+}
+
+// bareVariable finds text that looks like a variable without its "${" and
+// "}": a "devices." or "device." name with a "$" or "{" before it or a "}"
+// after it, or a name close to a variable's.
+var bareVariable = regexp.MustCompile(`(?i)\$?\{?\bdevices?\.[a-z_]+\}?`)
+
+// bareVariables returns the texts of p outside its ${...} tokens that
+// look like variables written without "${" and "}".
+func bareVariables(p pattern) []string {
+	var out []string
+	var run strings.Builder
+	flush := func() {
+		for _, m := range bareVariable.FindAllString(run.String(), -1) {
+			name := strings.Trim(m, "${}")
+			marked := m != name
+			if (marked || distance(strings.ToLower(name), strings.ToLower(closestVariable(name))) <= 2) && !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+		run.Reset()
+	}
+	for _, t := range p.toks {
+		if t.kind == tokVar {
+			flush()
+			continue
+		}
+		run.WriteString(t.raw)
+	}
+	flush()
+	return out
+}
+
+// closestVariable returns the IoTDA variable name nearest to name, ignoring
+// letter case.
+func closestVariable(name string) string {
+	best, bestD := variableNames[0], -1
+	for _, v := range variableNames {
+		if d := distance(strings.ToLower(name), strings.ToLower(v)); bestD < 0 || d < bestD {
+			best, bestD = v, d
+		}
+	}
+	return best
+}
+
+// variableList names the IoTDA variables, as "${a}, ${b} and ${c}".
+func variableList() string {
+	names := make([]string, len(variableNames))
+	for i, v := range variableNames {
+		names[i] = "${" + v + "}"
+	}
+	return joinWords(names)
+}
+
+// distance is the Levenshtein distance between a and b, in bytes.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -154,17 +154,37 @@ func TestReview(t *testing.T) {
 		{"leading variable is not a system topic", []Statement{allow(pub, "topic:${devices.deviceId}/x")}, nil},
 		{"dollar later is not a system topic", []Statement{allow(pub, "topic:/a/$oc")}, nil},
 
+		{"unknown variables", []Statement{allow(pub, "topic:/v1/${devices.deviceid}/up", "topic:/v1/${device.deviceId}/${devices.productid}")}, []want{
+			{0, 0, summaryUnknownVar, []string{`uses "${devices.deviceid}"`, "never matches", `Did you mean "${devices.deviceId}"?`, "$${devices.deviceId}"}},
+			{0, 1, summaryUnknownVar, []string{`uses "${device.deviceId}"`, `Did you mean "${devices.deviceId}"?`}},
+			{0, 1, summaryUnknownVar, []string{`uses "${devices.productid}"`, `Did you mean "${devices.productId}"?`}},
+		}},
+		{"variables without braces", []Statement{allow(pub, "topic:/v1/$devices.deviceId/up", "topic:/v1/{devices.clientId}", "topic:/v1/devices.productid/x")}, []want{
+			{0, 0, summaryBareVar, []string{`contains "$devices.deviceId"`, "literal text", `Did you mean "${devices.deviceId}"?`, `"$${devices.deviceId}"`}},
+			{0, 1, summaryBareVar, []string{`contains "{devices.clientId}"`, `Did you mean "${devices.clientId}"?`}},
+			{0, 2, summaryBareVar, []string{`contains "devices.productid"`, `Did you mean "${devices.productId}"?`}},
+		}},
+		{"a dotted word that is no variable", []Statement{allow(pub, "topic:/v1/devices.status/x")}, nil},
+		{"no wildcard advice for resources without effect", []Statement{
+			allow(pub, "topic:$oc/+/x", "topic:/v1/${devices.deviceid}/+"),
+			deny(pub, "topic:/v2/*"),
+			allow(pub, "topic:/v2/+"),
+		}, []want{
+			{0, 0, summarySystem, nil},
+			{0, 1, summaryUnknownVar, nil},
+			{2, -1, summaryOverridden, nil},
+		}},
+
 		{"order", []Statement{
-			allow(pubSub, "topic:$oc/+", "topic:*"),
+			allow(pubSub, "topic:/a/+", "topic:*"),
 			deny(pubSub, "topic:/a/#"),
-			allow(pub, "topic:/a/#"),
+			allow(pub, "topic:/a/#", "topic:$oc/x"),
 		}, []want{
 			{0, 0, summaryWildcard, nil},
-			{0, 0, summarySystem, nil},
 			{0, 1, summaryEverything, nil},
 			{1, 0, summaryWildcard, nil},
 			{2, -1, summaryOverridden, nil},
-			{2, 0, summaryWildcard, nil},
+			{2, 1, summarySystem, nil},
 		}},
 	}
 	for _, tt := range tests {

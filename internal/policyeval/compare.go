@@ -1,0 +1,331 @@
+package policyeval
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// maxCompareStates bounds the total effort of one [Compare], shared by all
+// its searches; resources left unchecked when it runs out are undecided.
+const maxCompareStates = 200000
+
+// Change is one example of access that differs between two sets of
+// statements: a device with Identity may perform Action on Topic under one
+// set and not under the other.
+type Change struct {
+	// Action is [ActionPublish] or [ActionSubscribe].
+	Action string
+	// Topic is an MQTT topic on which the access differs.
+	Topic string
+	// Identity is a device for which it differs. Only the values of the
+	// variables the statements use are set; when none is set, the access
+	// differs for every device.
+	Identity Identity
+	// Statement and Resource name the ALLOW statement (its index) and the
+	// resource of it that grants the access: in the new statements for a
+	// widening, in the old ones for a narrowing.
+	Statement int
+	Resource  string
+}
+
+// Undecided names an ALLOW resource for which [Compare] could neither show
+// an example of changed access nor prove that there is none.
+type Undecided struct {
+	// Action is [ActionPublish] or [ActionSubscribe].
+	Action string
+	// Statement and Resource are as in [Change].
+	Statement int
+	Resource  string
+}
+
+// Diff is the outcome of [Compare].
+type Diff struct {
+	// Widened holds access the new statements grant and the old did not,
+	// at most one example per action and ALLOW resource of the new
+	// statements, by action then statement order.
+	Widened []Change
+	// Narrowed holds access the old statements granted and the new do not,
+	// in the same way for the ALLOW resources of the old statements.
+	Narrowed []Change
+	// UndecidedWidened and UndecidedNarrowed name the resources for which
+	// the comparison was not decided in each direction.
+	UndecidedWidened  []Undecided
+	UndecidedNarrowed []Undecided
+}
+
+// NoNewAccess reports whether the new statements are proven to grant no
+// device any access the old statements did not.
+func (d Diff) NoNewAccess() bool {
+	return len(d.Widened) == 0 && len(d.UndecidedWidened) == 0
+}
+
+// NoLostAccess reports whether the new statements are proven to take no
+// access the old statements granted away from any device.
+func (d Diff) NoLostAccess() bool {
+	return len(d.Narrowed) == 0 && len(d.UndecidedNarrowed) == 0
+}
+
+// Compare compares what two sets of statements allow, each pooled as
+// [Evaluate] pools them: for each action, the topics the new statements
+// allow that the old did not (widened) and those the old allowed that the
+// new do not (narrowed). Topics starting with "$", which policies do not
+// govern, never differ.
+//
+// Each ALLOW resource of one side is checked against the other side: does
+// every topic it grants, and that the same side's DENY statements leave
+// allowed, stay allowed on the other side? The check is the exact language
+// inclusion of [Review]. Every example it reports is confirmed with
+// [Evaluate] on the concrete topic and identity, so none is a guess. For
+// patterns without variables the answer is always decided (unless the
+// bounded effort runs out): an example, or a proof that there is none. With
+// variables, "no change" is only reported when it is proven for every
+// identity; when neither that proof nor a confirmed example is found, the
+// resource is reported undecided.
+//
+// Compare returns an error for a statement whose effect is neither "ALLOW"
+// nor "DENY".
+func Compare(oldStmts, newStmts []Statement) (Diff, error) {
+	for side, stmts := range [][]Statement{oldStmts, newStmts} {
+		for i, s := range stmts {
+			if s.Effect != effectAllow && s.Effect != effectDeny {
+				return Diff{}, fmt.Errorf("%s statement %d: the effect must be %q or %q, not %q",
+					[]string{"old", "new"}[side], i, effectAllow, effectDeny, s.Effect)
+			}
+		}
+	}
+	budget := maxCompareStates
+	var d Diff
+	for _, action := range []string{ActionPublish, ActionSubscribe} {
+		widened, undecided := gained(oldStmts, newStmts, action, &budget)
+		d.Widened = append(d.Widened, widened...)
+		d.UndecidedWidened = append(d.UndecidedWidened, undecided...)
+		narrowed, undecided := gained(newStmts, oldStmts, action, &budget)
+		d.Narrowed = append(d.Narrowed, narrowed...)
+		d.UndecidedNarrowed = append(d.UndecidedNarrowed, undecided...)
+	}
+	return d, nil
+}
+
+// located is a parsed resource with the statement it belongs to.
+type located struct {
+	stmt     int
+	resource string
+	p        pattern
+}
+
+// split returns the valid resources of the ALLOW and of the DENY statements
+// naming action.
+func split(stmts []Statement, action string) (allows, denies []located) {
+	for i, s := range stmts {
+		if !slices.Contains(s.Actions, action) {
+			continue
+		}
+		for _, r := range s.Resources {
+			p := parsePattern(r)
+			if !p.valid {
+				continue
+			}
+			l := located{stmt: i, resource: r, p: p}
+			if s.Effect == effectAllow {
+				allows = append(allows, l)
+			} else {
+				denies = append(denies, l)
+			}
+		}
+	}
+	return allows, denies
+}
+
+func patternsOf(ls []located) []pattern {
+	out := make([]pattern, len(ls))
+	for i, l := range ls {
+		out[i] = l.p
+	}
+	return out
+}
+
+// neverGoverned holds patterns for the strings that are never a governed
+// topic: the empty string and topics starting with "$".
+var neverGoverned = append([]pattern{parsePattern(topicPrefix)}, ungoverned...)
+
+// gained returns examples of access to's statements grant for action that
+// from's do not, one per ALLOW resource of to at most, and the ALLOW
+// resources of to for which that was not decided.
+//
+// A topic t is gained for an identity when some ALLOW resource q of to
+// matches it, no DENY of to does, and from does not allow it: either no
+// ALLOW of from matches t, or a DENY of from does. So for each q it is
+// enough to look for a topic that q matches and none of DenyTo, AllowFrom
+// matches (part A), and, for each DENY resource d of from, a topic that q
+// and d match and no DenyTo matches (part B).
+func gained(from, to []Statement, action string, budget *int) ([]Change, []Undecided) {
+	allowFrom, denyFrom := split(from, action)
+	allowTo, denyTo := split(to, action)
+	if len(allowTo) == 0 {
+		return nil, nil
+	}
+	names := variablesUsed(allowFrom, denyFrom, allowTo, denyTo)
+	neg := append(slices.Clone(neverGoverned), patternsOf(denyTo)...)
+	negA := append(slices.Clone(neg), patternsOf(allowFrom)...)
+	confirm := func(w []symbol) (string, Identity, bool) {
+		return confirmWitness(from, to, action, w, names)
+	}
+
+	var changes []Change
+	var undecided []Undecided
+	for _, q := range allowTo {
+		found, open := false, false
+		r := escape([]pattern{q.p}, negA, budget)
+		switch {
+		case !r.decided:
+			open = true
+		case !r.included:
+			if topic, id, ok := confirm(r.witness); ok {
+				changes = append(changes, Change{Action: action, Topic: topic, Identity: id, Statement: q.stmt, Resource: q.resource})
+				found = true
+			} else {
+				open = true
+			}
+		}
+		for _, d := range denyFrom {
+			if found {
+				break
+			}
+			r := escape([]pattern{q.p, d.p}, neg, budget)
+			switch {
+			case !r.decided:
+				open = true
+			case !r.included:
+				if topic, id, ok := confirm(r.witness); ok {
+					changes = append(changes, Change{Action: action, Topic: topic, Identity: id, Statement: q.stmt, Resource: q.resource})
+					found = true
+				} else {
+					open = true
+				}
+			case hasVariables(q.p) || hasVariables(d.p):
+				// Two drivers with variables: the empty intersection is
+				// not proven for every identity. It is when the DENY is
+				// still denied, or q denied, by the new DENY statements.
+				if !escape([]pattern{d.p}, neg, budget).included && !escape([]pattern{q.p}, neg, budget).included {
+					open = true
+				}
+			}
+		}
+		if !found && open {
+			undecided = append(undecided, Undecided{Action: action, Statement: q.stmt, Resource: q.resource})
+		}
+	}
+	return dedupe(changes), undecided
+}
+
+// dedupe drops changes whose action and topic an earlier change already
+// shows.
+func dedupe(changes []Change) []Change {
+	var out []Change
+	for _, c := range changes {
+		if !slices.ContainsFunc(out, func(o Change) bool { return o.Action == c.Action && o.Topic == c.Topic }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func hasVariables(p pattern) bool {
+	return slices.ContainsFunc(p.toks, func(t token) bool { return t.kind == tokVar })
+}
+
+// variablesUsed returns the names of the variables the resources use, in
+// the order of [variableNames].
+func variablesUsed(groups ...[]located) []string {
+	used := map[string]bool{}
+	for _, g := range groups {
+		for _, l := range g {
+			for _, t := range l.p.toks {
+				if t.kind == tokVar {
+					used[t.name] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for _, name := range variableNames {
+		if used[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// confirmWitness turns a witness of [escape] into a concrete topic and
+// identity, and keeps it only when [Evaluate] confirms that to's statements
+// allow action on it and from's do not. The variables named in names get
+// values; several sets of values are tried, readable ones first, then
+// values made of characters no pattern and no witness uses, which behave
+// most like the search's symbolic variables.
+func confirmWitness(from, to []Statement, action string, w []symbol, names []string) (string, Identity, bool) {
+	var used []char
+	for _, s := range w {
+		if s.name == "" {
+			used = append(used, s.c)
+		}
+	}
+	for _, st := range append(slices.Clone(from), to...) {
+		for _, r := range st.Resources {
+			used = append(used, chars(r)...)
+		}
+	}
+	var odd []char
+	for c := char('q'); len(odd) < len(variableNames); c++ {
+		if !slices.Contains(used, c) {
+			odd = append(odd, c)
+		}
+	}
+	tries := []map[string]string{{"devices.deviceId": "device-1", "devices.productId": "product-1", "devices.clientId": "client-1"}}
+	for _, n := range []int{1, 3, 9} {
+		values := map[string]string{}
+		for i, name := range variableNames {
+			values[name] = strings.Repeat(string(rune(odd[i])), n)
+		}
+		tries = append(tries, values)
+	}
+	if len(names) == 0 {
+		tries = tries[:1]
+	}
+	for _, values := range tries {
+		var id Identity
+		for _, name := range names {
+			setVariable(&id, name, values[name])
+		}
+		var b strings.Builder
+		for _, s := range w {
+			switch {
+			case s.name != "":
+				b.WriteString(variables[s.name](id))
+			case s.c < 0:
+				b.WriteByte(byte(-1 - s.c))
+			default:
+				b.WriteRune(rune(s.c))
+			}
+		}
+		topic := b.String()
+		now, err1 := Evaluate(to, action, topic, id)
+		before, err2 := Evaluate(from, action, topic, id)
+		if err1 == nil && err2 == nil && now.Decision == DecisionAllow && !before.Allowed {
+			return topic, id, true
+		}
+	}
+	return "", Identity{}, false
+}
+
+// setVariable sets the identity value the variable name stands for.
+func setVariable(id *Identity, name, value string) {
+	switch name {
+	case "devices.deviceId":
+		id.DeviceID = value
+	case "devices.productId":
+		id.ProductID = value
+	case "devices.clientId":
+		id.ClientID = value
+	}
+}
