@@ -108,9 +108,9 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Validators:          []validator.String{actionValidator{}},
 			},
 			"topic": schema.StringAttribute{
-				MarkdownDescription: "The MQTT topic, e.g. `/v1/devices/sensor-1/telemetry`, without the `topic:` prefix of policy resources.",
+				MarkdownDescription: "The MQTT topic, e.g. `/v1/devices/sensor-1/telemetry`, without the `topic:` prefix of policy resources: a topic that starts with `topic:` is an error at plan time that says to drop the prefix, never a silent `NO_MATCH`.",
 				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators:          []validator.String{topicValidator{}},
 			},
 			"policies": schema.ListNestedAttribute{
 				MarkdownDescription: "The policies that reach the device, newest first.",

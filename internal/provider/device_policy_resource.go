@@ -32,6 +32,7 @@ var (
 	_ resource.ResourceWithConfigure      = (*devicePolicyResource)(nil)
 	_ resource.ResourceWithImportState    = (*devicePolicyResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*devicePolicyResource)(nil)
 )
 
 // NewDevicePolicyResource returns the iotda_device_policy resource.
@@ -148,10 +149,7 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 }
 
 // ValidateConfig checks what the schema cannot, once the statements are
-// known: the API's 10 KB limit per policy (an error), and review warnings
-// for topics that will not do what an MQTT user expects, statements that
-// can never take effect, grants of every topic, and topics policies do not
-// govern.
+// known: the API's 10 KB limit per policy.
 func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var statements []statementModel
 	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &statements); diags.HasError() {
@@ -165,12 +163,55 @@ func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.
 		resp.Diagnostics.AddAttributeError(path.Root("statement"), "Device Policy Too Large",
 			fmt.Sprintf("The statements of this policy take %d bytes; IoTDA allows at most %d bytes (10 KB) per policy. Split it into several policies.", len(encoded), iotda.MaxPolicyBytes))
 	}
-	for _, w := range policyeval.Review(toEvalStatements(expanded)) {
+}
+
+// ModifyPlan adds the plan-time warnings a reviewer reads: the review of
+// the configured statements (topics that will not do what an MQTT user
+// expects, statements that can never take effect, grants of every topic,
+// topics policies do not govern, misspelt variables), on an update the
+// access the change widens and narrows, and on a destroy or replacement
+// how many targets lose the policy. They are added here and not in
+// ValidateConfig because Terraform validates a configuration twice during
+// a plan (once in its validate walk, again while planning), which would
+// print every warning twice.
+func (r *devicePolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		r.warnTargetsLoseIt(ctx, req.State, false, &resp.Diagnostics)
+		return
+	}
+	var config []statementModel
+	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &config); !diags.HasError() {
+		if expanded, ok := expandStatements(ctx, config); ok {
+			reviewWarnings(expanded, &resp.Diagnostics)
+		}
+	}
+	if req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state devicePolicyModel
+	if req.Plan.Get(ctx, &plan).HasError() || req.State.Get(ctx, &state).HasError() {
+		return
+	}
+	if !plan.AppID.Equal(state.AppID) {
+		r.warnTargetsLoseIt(ctx, req.State, true, &resp.Diagnostics)
+		return
+	}
+	prior, okPrior := expandStatements(ctx, state.Statement)
+	planned, okPlanned := expandStatements(ctx, plan.Statement)
+	if okPrior && okPlanned {
+		accessChangeWarning(state, prior, planned, &resp.Diagnostics)
+	}
+}
+
+// reviewWarnings adds the warnings of policyeval.Review on the statements,
+// each at the statement or resource it is about.
+func reviewWarnings(statements []iotda.Statement, diags *diag.Diagnostics) {
+	for _, w := range policyeval.Review(toEvalStatements(statements)) {
 		at := path.Root("statement").AtListIndex(w.Statement)
 		if w.Resource >= 0 {
-			at = at.AtName("resources").AtSetValue(types.StringValue(expanded[w.Statement].Resources[w.Resource]))
+			at = at.AtName("resources").AtSetValue(types.StringValue(statements[w.Statement].Resources[w.Resource]))
 		}
-		resp.Diagnostics.AddAttributeWarning(at, w.Summary, w.Detail)
+		diags.AddAttributeWarning(at, w.Summary, w.Detail)
 	}
 }
 

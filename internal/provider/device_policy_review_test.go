@@ -9,10 +9,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// validatePolicy runs the resource's ValidateConfig on statements given as
-// (effect, actions, resources) triples.
+// validatePolicy plans the creation of a policy with the resource's
+// ModifyPlan, on statements given as (effect, actions, resources) triples.
 func validatePolicy(t *testing.T, statements ...[3][]string) diag.Diagnostics {
 	t.Helper()
 	ctx := context.Background()
@@ -32,8 +33,13 @@ func validatePolicy(t *testing.T, statements ...[3][]string) diag.Diagnostics {
 	if d := state.Set(ctx, model); d.HasError() {
 		t.Fatal(d)
 	}
-	var resp resource.ValidateConfigResponse
-	r.ValidateConfig(ctx, resource.ValidateConfigRequest{Config: tfsdk.Config{Schema: schemaResp.Schema, Raw: state.Raw}}, &resp)
+	plan := tfsdk.Plan{Schema: schemaResp.Schema, Raw: state.Raw}
+	resp := resource.ModifyPlanResponse{Plan: plan}
+	r.ModifyPlan(ctx, resource.ModifyPlanRequest{
+		Config: tfsdk.Config{Schema: schemaResp.Schema, Raw: state.Raw},
+		Plan:   plan,
+		State:  tfsdk.State{Schema: schemaResp.Schema, Raw: tftypes.NewValue(schemaResp.Schema.Type().TerraformType(ctx), nil)},
+	}, &resp)
 	if resp.Diagnostics.HasError() {
 		t.Fatalf("review produced errors: %v", resp.Diagnostics)
 	}

@@ -65,7 +65,7 @@ func (f *evaluateFunction) Definition(_ context.Context, _ function.DefinitionRe
 			},
 			function.StringParameter{
 				Name:                "topic",
-				MarkdownDescription: "The MQTT topic, e.g. `/v1/devices/sensor-1/telemetry`.",
+				MarkdownDescription: "The MQTT topic, e.g. `/v1/devices/sensor-1/telemetry`, without the `topic:` prefix of policy resources: a topic that starts with `topic:` is an error that says to drop the prefix, never a silent `NO_MATCH`.",
 			},
 			function.MapParameter{
 				Name:                "identity",
@@ -101,6 +101,10 @@ func (f *evaluateFunction) Run(ctx context.Context, req function.RunRequest, res
 	normalized, err := policyeval.NormalizeAction(action)
 	if err != nil {
 		resp.Error = function.NewArgumentFuncError(1, err.Error())
+		return
+	}
+	if err := policyeval.CheckTopic(topic); err != nil {
+		resp.Error = function.NewArgumentFuncError(2, err.Error())
 		return
 	}
 	result, err := policyeval.Evaluate(toEvalStatements(stmts), normalized, topic, id)

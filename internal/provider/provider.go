@@ -191,6 +191,7 @@ func (p *iotdaProvider) DataSources(_ context.Context) []func() datasource.DataS
 func (p *iotdaProvider) Functions(_ context.Context) []func() function.Function {
 	return []func() function.Function{
 		NewEvaluateFunction,
+		NewCompareFunction,
 	}
 }
 

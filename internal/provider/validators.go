@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
 // Rules of the API, quoted in the validators' messages.
@@ -79,4 +81,27 @@ func quoteBadChars(s string) string {
 		}
 	}
 	return strings.Join(bad, ", ")
+}
+
+// topicValidator checks an MQTT topic to judge with the evaluator: not
+// empty, and without the "topic:" prefix of policy resources.
+type topicValidator struct{}
+
+var _ validator.String = topicValidator{}
+
+func (topicValidator) Description(context.Context) string {
+	return fmt.Sprintf("must be an MQTT topic, without the %q prefix of policy resources", resourcePrefix)
+}
+
+func (v topicValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (topicValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := policyeval.CheckTopic(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Topic", fmt.Sprintf("The topic cannot be judged: %s.", err))
+	}
 }
