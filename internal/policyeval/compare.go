@@ -204,10 +204,14 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 					open = true
 				}
 			case hasVariables(q.p) || hasVariables(d.p):
-				// Two drivers with variables: the empty intersection is
-				// not proven for every identity. It is when the DENY is
-				// still denied, or q denied, by the new DENY statements.
-				if !escape([]pattern{d.p}, neg, budget).included && !escape([]pattern{q.p}, neg, budget).included {
+				// With variables in two drivers, an empty symbolic
+				// intersection is not proven for every identity (a
+				// value can equal a literal of the other pattern). It
+				// is when the intersection stays covered with every
+				// variable of the drivers widened to "*", or when the
+				// DENY, or q, is wholly denied by the new DENY statements.
+				if !escape([]pattern{starred(q.p), starred(d.p)}, neg, budget).included &&
+					!escape([]pattern{d.p}, neg, budget).included && !escape([]pattern{q.p}, neg, budget).included {
 					open = true
 				}
 			}
@@ -226,6 +230,18 @@ func dedupe(changes []Change) []Change {
 	for _, c := range changes {
 		if !slices.ContainsFunc(out, func(o Change) bool { return o.Action == c.Action && o.Topic == c.Topic }) {
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// starred returns p with each variable replaced by "*", which matches
+// every value the variable can take, and more.
+func starred(p pattern) pattern {
+	out := pattern{valid: p.valid, toks: slices.Clone(p.toks)}
+	for i, t := range out.toks {
+		if t.kind == tokVar {
+			out.toks[i] = token{kind: tokStar, raw: "*"}
 		}
 	}
 	return out

@@ -52,6 +52,20 @@ func TestCompare(t *testing.T) {
 			deny(pub, "topic:/v1/firmware/*"),
 		}, new: []Statement{allow(pubSub, "topic:/v1/*")},
 			widened: []string{"publish /v1/firmware/x topic:/v1/*"}},
+		{name: "deny removed beside a variable resource", old: []Statement{
+			allow(pub, "topic:/v1/devices/"+d+"/up", "topic:/v1/fleet/*"),
+			deny(pub, "topic:/v1/fleet/firmware/*"),
+		}, new: []Statement{allow(pub, "topic:/v1/devices/"+d+"/up", "topic:/v1/fleet/*")},
+			widened: []string{"publish /v1/fleet/firmware/x topic:/v1/fleet/*"}},
+		{name: "deny removed that a variable value could reach", old: []Statement{
+			allow(pub, "topic:/v1/"+d+"/up", "topic:/v1/fleet/*"),
+			deny(pub, "topic:/v1/fleet/firmware/*"),
+		}, new: []Statement{allow(pub, "topic:/v1/"+d+"/up", "topic:/v1/fleet/*")},
+			// For the device id "fleet/firmware/x", "/v1/fleet/firmware/x/up"
+			// was denied and is now allowed: no example is found for
+			// that, and no proof that there is none.
+			widened:   []string{"publish /v1/fleet/firmware/x topic:/v1/fleet/*"},
+			undecided: []string{"publish topic:/v1/" + d + "/up"}},
 		{name: "deny added", old: []Statement{allow(pubSub, "topic:/v1/*")}, new: []Statement{
 			allow(pubSub, "topic:/v1/*"),
 			deny(pub, "topic:/v1/firmware/*"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -123,7 +124,7 @@ func (r *devicePolicyResource) warnTargetsLoseIt(ctx context.Context, state tfsd
 }
 
 // describeTargets counts targets by type, naming the first few of each, as
-// in `2 devices ("d1", "d2") and 1 product ("p1")`.
+// in `2 devices ("d1", "d2") and 1 product ("p1")`, in id order.
 func describeTargets(targets []iotda.Target) string {
 	const shown = 3
 	var parts []string
@@ -141,6 +142,7 @@ func describeTargets(targets []iotda.Target) string {
 		if len(ids) == 0 {
 			continue
 		}
+		slices.Sort(ids)
 		noun := kind.many
 		if len(ids) == 1 {
 			noun = kind.one

@@ -88,6 +88,14 @@ output "x" {
 }`,
 				ExpectError: expectError(`identity key "device" is not one of device_id, product_id, client_id`),
 			},
+			{
+				// A topic written like a policy resource is refused, never judged NO_MATCH.
+				Config: evaluateStatements + `
+output "x" {
+  value = provider::iotda::evaluate(local.statements, "publish", "topic:/v1/devices/sensor-1/telemetry", { device_id = "sensor-1" })
+}`,
+				ExpectError: expectError(`the topic "topic:/v1/devices/sensor-1/telemetry" starts with "topic:", the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. "/v1/devices/sensor-1/telemetry"`),
+			},
 		},
 	})
 }

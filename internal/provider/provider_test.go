@@ -78,7 +78,11 @@ func TestMain(m *testing.M) {
 	for _, name := range providerEnv {
 		_ = os.Unsetenv(name)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if sharedCLIDir != "" {
+		_ = os.RemoveAll(sharedCLIDir)
+	}
+	os.Exit(code)
 }
 
 // expectError matches an error message that terraform may have wrapped:

@@ -1,0 +1,154 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+)
+
+// compareStatements holds the statements the compare tests start from and
+// the changed versions they compare with, in HCL.
+const compareStatements = `
+locals {
+  base = [
+    { effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:/v1/devices/$${devices.deviceId}/up", "topic:/v1/fleet/*"] },
+    { effect = "DENY", actions = ["iotda:devices:publish", "iotda:devices:subscribe"], resources = ["topic:/v1/fleet/firmware/*"] },
+  ]
+  reordered = [
+    { effect = "DENY", actions = ["iotda:devices:subscribe", "iotda:devices:publish"], resources = ["topic:/v1/fleet/firmware/*"] },
+    { effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:/v1/fleet/*", "topic:/v1/devices/$${devices.deviceId}/up"] },
+  ]
+  added = concat(local.base, [
+    { effect = "ALLOW", actions = ["iotda:devices:subscribe"], resources = ["topic:/v1/broadcast"] },
+  ])
+  deny_removed = [local.base[0]]
+  wildcard = [
+    { effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:/v1/devices/$${devices.deviceId}/up", "topic:*"] },
+    local.base[1],
+  ]
+  variable = [
+    { effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:/v1/devices/*/up", "topic:/v1/fleet/*"] },
+    local.base[1],
+  ]
+}
+`
+
+// change is the check of one element of widened or narrowed.
+func change(action, topic string, identity map[string]string, statement int64, resource string) knownvalue.Check {
+	id := map[string]knownvalue.Check{}
+	for k, v := range identity {
+		id[k] = knownvalue.StringExact(v)
+	}
+	return knownvalue.ObjectExact(map[string]knownvalue.Check{
+		"action":    knownvalue.StringExact(action),
+		"topic":     knownvalue.StringExact(topic),
+		"identity":  knownvalue.MapExact(id),
+		"statement": knownvalue.Int64Exact(statement),
+		"resource":  knownvalue.StringExact(resource),
+	})
+}
+
+// comparison is the check of a whole result of compare, without undecided
+// resources.
+func comparison(widened, narrowed []knownvalue.Check) knownvalue.Check {
+	return knownvalue.ObjectExact(map[string]knownvalue.Check{
+		"widened":        knownvalue.ListExact(widened),
+		"narrowed":       knownvalue.ListExact(narrowed),
+		"undecided":      knownvalue.ListExact([]knownvalue.Check{}),
+		"no_new_access":  knownvalue.Bool(len(widened) == 0),
+		"no_lost_access": knownvalue.Bool(len(narrowed) == 0),
+		"equivalent":     knownvalue.Bool(len(widened) == 0 && len(narrowed) == 0),
+	})
+}
+
+func TestAccCompareFunction(t *testing.T) {
+	dev1 := map[string]string{"device_id": "device-1"}
+	outputs := ""
+	for _, name := range []string{"same", "reordered", "added", "deny_removed", "deny_added", "wildcard", "variable"} {
+		old, new := "local.base", "local."+name
+		switch name {
+		case "same":
+			new = "local.base"
+		case "deny_added":
+			old, new = "local.deny_removed", "local.base"
+		}
+		outputs += fmt.Sprintf("output %q {\n  value = provider::iotda::compare(%s, %s)\n}\n", name, old, new)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: compareStatements + outputs,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownOutputValue("same", comparison(nil, nil)),
+					statecheck.ExpectKnownOutputValue("reordered", comparison(nil, nil)),
+					statecheck.ExpectKnownOutputValue("added", comparison([]knownvalue.Check{
+						change("iotda:devices:subscribe", "/v1/broadcast", map[string]string{}, 2, "topic:/v1/broadcast"),
+					}, nil)),
+					statecheck.ExpectKnownOutputValue("deny_removed", comparison([]knownvalue.Check{
+						change("iotda:devices:publish", "/v1/fleet/firmware/x", dev1, 0, "topic:/v1/fleet/*"),
+					}, nil)),
+					statecheck.ExpectKnownOutputValue("deny_added", comparison(nil, []knownvalue.Check{
+						change("iotda:devices:publish", "/v1/fleet/firmware/x", dev1, 0, "topic:/v1/fleet/*"),
+					})),
+					statecheck.ExpectKnownOutputValue("wildcard", comparison([]knownvalue.Check{
+						change("iotda:devices:publish", "x", dev1, 0, "topic:*"),
+					}, nil)),
+					statecheck.ExpectKnownOutputValue("variable", comparison([]knownvalue.Check{
+						change("iotda:devices:publish", "/v1/devices/x/up", dev1, 0, "topic:/v1/devices/*/up"),
+					}, nil)),
+				},
+			},
+			{
+				// A comparison that cannot be settled is reported, not guessed.
+				Config: `
+output "undecided" {
+  value = provider::iotda::compare(
+    [{ effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:?", "topic:??*"] }],
+    [{ effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:$${devices.deviceId}"] }],
+  ).undecided
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownOutputValue("undecided", knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{
+							"direction": knownvalue.StringExact("widened"),
+							"action":    knownvalue.StringExact("iotda:devices:publish"),
+							"statement": knownvalue.Int64Exact(0),
+							"resource":  knownvalue.StringExact("topic:${devices.deviceId}"),
+						}),
+					})),
+				},
+			},
+			{
+				// A check block guards a review: the plan fails the assertion on a widening.
+				Config: compareStatements + `
+check "no_new_access" {
+  assert {
+    condition     = provider::iotda::compare(local.base, local.reordered).no_new_access
+    error_message = "reordering grants new access"
+  }
+}
+output "guarded" {
+  value = provider::iotda::compare(local.base, local.added).no_new_access
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownOutputValue("guarded", knownvalue.Bool(false)),
+				},
+			},
+			{
+				Config: `
+output "x" {
+  value = provider::iotda::compare([{ effect = "PERMIT", actions = [], resources = [] }], [])
+}`,
+				ExpectError: expectError(`old statement 0: the effect must be "ALLOW" or "DENY", not "PERMIT"`),
+			},
+		},
+	})
+}

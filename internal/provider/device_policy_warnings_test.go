@@ -1,0 +1,172 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+const (
+	warnWidens   = "Device Policy Change Widens Access"
+	warnNarrows  = "Device Policy Change Narrows Access"
+	warnDestroy  = "Destroying Device Policy Unbinds Targets"
+	warnReplace  = "Replacing Device Policy Unbinds Targets"
+	warnWildcard = "MQTT Wildcard In Device Policy Topic"
+	warnSystem   = "System Topic In Device Policy"
+	warnUnknown  = "Unknown Variable In Device Policy Topic"
+	warnBare     = "Variable Without ${...} In Device Policy Topic"
+)
+
+// fleetStatement is one statement block of fleetPolicy.
+type fleetStatement struct {
+	effect    string
+	actions   []string
+	resources []string
+}
+
+func (s fleetStatement) hcl() string {
+	return fmt.Sprintf(`
+  statement {
+    effect    = %q
+    actions   = [%s]
+    resources = [%s]
+  }`, s.effect, quoteAll(s.actions), quoteAll(s.resources))
+}
+
+// fleetPolicy is a policy named name with the statements, in order; appID
+// is left out when empty.
+func fleetPolicy(name, appID string, statements ...fleetStatement) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nresource \"iotda_device_policy\" \"fleet\" {\n  policy_name = %q\n", name)
+	if appID != "" {
+		fmt.Fprintf(&b, "  app_id = %q\n", appID)
+	}
+	for _, s := range statements {
+		b.WriteString(s.hcl())
+	}
+	b.WriteString("\n}\n")
+	return b.String()
+}
+
+var (
+	ownUp        = fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/devices/$${devices.deviceId}/up", "topic:/v1/fleet/*"}}
+	noFirmware   = fleetStatement{"DENY", bothActions, []string{"topic:/v1/fleet/firmware/*"}}
+	ownDown      = fleetStatement{"ALLOW", subscribeOnly, []string{"topic:/v1/devices/$${devices.deviceId}/down"}}
+	broadcast    = fleetStatement{"ALLOW", subscribeOnly, []string{"topic:/v1/broadcast"}}
+	ownUpAnyFor  = fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/devices/*/up", "topic:/v1/fleet/*"}}
+	allUp        = fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/devices/*/up", "topic:*"}}
+	subscribeAll = fleetStatement{"ALLOW", subscribeOnly, []string{"topic:*"}}
+)
+
+// TestAccDevicePolicy_accessChangeWarnings plans a series of updates of one
+// policy with the real CLI and reads the warnings of each plan: nothing on
+// create, a reordering or a rename; the access widened or narrowed, with
+// example topics, otherwise; each warning once.
+func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	w := newWorkspace(t)
+	steps := []struct {
+		name    string
+		config  string
+		want    []string
+		details map[string][]string
+	}{
+		{name: "create", config: fleetPolicy("fleet", "", ownUp, noFirmware, ownDown)},
+		{name: "reordering", config: fleetPolicy("fleet", "", ownDown, noFirmware,
+			fleetStatement{"ALLOW", []string{"iotda:devices:publish"}, []string{"topic:/v1/fleet/*", "topic:/v1/devices/$${devices.deviceId}/up"}})},
+		{name: "rename", config: fleetPolicy("fleet-renamed", "", ownDown, noFirmware, ownUp)},
+		{name: "statement added", config: fleetPolicy("fleet-renamed", "", ownDown, noFirmware, ownUp, broadcast),
+			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
+				`("fleet-renamed") publish or subscribe to topics they could not before`,
+				`subscribe to "/v1/broadcast" for a device with device_id "device-1" (statement 3 of the planned policy, resource "topic:/v1/broadcast")`,
+				"provider::iotda::compare",
+			}}},
+		{name: "deny removed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast),
+			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
+				`publish to "/v1/fleet/firmware/x"`, `(statement 1 of the planned policy, resource "topic:/v1/fleet/*")`,
+			}}},
+		{name: "deny added back", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware),
+			want: []string{warnNarrows}, details: map[string][]string{warnNarrows: {
+				"This change takes access away from the devices bound to",
+				`publish to "/v1/fleet/firmware/x"`, `(statement 1 of the current policy, resource "topic:/v1/fleet/*")`,
+			}}},
+		{name: "variable replaced by a wildcard", config: fleetPolicy("fleet-renamed", "", ownDown, ownUpAnyFor, broadcast, noFirmware),
+			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
+				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement 1 of the planned policy, resource "topic:/v1/devices/*/up")`,
+			}}},
+		{name: "wildcard widened", config: fleetPolicy("fleet-renamed", "", ownDown, allUp, broadcast, noFirmware),
+			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
+				`publish to "x" for every device (statement 1 of the planned policy, resource "topic:*")`,
+			}}},
+		{name: "widened and narrowed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware, subscribeAll),
+			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
+				`subscribe to "x" for a device with device_id "device-1" (statement 4 of the planned policy, resource "topic:*")`,
+				"It also takes access away:", `publish to "x" for a device with device_id "device-1" (statement 1 of the current policy, resource "topic:*")`,
+			}}},
+	}
+	for _, step := range steps {
+		w.write(srv, step.config)
+		expectWarnings(t, step.name, w.planWarnings(), step.want, step.details)
+		w.apply()
+	}
+	w.run("destroy", "-auto-approve")
+}
+
+// TestAccDevicePolicy_reviewWarningsOnce shows each review warning once in
+// the plan, misspelt and brace-less variables named with the closest real
+// one, and no wildcard advice for resources another warning says have no
+// effect.
+func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	w := newWorkspace(t)
+	w.write(srv, fleetPolicy("review", "", fleetStatement{"ALLOW", publishOnly, []string{
+		"topic:/v1/+/up",
+		"topic:/v1/devices/$${devices.deviceid}/+",
+		"topic:/v1/$devices.deviceId/telemetry",
+		"topic:/v1/{devices.clientId}/telemetry",
+		"topic:/v1/$${device.deviceId}/events",
+		"topic:$oc/devices/+/sys/messages/up",
+	}}))
+	expectWarnings(t, "plan", w.planWarnings(), []string{warnWildcard, warnUnknown, warnUnknown, warnBare, warnBare, warnSystem}, map[string][]string{
+		warnWildcard: {`"topic:/v1/+/up"`, `"topic:/v1/*/up"`},
+		warnUnknown:  {"never matches any topic", `Did you mean "${devices.deviceId}"?`},
+		warnBare:     {"matches it as literal text", "$${devices."},
+		warnSystem:   {`"topic:$oc/devices/+/sys/messages/up"`, "has no effect"},
+	})
+	if srv.TotalCalls() != 0 {
+		t.Errorf("planning a new policy made %d API calls, want none", srv.TotalCalls())
+	}
+}
+
+// TestAccDevicePolicy_targetsLoseItWarnings shows how many targets of each
+// type lose a policy that is destroyed or replaced, with one listing of its
+// targets at plan time, and nothing when none is bound.
+func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	w := newWorkspace(t)
+	w.write(srv, fleetPolicy("bound", "", ownUp))
+	w.apply()
+	policyID := srv.Policies("")[0].PolicyID
+
+	expectWarnings(t, "destroy, nothing bound", w.planWarnings("-destroy"), nil, nil)
+
+	bindTargets(t, srv, policyID, "device", "dev-1", "dev-2", "dev-3", "dev-4")
+	bindTargets(t, srv, policyID, "product", "prod-1")
+	srv.ResetCalls()
+	expectWarnings(t, "destroy", w.planWarnings("-destroy"), []string{warnDestroy}, map[string][]string{warnDestroy: {
+		"Destroying device policy " + policyID + ` ("bound")`,
+		`4 devices ("dev-1", "dev-2", "dev-3", ...) and 1 product ("prod-1") lose the access it grants`,
+	}})
+	if got := srv.Calls(mock.OpListTargets); got != 1 {
+		t.Errorf("the destroy plan listed the targets %d times, want once", got)
+	}
+
+	w.write(srv, fleetPolicy("bound", "other-space", ownUp))
+	expectWarnings(t, "replace", w.planWarnings(), []string{warnReplace}, map[string][]string{warnReplace: {
+		"Replacing device policy " + policyID, "4 devices", "1 product",
+	}})
+	w.write(srv, fleetPolicy("bound", "", ownUp))
+	w.run("destroy", "-auto-approve")
+}
