@@ -226,16 +226,16 @@ func usesVariables(stmts ...[]Statement) bool {
 // over a, b and c whose access differs for one of inclusionIdentities is
 // accounted for, by a change or an undecided resource of the same action
 // and direction. Without variables nothing is undecided.
-func checkCompare(t *testing.T, old, new []Statement, topics [][]char) {
+func checkCompare(t *testing.T, old, updated []Statement, topics [][]char) {
 	t.Helper()
-	diff, err := Compare(old, new)
+	diff, err := Compare(old, updated)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkChanges(t, old, new, diff.Widened)
-	checkChanges(t, new, old, diff.Narrowed)
-	if !usesVariables(old, new) && (len(diff.UndecidedWidened) > 0 || len(diff.UndecidedNarrowed) > 0) {
-		t.Fatalf("Compare(%q, %q) is undecided without variables: %+v", old, new, diff)
+	checkChanges(t, old, updated, diff.Widened)
+	checkChanges(t, updated, old, diff.Narrowed)
+	if !usesVariables(old, updated) && (len(diff.UndecidedWidened) > 0 || len(diff.UndecidedNarrowed) > 0) {
+		t.Fatalf("Compare(%q, %q) is undecided without variables: %+v", old, updated, diff)
 	}
 	accounted := func(cs []Change, us []Undecided, action string) bool {
 		return slices.ContainsFunc(cs, func(c Change) bool { return c.Action == action }) ||
@@ -243,14 +243,14 @@ func checkCompare(t *testing.T, old, new []Statement, topics [][]char) {
 	}
 	for _, action := range []string{ActionPublish, ActionSubscribe} {
 		for _, id := range inclusionIdentities {
-			before, now := compiled(old, action, id), compiled(new, action, id)
+			before, now := compiled(old, action, id), compiled(updated, action, id)
 			for _, topic := range topics[1:] {
 				was, is := before.allowed(topic), now.allowed(topic)
 				switch {
 				case is && !was && !accounted(diff.Widened, diff.UndecidedWidened, action):
-					t.Fatalf("Compare(%q, %q) reports nothing widened for %s, but %q is allowed now and was not for %+v", old, new, action, string(runesOf(topic)), id)
+					t.Fatalf("Compare(%q, %q) reports nothing widened for %s, but %q is allowed now and was not for %+v", old, updated, action, string(runesOf(topic)), id)
 				case was && !is && !accounted(diff.Narrowed, diff.UndecidedNarrowed, action):
-					t.Fatalf("Compare(%q, %q) reports nothing narrowed for %s, but %q was allowed and is not now for %+v", old, new, action, string(runesOf(topic)), id)
+					t.Fatalf("Compare(%q, %q) reports nothing narrowed for %s, but %q was allowed and is not now for %+v", old, updated, action, string(runesOf(topic)), id)
 				}
 			}
 		}
@@ -311,7 +311,7 @@ func FuzzCompare(f *testing.F) {
 	f.Add([]byte{4, 2, 0, 3, 5}, []byte{4, 0, 5})
 	f.Add([]byte{0, 0, 2, 8, 0, 2, 1, 3, 3}, []byte{0, 0, 4})
 	topics := topicsUpTo(5)
-	f.Fuzz(func(t *testing.T, old, new []byte) {
-		checkCompare(t, statementsFrom(old), statementsFrom(new), topics)
+	f.Fuzz(func(t *testing.T, old, updated []byte) {
+		checkCompare(t, statementsFrom(old), statementsFrom(updated), topics)
 	})
 }

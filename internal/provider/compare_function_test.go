@@ -69,14 +69,14 @@ func TestAccCompareFunction(t *testing.T) {
 	dev1 := map[string]string{"device_id": "device-1"}
 	outputs := ""
 	for _, name := range []string{"same", "reordered", "added", "deny_removed", "deny_added", "wildcard", "variable"} {
-		old, new := "local.base", "local."+name
+		before, after := "local.base", "local."+name
 		switch name {
 		case "same":
-			new = "local.base"
+			after = "local.base"
 		case "deny_added":
-			old, new = "local.deny_removed", "local.base"
+			before, after = "local.deny_removed", "local.base"
 		}
-		outputs += fmt.Sprintf("output %q {\n  value = provider::iotda::compare(%s, %s)\n}\n", name, old, new)
+		outputs += fmt.Sprintf("output %q {\n  value = provider::iotda::compare(%s, %s)\n}\n", name, before, after)
 	}
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},

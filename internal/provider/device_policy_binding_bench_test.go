@@ -117,8 +117,9 @@ resource "iotda_device_policy_binding" "fleet" {
 	steps = append(steps,
 		// Refresh, then unbind the 10% removed and bind the 10% added.
 		run("apply (10% churn)", 1+pages(size)+2*ceilDiv(churn, 20), "apply", "-auto-approve", "-no-color"),
-		// Refresh, unbind everything, delete the policy.
-		run("destroy", 1+pages(size)+ceilDiv(size, 20)+1, "destroy", "-auto-approve", "-no-color"),
+		// Refresh, list the targets that lose the policy (the plan's
+		// warning), unbind everything, delete the policy.
+		run("destroy", 1+pages(size)+pages(size)+ceilDiv(size, 20)+1, "destroy", "-auto-approve", "-no-color"),
 	)
 	for _, s := range steps {
 		b.ReportMetric(float64(s.calls), strings.NewReplacer(" ", "_", "(", "", ")", "", "%", "pct").Replace(s.name)+"_calls")

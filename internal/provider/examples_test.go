@@ -30,6 +30,7 @@ func TestExamples(t *testing.T) {
 		"resources/iotda_device_policy",
 		"resources/iotda_device_policy_binding",
 		"functions/evaluate",
+		"functions/compare",
 		"data-sources/iotda_device_policy",
 		"data-sources/iotda_device_policies",
 		"data-sources/iotda_device_policy_targets",

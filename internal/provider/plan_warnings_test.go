@@ -30,7 +30,8 @@ var (
 func cliProviderConfig(t *testing.T) string {
 	t.Helper()
 	sharedCLIOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "iotda-cli-")
+		dir, err := os.MkdirTemp("", "iotda-cli-") //nolint:usetesting // shared by every test of the binary, removed by TestMain
+
 		if err != nil {
 			sharedCLIErr = err.Error()
 			return
