@@ -219,6 +219,13 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// BatchParallelism is how many calls of a batch the client runs at once
+// (Config.BatchParallelism, or its default): callers that fan out per-policy
+// calls use the same bound.
+func (c *Client) BatchParallelism() int {
+	return c.parallelism
+}
+
 // CreatePolicy creates a device policy. It is retried only where the server
 // provably did not act on it, so it never makes two policies.
 func (c *Client) CreatePolicy(ctx context.Context, req CreatePolicyRequest) (*Policy, error) {

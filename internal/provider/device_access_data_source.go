@@ -8,10 +8,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/access"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
@@ -70,7 +72,10 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"1. one `ListDevicePolicies` listing of all policies of the instance, in pages of 50: one call, since an instance holds at most 50 policies;\n" +
 			"2. one `ShowTargetsInDevicePolicy` listing of all targets per policy, in pages of 50 targets: one call for each policy with at most 50 targets, one more per further 50;\n" +
 			"3. one `ShowDevicePolicy` call per policy that reaches the device, for its statements.\n\n" +
-			"With P policies of at most 50 targets each, R of which reach the device, that is 1 + P + R calls, at most 101. " +
+			"With P policies of at most 50 targets each, R of which reach the device, that is 1 + P + R calls, at most 101.\n\n" +
+			"**Round trips.** The target listings run `batch_parallelism` (k, default 4) at a time, then the reads of the reaching policies, k at a time: " +
+			"1 + ⌈P/k⌉ + ⌈R/k⌉ sequential round trips, for example 1 + 13 + 1 = 15 for 50 policies of which 3 reach the device, instead of 54 one after another. " +
+			"A policy with more than 50 targets lengthens its own listing by one round trip per further 50.\n\n" +
 			"A policy deleted while the read is under way is left out.",
 		Attributes: map[string]schema.Attribute{
 			"device_id": schema.StringAttribute{
@@ -171,105 +176,61 @@ func (d *deviceAccessDataSource) Read(ctx context.Context, req datasource.ReadRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	deviceID := config.DeviceID.ValueString()
-	summaries, err := d.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	q := access.Query{
+		DeviceID:  config.DeviceID.ValueString(),
+		ProductID: config.ProductID.ValueString(),
+		AppID:     config.AppID.ValueString(),
+		ClientID:  config.ClientID.ValueString(),
+		Action:    config.Action.ValueString(),
+		Topic:     config.Topic.ValueString(),
+	}
+	result, err := access.Evaluate(ctx, d.client, q)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to List Device Policies",
-			fmt.Sprintf("Listing the device policies to find those reaching device %s failed: %s", deviceID, err))
-		return
-	}
-
-	type reaching struct {
-		policyID string
-		via      string
-	}
-	var found []reaching
-	for _, p := range summaries {
-		targets, err := d.client.ListTargets(ctx, p.PolicyID, "")
-		if errors.Is(err, iotda.ErrNotFound) {
-			tflog.Debug(ctx, "device policy deleted while reading; left out", map[string]any{"policy_id": p.PolicyID})
-			continue
-		}
-		if err != nil {
-			resp.Diagnostics.AddError("Unable to List Device Policy Targets",
-				fmt.Sprintf("Listing the targets of device policy %s (%q) to see whether it reaches device %s failed: %s", p.PolicyID, p.PolicyName, deviceID, err))
-			return
-		}
-		if via := boundVia(targets, deviceID, config.ProductID.ValueString(), config.AppID.ValueString()); via != "" {
-			found = append(found, reaching{policyID: p.PolicyID, via: via})
-		}
-	}
-
-	// The statements of every reaching policy are pooled; origin maps a
-	// pooled index back to its policy and index there.
-	var pool []policyeval.Statement
-	var origin []matchedModel
-	config.Policies = make([]reachingPolicyModel, 0, len(found))
-	for _, r := range found {
-		policy, err := d.client.GetPolicy(ctx, r.policyID)
-		if errors.Is(err, iotda.ErrNotFound) {
-			tflog.Debug(ctx, "device policy deleted while reading; left out", map[string]any{"policy_id": r.policyID})
-			continue
-		}
-		if err != nil {
-			resp.Diagnostics.AddError("Unable to Read Device Policy",
-				fmt.Sprintf("Reading device policy %s, which reaches device %s, failed: %s", r.policyID, deviceID, err))
-			return
-		}
-		config.Policies = append(config.Policies, reachingPolicyModel{
-			PolicyID:   types.StringValue(policy.PolicyID),
-			PolicyName: types.StringValue(policy.PolicyName),
-			BoundVia:   types.StringValue(r.via),
-		})
-		pool = append(pool, toEvalStatements(policy.Statement)...)
-		for i := range policy.Statement {
-			origin = append(origin, matchedModel{PolicyID: types.StringValue(policy.PolicyID), StatementIndex: types.Int64Value(int64(i))})
-		}
-	}
-
-	identity := policyeval.Identity{DeviceID: deviceID, ProductID: config.ProductID.ValueString(), ClientID: config.ClientID.ValueString()}
-	result, err := policyeval.Evaluate(pool, config.Action.ValueString(), config.Topic.ValueString(), identity)
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to Evaluate Device Policies",
-			fmt.Sprintf("Judging %s on topic %q for device %s failed: %s", config.Action.ValueString(), config.Topic.ValueString(), deviceID, err))
+		addAccessError(&resp.Diagnostics, q, err)
 		return
 	}
 	tflog.Debug(ctx, "evaluated device access", map[string]any{
-		"device_id": deviceID, "policies": len(summaries), "reaching": len(config.Policies), "statements": len(pool), "decision": string(result.Decision),
+		"device_id": q.DeviceID, "policies": result.Listed, "reaching": len(result.Policies), "decision": string(result.Decision),
 	})
+
+	config.Policies = make([]reachingPolicyModel, 0, len(result.Policies))
+	for _, p := range result.Policies {
+		config.Policies = append(config.Policies, reachingPolicyModel{
+			PolicyID:   types.StringValue(p.PolicyID),
+			PolicyName: types.StringValue(p.PolicyName),
+			BoundVia:   types.StringValue(p.BoundVia),
+		})
+	}
 	config.Allowed = types.BoolValue(result.Allowed)
 	config.Decision = types.StringValue(string(result.Decision))
 	config.Matched = make([]matchedModel, 0, len(result.Matched))
-	for _, i := range result.Matched {
-		config.Matched = append(config.Matched, origin[i])
+	for _, m := range result.Matched {
+		config.Matched = append(config.Matched, matchedModel{PolicyID: types.StringValue(m.PolicyID), StatementIndex: types.Int64Value(int64(m.StatementIndex))})
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, config)...)
 }
 
-// boundVia tells how targets reach the device: "device", "product" or
-// "app", the first that applies, or "" when none does. An empty productID
-// or appID matches nothing.
-func boundVia(targets []iotda.Target, deviceID, productID, appID string) string {
-	var device, product, app bool
-	for _, t := range targets {
-		switch t.TargetType {
-		case iotda.TargetTypeDevice:
-			device = device || t.TargetID == deviceID
-		case iotda.TargetTypeProduct:
-			product = product || (productID != "" && t.TargetID == productID)
-		case iotda.TargetTypeApp:
-			app = app || (appID != "" && t.TargetID == appID)
-		}
+// addAccessError turns a failed step of access.Evaluate into a diagnostic.
+func addAccessError(diags *diag.Diagnostics, q access.Query, err error) {
+	var accessErr *access.Error
+	if !errors.As(err, &accessErr) {
+		diags.AddError("Unable to Evaluate Device Access", fmt.Sprintf("Judging the access of device %s failed: %s", q.DeviceID, err))
+		return
 	}
-	switch {
-	case device:
-		return iotda.TargetTypeDevice
-	case product:
-		return iotda.TargetTypeProduct
-	case app:
-		return iotda.TargetTypeApp
+	switch accessErr.Step {
+	case access.StepListPolicies:
+		diags.AddError("Unable to List Device Policies",
+			fmt.Sprintf("Listing the device policies to find those reaching device %s failed: %s", q.DeviceID, accessErr.Err))
+	case access.StepListTargets:
+		diags.AddError("Unable to List Device Policy Targets",
+			fmt.Sprintf("Listing the targets of device policy %s (%q) to see whether it reaches device %s failed: %s", accessErr.PolicyID, accessErr.PolicyName, q.DeviceID, accessErr.Err))
+	case access.StepReadPolicy:
+		diags.AddError("Unable to Read Device Policy",
+			fmt.Sprintf("Reading device policy %s, which reaches device %s, failed: %s", accessErr.PolicyID, q.DeviceID, accessErr.Err))
+	default:
+		diags.AddError("Unable to Evaluate Device Policies",
+			fmt.Sprintf("Judging %s on topic %q for device %s failed: %s", q.Action, q.Topic, q.DeviceID, accessErr.Err))
 	}
-	return ""
 }
 
 // actionValidator accepts the actions policyeval.NormalizeAction accepts.

@@ -154,7 +154,9 @@ func TestAccDeviceAccessDataSource(t *testing.T) {
 func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	f := newAccessFixture(t, srv)
-	config := providerBlock(srv) + accessData("test", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/prod1_sensor-a/up"`)...)
+	// One listing at a time, so that the injected 404 below hits the
+	// newest policy's listing.
+	config := providerBlockWith(srv, mock.TestSecretKey, "  batch_parallelism = 1") + accessData("test", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/prod1_sensor-a/up"`)...)
 	// 5 policies: four with at most 50 targets (one call each) and one with
 	// 120 (three calls). Three of them reach device A.
 	const policies, targetCalls, reaching = 5, 4*1 + 3, 3
