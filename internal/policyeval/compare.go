@@ -20,7 +20,7 @@ type Change struct {
 	Topic string
 	// Identity is a device for which it differs. Only the values of the
 	// variables the statements use are set; when none is set, the access
-	// differs for every device.
+	// differs for every device, whatever its identity.
 	Identity Identity
 	// Statement and Resource name the ALLOW statement (its index) and the
 	// resource of it that grants the access: in the new statements for a
@@ -169,7 +169,11 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 	neg := append(slices.Clone(neverGoverned), patternsOf(denyTo)...)
 	negA := append(slices.Clone(neg), patternsOf(allowFrom)...)
 	confirm := func(w []symbol) (string, Identity, bool) {
-		return confirmWitness(from, to, action, w, names)
+		topic, id, ok := confirmWitness(from, to, action, w, names)
+		if ok && everyDevice(allowFrom, denyFrom, allowTo, denyTo, topic) {
+			id = Identity{}
+		}
+		return topic, id, ok
 	}
 
 	var changes []Change
@@ -221,6 +225,23 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 		}
 	}
 	return dedupe(changes), undecided
+}
+
+// everyDevice reports whether access to topic is gained for every device,
+// whatever its identity: a pattern of allowTo without variables matches it,
+// no pattern of denyTo can match it for any identity, and either no pattern
+// of allowFrom can, or a pattern of denyFrom without variables matches it.
+// A pattern "can match for some identity" when it matches with each
+// variable widened to "*", which is a safe over-estimate.
+func everyDevice(allowFrom, denyFrom, allowTo, denyTo []located, topic string) bool {
+	t := chars(topic)
+	always := func(ls []located) bool {
+		return slices.ContainsFunc(ls, func(l located) bool { return !hasVariables(l.p) && l.p.match(t, Identity{}) })
+	}
+	maybe := func(ls []located) bool {
+		return slices.ContainsFunc(ls, func(l located) bool { return starred(l.p).match(t, Identity{}) })
+	}
+	return always(allowTo) && !maybe(denyTo) && (!maybe(allowFrom) || always(denyFrom))
 }
 
 // dedupe drops changes whose action and topic an earlier change already

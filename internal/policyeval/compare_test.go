@@ -152,17 +152,24 @@ func TestCompareErrors(t *testing.T) {
 }
 
 // checkChanges fails t unless every change is access that to's statements
-// grant and from's do not, for the change's identity.
+// grant and from's do not, for the change's identity, or, for a change
+// without one (every device), for every identity of inclusionIdentities too.
 func checkChanges(t *testing.T, from, to []Statement, changes []Change) {
 	t.Helper()
 	for _, c := range changes {
-		now, err := Evaluate(to, c.Action, c.Topic, c.Identity)
-		if err != nil || now.Decision != DecisionAllow {
-			t.Errorf("change %+v: the new statements give %+v, %v", c, now, err)
+		ids := []Identity{c.Identity}
+		if c.Identity == (Identity{}) {
+			ids = append(ids, inclusionIdentities...)
 		}
-		before, err := Evaluate(from, c.Action, c.Topic, c.Identity)
-		if err != nil || before.Allowed {
-			t.Errorf("change %+v: the old statements give %+v, %v", c, before, err)
+		for _, id := range ids {
+			now, err := Evaluate(to, c.Action, c.Topic, id)
+			if err != nil || now.Decision != DecisionAllow {
+				t.Errorf("change %+v: for %+v the new statements give %+v, %v", c, id, now, err)
+			}
+			before, err := Evaluate(from, c.Action, c.Topic, id)
+			if err != nil || before.Allowed {
+				t.Errorf("change %+v: for %+v the old statements give %+v, %v", c, id, before, err)
+			}
 		}
 		if !slices.Contains(to[c.Statement].Resources, c.Resource) || to[c.Statement].Effect != effectAllow {
 			t.Errorf("change %+v names a resource that is not in ALLOW statement %d", c, c.Statement)

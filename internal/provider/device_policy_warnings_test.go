@@ -80,7 +80,7 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 		{name: "statement added", config: fleetPolicy("fleet-renamed", "", ownDown, noFirmware, ownUp, broadcast),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
 				`("fleet-renamed") publish or subscribe to topics they could not before`,
-				`subscribe to "/v1/broadcast" for a device with device_id "device-1" (statement 3 of the planned policy, resource "topic:/v1/broadcast")`,
+				`subscribe to "/v1/broadcast" for every device (statement 3 of the planned policy, resource "topic:/v1/broadcast")`,
 				"provider::iotda::compare",
 			}}},
 		{name: "deny removed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast),
@@ -102,8 +102,9 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 			}}},
 		{name: "widened and narrowed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware, subscribeAll),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
-				`subscribe to "x" for a device with device_id "device-1" (statement 4 of the planned policy, resource "topic:*")`,
-				"It also takes access away:", `publish to "x" for a device with device_id "device-1" (statement 1 of the current policy, resource "topic:*")`,
+				`subscribe to "x" for every device (statement 4 of the planned policy, resource "topic:*")`,
+				"It also takes access away:", `publish to "x" for every device (statement 1 of the current policy, resource "topic:*")`,
+				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement 1 of the current policy, resource "topic:/v1/devices/*/up")`,
 			}}},
 	}
 	for _, step := range steps {
