@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -9,14 +10,17 @@ import (
 )
 
 const (
-	warnWidens   = "Device Policy Change Widens Access"
-	warnNarrows  = "Device Policy Change Narrows Access"
-	warnDestroy  = "Destroying Device Policy Unbinds Targets"
-	warnReplace  = "Replacing Device Policy Unbinds Targets"
-	warnWildcard = "MQTT Wildcard In Device Policy Topic"
-	warnSystem   = "System Topic In Device Policy"
-	warnUnknown  = "Unknown Variable In Device Policy Topic"
-	warnBare     = "Variable Without ${...} In Device Policy Topic"
+	warnWidens     = "Device Policy Change Widens Access"
+	warnNarrows    = "Device Policy Change Narrows Access"
+	warnDestroy    = "Destroying Device Policy Unbinds Targets"
+	warnReplace    = "Replacing Device Policy Unbinds Targets"
+	warnWildcard   = "MQTT Wildcard In Device Policy Topic"
+	warnSystem     = "System Topic In Device Policy"
+	warnUnknown    = "Unknown Variable In Device Policy Topic"
+	warnBare       = "Variable Without ${...} In Device Policy Topic"
+	warnEverything = "Device Policy Allows Every Topic"
+	warnOverridden = "Device Policy Statement Never Takes Effect"
+	warnNoCount    = "Unable to Count Targets of Device Policy"
 )
 
 // fleetStatement is one statement block of fleetPolicy.
@@ -136,8 +140,17 @@ func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 		warnBare:     {"matches it as literal text", "$${devices."},
 		warnSystem:   {`"topic:$oc/devices/+/sys/messages/up"`, "has no effect"},
 	})
+	w.write(srv, fleetPolicy("review", "",
+		fleetStatement{"ALLOW", bothActions, []string{"topic:*"}},
+		fleetStatement{"DENY", publishOnly, []string{"topic:/v1/secret/*"}},
+		fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/secret/+"}},
+	))
+	expectWarnings(t, "plan", w.planWarnings(), []string{warnEverything, warnOverridden}, map[string][]string{
+		warnEverything: {`"topic:*"`, "every device the policy is bound to may publish and subscribe to every custom topic"},
+		warnOverridden: {"Statement 2 is an ALLOW statement", "DENY statement 1"},
+	})
 	if srv.TotalCalls() != 0 {
-		t.Errorf("planning a new policy made %d API calls, want none", srv.TotalCalls())
+		t.Errorf("planning new policies made %d API calls, want none", srv.TotalCalls())
 	}
 }
 
@@ -163,6 +176,12 @@ func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
 	if got := srv.Calls(mock.OpListTargets); got != 1 {
 		t.Errorf("the destroy plan listed the targets %d times, want once", got)
 	}
+
+	srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
+	expectWarnings(t, "destroy, listing refused", w.planWarnings("-destroy"), []string{warnNoCount}, map[string][]string{warnNoCount: {
+		"Listing the targets of device policy " + policyID + ` ("bound")`, "HTTP 403", "The plan goes on without the count.",
+	}})
+	srv.ClearFaults()
 
 	w.write(srv, fleetPolicy("bound", "other-space", ownUp))
 	expectWarnings(t, "replace", w.planWarnings(), []string{warnReplace}, map[string][]string{warnReplace: {
