@@ -56,7 +56,7 @@ locals {
 resource "iotda_device_policy_binding" "sensors" {
   policy_id   = iotda_device_policy.sensors.id
   target_type = "device"
-  target_ids  = local.sensor_ids
+  targets     = provider::iotda::targets(local.sensor_ids)
 
   lifecycle {
     # Never bind a policy that would let sensors touch the firmware channel.
@@ -73,7 +73,7 @@ resource "iotda_device_policy_binding" "sensors" {
 resource "iotda_device_policy_binding" "gateways" {
   policy_id   = iotda_device_policy.gateways.id
   target_type = "product"
-  target_ids  = ["64a7ba7ef9cb063d27e16b98"]
+  targets     = { "64a7ba7ef9cb063d27e16b98" = "" }
 }
 
 # A review guard: the plan fails if a sensor could publish on another
@@ -101,5 +101,5 @@ output "resource_space" {
 }
 
 output "bound_sensors" {
-  value = length(iotda_device_policy_binding.sensors.target_ids)
+  value = length(iotda_device_policy_binding.sensors.targets)
 }

@@ -15,19 +15,17 @@ const DefaultBatchParallelism = 4
 
 // ReconcileResult is what a reconciliation did.
 type ReconcileResult struct {
-	// Bound is the set of targets bound after the run, sorted. When
-	// Uncertain is true it assumes the worst for calls that failed as a
-	// whole: their targets are counted as still bound (for unbinds) or as
-	// possibly bound (for binds); list the targets to know.
+	// Bound is the set of targets bound after the run, sorted. When Err is
+	// not nil it assumes the worst for calls that failed as a whole: their
+	// targets are counted as still bound (for unbinds) or as possibly bound
+	// (for binds); list the targets to know.
 	Bound []string
 	// Failures are the targets the API refused one by one. Unbinding a
 	// target that is not bound is not a failure: the target is not bound.
 	Failures []TargetFailure
-	// Err joins the errors of calls that failed as a whole.
+	// Err joins the errors of calls that failed as a whole: the API may or
+	// may not have acted on their targets.
 	Err error
-	// Uncertain is true when a call failed as a whole, so the API may or
-	// may not have acted on some targets.
-	Uncertain bool
 	// BindCalls and UnbindCalls count the calls made.
 	BindCalls, UnbindCalls int
 }
@@ -111,7 +109,6 @@ func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType stri
 	}
 
 	res.Err = errors.Join(errs...)
-	res.Uncertain = res.Err != nil
 	for id := range bound {
 		res.Bound = append(res.Bound, id)
 	}

@@ -81,7 +81,7 @@ func TestReconcileProperty(t *testing.T) {
 		}
 		srv.ResetCalls()
 		res := clients[round%5].ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, before, after)
-		if res.Err != nil || len(res.Failures) != 0 || res.Uncertain {
+		if res.Err != nil || len(res.Failures) != 0 {
 			t.Fatalf("round %d: %+v", round, res)
 		}
 		add, remove := iotda.Diff(before, after)
@@ -118,7 +118,7 @@ func TestReconcilePartialFailure(t *testing.T) {
 	}
 	desired := []string{"a", "b", "busy", "c"}
 	res := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, []string{"gone"}, desired)
-	if res.Err != nil || res.Uncertain {
+	if res.Err != nil {
 		t.Fatalf("a per-target failure became a call failure: %v", res.Err)
 	}
 	if !slices.Equal(res.Bound, []string{"a", "b", "c"}) {
@@ -146,7 +146,7 @@ func TestReconcileCallFailure(t *testing.T) {
 	// The first call and its one retry fail; the two later calls succeed.
 	srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2})
 	r := c.ReconcileTargets(context.Background(), policyID, iotda.TargetTypeDevice, nil, desired)
-	if r.Err == nil || !r.Uncertain {
+	if r.Err == nil {
 		t.Fatalf("exhausted retries did not surface: %+v", r)
 	}
 	server := srv.Targets("", policyID, iotda.TargetTypeDevice)

@@ -1,61 +1,132 @@
 package provider
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-// benchStep is one terraform command of the benchmark with its figures.
+const (
+	// benchLatency is the mock's latency per request.
+	benchLatency = 20 * time.Millisecond
+	// benchParallelism is the provider's batch_parallelism.
+	benchParallelism = iotda.DefaultBatchParallelism
+)
+
+// benchStep is one CLI command of the benchmark with its figures.
 type benchStep struct {
 	size     int
 	name     string
 	calls    int
 	minimum  int
+	trips    int // round trips the API needs at least, one after another
 	duration time.Duration
+	cliPeak  int64 // peak resident memory of the CLI process, bytes
+	treePeak int64 // the largest peak of the CLI and the processes it waited for
 }
 
-func pages(n int) int { return max(1, ceilDiv(n, 50)) }
+func pages(n int) int { return max(1, ceilDiv(n, iotda.MaxPageSize)) }
 
 func ceilDiv(n, d int) int { return (n + d - 1) / d }
 
+// waves is how many rounds n calls take when parallelism run at once.
+func waves(calls int) int { return ceilDiv(calls, benchParallelism) }
+
 // BenchmarkDevicePolicyBinding applies, re-plans, updates (10% of the
-// targets replaced) and destroys a binding of 100, 1,000 and 5,000 devices
-// with the real terraform CLI against the mock with 20 ms latency per
-// request. It prints the API calls of each step against the minimum and the
-// wall time, and fails only when a step makes more calls than the minimum.
+// targets replaced) and destroys a binding with the real CLI
+// (TF_ACC_TERRAFORM_PATH, or terraform from PATH) against the mock with
+// 20 ms latency per request, at sizes from IOTDA_BENCH_SIZES (default
+// 0,100,1000,5000,10000). The empty binding (0) is the CLI's floor. It
+// prints, per step, the API calls against the minimum, the wall time, the
+// bound (the floor's time for the step plus the latency of the round trips
+// the API needs beyond the floor's), the ratio of the time to that bound
+// and the CLI's peak memory. It fails only when a step makes more calls
+// than the minimum.
 func BenchmarkDevicePolicyBinding(b *testing.B) {
 	tf := terraformCLI(b)
+	cli := cliVersion(b, tf)
 	cliConfig := devOverridesConfig(b)
+	sizes := []int{0, 100, 1000, 5000, 10000}
+	if s := os.Getenv("IOTDA_BENCH_SIZES"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 0 {
+				b.Fatalf("IOTDA_BENCH_SIZES: %q is not a size", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
 
 	var results []benchStep
-	for _, size := range []int{100, 1000, 5000} {
+	for _, size := range sizes {
 		b.Run(fmt.Sprintf("targets=%d", size), func(b *testing.B) {
 			for range b.N {
 				results = append(results, runBindingBenchmark(b, tf, cliConfig, size)...)
 			}
 		})
 	}
+	fmt.Printf("\nDevice policy binding on %s, %s latency per request, batch_parallelism %d:\n\n%s",
+		cli, benchLatency, benchParallelism, benchTable(results))
+}
 
+// benchTable formats the steps with their bound: the empty binding's time
+// for the same step plus the API's extra round trips.
+func benchTable(results []benchStep) string {
+	floor := map[string]benchStep{}
+	at := map[int]map[string]benchStep{}
+	for _, r := range results {
+		if r.size == 0 {
+			floor[r.name] = r
+		}
+		if at[r.size] == nil {
+			at[r.size] = map[string]benchStep{}
+		}
+		at[r.size][r.name] = r
+	}
 	var out bytes.Buffer
 	w := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "targets\tstep\tAPI calls\tminimum\twall time\t")
+	fmt.Fprintln(w, "targets\tstep\tAPI calls\tminimum\twall time\tbound\tratio\tvs half size\tCLI peak\tpeak of all\t")
 	for _, r := range results {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\t\n", r.size, r.name, r.calls, r.minimum, r.duration.Round(10*time.Millisecond))
+		bound, ratio := "-", "-"
+		if f, ok := floor[r.name]; ok {
+			d := f.duration + time.Duration(r.trips-f.trips)*benchLatency
+			bound = fmtDuration(d)
+			ratio = fmt.Sprintf("%.2f", r.duration.Seconds()/d.Seconds())
+		}
+		half := "-"
+		if h, ok := at[r.size/2][r.name]; ok && r.size > 0 {
+			half = fmt.Sprintf("%.2fx", r.duration.Seconds()/h.duration.Seconds())
+		}
+		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d MB\t%d MB\t\n", r.size, r.name, r.calls, r.minimum,
+			fmtDuration(r.duration), bound, ratio, half, r.cliPeak>>20, r.treePeak>>20)
 	}
 	_ = w.Flush()
-	fmt.Print("\nDevice policy binding, 20 ms latency per request, batch_parallelism 4:\n\n" + out.String())
+	return out.String()
+}
+
+func fmtDuration(d time.Duration) string {
+	if d < 10*time.Second {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
 }
 
 func runBindingBenchmark(b *testing.B, tf, cliConfig string, size int) []benchStep {
-	srv := mock.NewTestServer(b, mock.Config{Latency: 20 * time.Millisecond})
+	srv := mock.NewTestServer(b, mock.Config{Latency: benchLatency})
 	dir := b.TempDir()
 	churn := size / 10
 	write := func(ids []string) {
@@ -66,11 +137,15 @@ terraform {
   }
 }
 provider "iotda" {
-  endpoint   = %q
-  region     = "cn-north-4"
-  project_id = %q
-  access_key = %q
-  secret_key = %q
+  endpoint          = %q
+  region            = "cn-north-4"
+  project_id        = %q
+  access_key        = %q
+  secret_key        = %q
+  batch_parallelism = %d
+}
+locals {
+  device_ids = [%s]
 }
 resource "iotda_device_policy" "fleet" {
   policy_name = "fleet"
@@ -83,18 +158,18 @@ resource "iotda_device_policy" "fleet" {
 resource "iotda_device_policy_binding" "fleet" {
   policy_id   = iotda_device_policy.fleet.id
   target_type = "device"
-  target_ids  = [%s]
+  targets     = provider::iotda::targets(local.device_ids)
 }
-`, srv.URL, mock.TestProjectID, mock.TestAccessKey, mock.TestSecretKey, quoteAll(ids))
+`, srv.URL, mock.TestProjectID, mock.TestAccessKey, mock.TestSecretKey, benchParallelism, quoteAll(ids))
 		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
 			b.Fatal(err)
 		}
 	}
-	run := func(name string, minimum int, args ...string) benchStep {
+	run := func(name string, minimum, trips int, args ...string) benchStep {
 		srv.ResetCalls()
-		start := time.Now()
-		out, err := runTerraform(tf, dir, cliConfig, nil, args...)
-		step := benchStep{size: size, name: name, calls: srv.TotalCalls(), minimum: minimum, duration: time.Since(start)}
+		step := benchStep{size: size, name: name, minimum: minimum, trips: trips}
+		out, err := measureTerraform(tf, dir, cliConfig, &step, args...)
+		step.calls = srv.TotalCalls()
 		if err != nil {
 			b.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
@@ -104,27 +179,100 @@ resource "iotda_device_policy_binding" "fleet" {
 		return step
 	}
 
-	initial := deviceIDs(0, size)
-	write(initial)
+	binds, churns := ceilDiv(size, iotda.MaxTargetsPerCall), ceilDiv(churn, iotda.MaxTargetsPerCall)
+	refresh := 1 + pages(size) // read the policy, then list the targets
+	refreshTrips := 1 + pages(size)
+	write(deviceIDs(0, size))
 	steps := []benchStep{
 		// Create the policy, list what is bound to it (nothing: one call),
 		// then bind in calls of 20.
-		run("apply (create)", 1+1+ceilDiv(size, 20), "apply", "-auto-approve", "-no-color"),
-		// Refresh: read the policy, list the targets in pages of 50.
-		run("plan (no changes)", 1+pages(size), "plan", "-detailed-exitcode", "-no-color"),
+		run("apply (create)", 1+1+binds, 1+1+waves(binds), "apply", "-auto-approve", "-no-color"),
+		run("plan (no changes)", refresh, refreshTrips, "plan", "-detailed-exitcode", "-no-color"),
 	}
 	write(deviceIDs(churn, size+churn))
 	steps = append(steps,
 		// Refresh, then unbind the 10% removed and bind the 10% added.
-		run("apply (10% churn)", 1+pages(size)+2*ceilDiv(churn, 20), "apply", "-auto-approve", "-no-color"),
+		run("apply (10% churn)", refresh+2*churns, refreshTrips+2*waves(churns), "apply", "-auto-approve", "-no-color"),
 		// Refresh, list the targets that lose the policy (the plan's
 		// warning), unbind everything, delete the policy.
-		run("destroy", 1+pages(size)+pages(size)+ceilDiv(size, 20)+1, "destroy", "-auto-approve", "-no-color"),
+		run("destroy", refresh+pages(size)+binds+1, refreshTrips+(refreshTrips-1)+waves(binds)+1, "destroy", "-auto-approve", "-no-color"),
 	)
 	for _, s := range steps {
 		b.ReportMetric(float64(s.calls), strings.NewReplacer(" ", "_", "(", "", ")", "", "%", "pct").Replace(s.name)+"_calls")
 	}
 	return steps
+}
+
+// measureTerraform runs the CLI like runTerraform and records its wall
+// time, the peak resident memory of the CLI process (its VmHWM, sampled
+// until it exits) and the largest peak of the CLI and the processes it
+// waited for (the provider), from the rusage of its exit.
+func measureTerraform(tf, dir, cliConfig string, step *benchStep, args ...string) ([]byte, error) {
+	cmd := exec.Command(tf, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if hwm := vmHWM(status); hwm > step.cliPeak {
+				step.cliPeak = hwm
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	step.duration = time.Since(start)
+	close(done)
+	wg.Wait()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		step.treePeak = ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return out.Bytes(), err
+}
+
+// vmHWM reads the peak resident set size from a /proc/<pid>/status file;
+// 0 when the process is gone.
+func vmHWM(status string) int64 {
+	f, err := os.Open(status)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// cliVersion names the CLI and its version, e.g. "Terraform v1.11.4".
+func cliVersion(tb testing.TB, tf string) string {
+	tb.Helper()
+	out, err := exec.Command(tf, "version").Output()
+	if err != nil {
+		tb.Fatalf("%s version: %v", tf, err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(first)
 }
 
 func quoteAll(ids []string) string {

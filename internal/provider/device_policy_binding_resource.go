@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -22,9 +23,10 @@ import (
 )
 
 var (
-	_ resource.Resource                = (*devicePolicyBindingResource)(nil)
-	_ resource.ResourceWithConfigure   = (*devicePolicyBindingResource)(nil)
-	_ resource.ResourceWithImportState = (*devicePolicyBindingResource)(nil)
+	_ resource.Resource                 = (*devicePolicyBindingResource)(nil)
+	_ resource.ResourceWithConfigure    = (*devicePolicyBindingResource)(nil)
+	_ resource.ResourceWithImportState  = (*devicePolicyBindingResource)(nil)
+	_ resource.ResourceWithUpgradeState = (*devicePolicyBindingResource)(nil)
 )
 
 // NewDevicePolicyBindingResource returns the iotda_device_policy_binding
@@ -37,11 +39,16 @@ type devicePolicyBindingResource struct {
 	client *iotda.Client
 }
 
+// devicePolicyBindingModel is schema version 1. The targets are a map keyed
+// by target id, not a set: Terraform and OpenTofu correlate the elements of
+// a planned and an applied set pairwise, which takes minutes at 5,000
+// targets, while map elements are matched by key. The values carry nothing
+// and are empty strings.
 type devicePolicyBindingModel struct {
-	ID         types.String        `tfsdk:"id"`
-	PolicyID   types.String        `tfsdk:"policy_id"`
-	TargetType types.String        `tfsdk:"target_type"`
-	TargetIDs  largeStringSetValue `tfsdk:"target_ids"`
+	ID         types.String `tfsdk:"id"`
+	PolicyID   types.String `tfsdk:"policy_id"`
+	TargetType types.String `tfsdk:"target_type"`
+	Targets    types.Map    `tfsdk:"targets"`
 }
 
 func (r *devicePolicyBindingResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -50,6 +57,7 @@ func (r *devicePolicyBindingResource) Metadata(_ context.Context, req resource.M
 
 func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Version: 1,
 		MarkdownDescription: "The complete set of targets of one type (devices, products or resource spaces) bound to one device policy. " +
 			"It is authoritative: targets of that type bound to the policy outside Terraform appear as drift and are unbound on the next apply. " +
 			"Changes are sent as the difference only, in calls of at most 20 targets.",
@@ -68,21 +76,23 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				},
 			},
 			"target_type": schema.StringAttribute{
-				MarkdownDescription: "What `target_ids` name: `device`, `product` (every device of the product) or `app` (every device of the resource space). Changing it replaces the binding.",
+				MarkdownDescription: "What the keys of `targets` name: `device`, `product` (every device of the product) or `app` (every device of the resource space). Changing it replaces the binding.",
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators: []validator.String{
 					stringvalidator.OneOf(iotda.TargetTypeDevice, iotda.TargetTypeProduct, iotda.TargetTypeApp),
 				},
 			},
-			"target_ids": schema.SetAttribute{
-				MarkdownDescription: "The ids of every target of `target_type` the policy is bound to: 1 to 128 letters, digits, `_` or `-` each. " +
-					"An empty set means no target of this type is bound. A device or product can have at most 5 policies bound.",
+			"targets": schema.MapAttribute{
+				MarkdownDescription: "Every target of `target_type` the policy is bound to, keyed by target id (1 to 128 letters, digits, `_` or `-`), " +
+					"each with the value `\"\"`. Build it from a list of ids with `provider::iotda::targets(ids)` or `{ for id in ids : id => \"\" }`; " +
+					"both fail on an id listed twice. An empty map means no target of this type is bound. A device or product can have at most 5 policies bound.",
 				ElementType: types.StringType,
-				CustomType:  newLargeStringSetType(),
 				Required:    true,
-				Validators: []validator.Set{
-					setvalidator.ValueStringsAre(validTargetID),
+				Validators: []validator.Map{
+					mapvalidator.KeysAre(validTargetID),
+					mapvalidator.NoNullValues(),
+					emptyTargetValues{},
 				},
 			},
 		},
@@ -100,7 +110,6 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 		return
 	}
 	policyID, targetType := plan.PolicyID.ValueString(), plan.TargetType.ValueString()
-	plan.ID = types.StringValue(bindingID(policyID, targetType))
 	// Authoritative from the start: targets already bound are part of the
 	// difference, and unbound if the configuration leaves them out.
 	current, err := r.listBound(ctx, policyID, targetType)
@@ -109,7 +118,19 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 			fmt.Sprintf("Listing the %s targets of device policy %s failed: %s", targetType, policyID, err))
 		return
 	}
-	r.reconcile(ctx, plan, current, false, &resp.State, &resp.Diagnostics)
+	want := targetKeys(plan.Targets)
+	out := r.reconcile(ctx, policyID, targetType, current, want)
+	resp.Diagnostics.Append(out.diags...)
+	if out.policyGone {
+		resp.Diagnostics.Append(policyGoneError(current, want, policyID, out.err))
+		return
+	}
+	if out.diags.HasError() && len(out.bound) == 0 {
+		return // a create that bound nothing leaves nothing behind
+	}
+	plan.ID = types.StringValue(bindingID(policyID, targetType))
+	plan.Targets = targetsValue(out.bound)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -131,7 +152,7 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 		return
 	}
 	state.ID = types.StringValue(bindingID(policyID, targetType))
-	state.TargetIDs = largeStringSet(bound)
+	state.Targets = targetsValue(bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -142,12 +163,17 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	current, diags := setStrings(ctx, state.TargetIDs)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
+	policyID, targetType := plan.PolicyID.ValueString(), plan.TargetType.ValueString()
+	current, want := targetKeys(state.Targets), targetKeys(plan.Targets)
+	out := r.reconcile(ctx, policyID, targetType, current, want)
+	resp.Diagnostics.Append(out.diags...)
+	if out.policyGone {
+		// Nothing is bound to a policy that does not exist; the next
+		// refresh removes the binding from state.
+		resp.Diagnostics.Append(policyGoneError(current, want, policyID, out.err))
 	}
-	r.reconcile(ctx, plan, current, false, &resp.State, &resp.Diagnostics)
+	plan.Targets = targetsValue(out.bound)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
 func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -156,14 +182,14 @@ func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.D
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	current, diags := setStrings(ctx, state.TargetIDs)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
+	out := r.reconcile(ctx, state.PolicyID.ValueString(), state.TargetType.ValueString(), targetKeys(state.Targets), nil)
+	if out.policyGone || !out.diags.HasError() {
+		return // nothing is bound any more: the binding leaves state
 	}
-	desired := state
-	desired.TargetIDs = largeStringSet(nil)
-	r.reconcile(ctx, desired, current, true, &resp.State, &resp.Diagnostics)
+	resp.Diagnostics.Append(out.diags...)
+	// Keep in state what is still bound, so the next destroy finishes it.
+	state.Targets = targetsValue(out.bound)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *devicePolicyBindingResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -178,52 +204,101 @@ func (r *devicePolicyBindingResource) ImportState(ctx context.Context, req resou
 		ID:         types.StringValue(req.ID),
 		PolicyID:   types.StringValue(policyID),
 		TargetType: types.StringValue(targetType),
-		TargetIDs:  largeStringSetValue{SetValue: types.SetNull(types.StringType)},
+		Targets:    types.MapNull(types.StringType),
 	})...)
 }
 
-// reconcile moves the bound targets from current to desired.TargetIDs and
-// records in state exactly what is bound afterwards, whatever failed. When
-// deleting, a policy that no longer exists is success: nothing is bound to
-// it.
-func (r *devicePolicyBindingResource) reconcile(ctx context.Context, desired devicePolicyBindingModel, current []string, deleting bool, state *tfsdk.State, diags *diag.Diagnostics) {
-	want, d := setStrings(ctx, desired.TargetIDs)
-	diags.Append(d...)
-	if diags.HasError() {
+// UpgradeState turns the target_ids set of schema version 0 into the
+// targets map of version 1.
+func (r *devicePolicyBindingResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	return map[int64]resource.StateUpgrader{
+		0: {
+			PriorSchema: &schema.Schema{
+				Attributes: map[string]schema.Attribute{
+					"id":          schema.StringAttribute{Computed: true},
+					"policy_id":   schema.StringAttribute{Required: true},
+					"target_type": schema.StringAttribute{Required: true},
+					"target_ids": schema.SetAttribute{
+						ElementType: types.StringType,
+						CustomType:  newLargeStringSetType(),
+						Required:    true,
+					},
+				},
+			},
+			StateUpgrader: upgradeBindingStateV0,
+		},
+	}
+}
+
+type devicePolicyBindingModelV0 struct {
+	ID         types.String        `tfsdk:"id"`
+	PolicyID   types.String        `tfsdk:"policy_id"`
+	TargetType types.String        `tfsdk:"target_type"`
+	TargetIDs  largeStringSetValue `tfsdk:"target_ids"`
+}
+
+func upgradeBindingStateV0(ctx context.Context, req resource.UpgradeStateRequest, resp *resource.UpgradeStateResponse) {
+	var prior devicePolicyBindingModelV0
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	policyID, targetType := desired.PolicyID.ValueString(), desired.TargetType.ValueString()
+	targets := types.MapNull(types.StringType)
+	if !prior.TargetIDs.IsNull() {
+		var ids []string
+		resp.Diagnostics.Append(prior.TargetIDs.ElementsAs(ctx, &ids, false)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		targets = targetsValue(ids)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, devicePolicyBindingModel{
+		ID:         prior.ID,
+		PolicyID:   prior.PolicyID,
+		TargetType: prior.TargetType,
+		Targets:    targets,
+	})...)
+}
+
+// bindingOutcome is what a reconciliation did; Create, Update and Delete
+// each decide from it what to record.
+type bindingOutcome struct {
+	// bound is what is bound afterwards. After any failure it comes from a
+	// listing, not from the answers; it is empty when the policy is gone.
+	bound []string
+	// policyGone is true when the policy turned out not to exist: nothing
+	// is bound to it.
+	policyGone bool
+	// err is the error of the calls that failed as a whole.
+	err error
+	// diags reports the targets the API refused and the calls that failed,
+	// except for the policy being gone, which the caller judges.
+	diags diag.Diagnostics
+}
+
+// reconcile moves the targets bound to a policy from current to want.
+func (r *devicePolicyBindingResource) reconcile(ctx context.Context, policyID, targetType string, current, want []string) bindingOutcome {
 	res := r.client.ReconcileTargets(ctx, policyID, targetType, current, want)
 	tflog.Debug(ctx, "reconciled device policy targets", map[string]any{
 		"policy_id": policyID, "target_type": targetType, "bind_calls": res.BindCalls, "unbind_calls": res.UnbindCalls,
 		"bound": len(res.Bound), "failures": len(res.Failures),
 	})
-
-	bound := res.Bound
-	policyGone := errors.Is(res.Err, iotda.ErrNotFound)
-	if (res.Uncertain || len(res.Failures) > 0) && !policyGone {
-		// Something failed: record what the API says is bound, not what
-		// the answers suggest.
-		if listed, err := r.listBound(ctx, policyID, targetType); err == nil {
-			bound = listed
-		}
+	out := bindingOutcome{bound: res.Bound, err: res.Err}
+	if errors.Is(res.Err, iotda.ErrNotFound) {
+		out.policyGone, out.bound = true, nil
+		return out
 	}
-	if policyGone {
-		if deleting {
-			state.RemoveResource(ctx)
-			return
-		}
-		bound = nil
+	if res.Err == nil && len(res.Failures) == 0 {
+		return out
 	}
-
-	if res.Err != nil || len(res.Failures) > 0 {
-		diags.AddError(bindingErrorSummary(current, want), bindingErrorDetail(policyID, targetType, res, bound, policyGone))
-		if state.Raw.IsNull() && len(bound) == 0 {
-			return // a create that bound nothing leaves nothing behind
-		}
+	// Something failed: record what the API says is bound, not what the
+	// answers suggest. If even the listing fails, res.Bound counts every
+	// target a failed call may have bound as bound: no binding is forgotten.
+	if listed, err := r.listBound(ctx, policyID, targetType); err == nil {
+		out.bound = listed
 	}
-	desired.TargetIDs = largeStringSet(bound)
-	diags.Append(state.Set(ctx, desired)...)
+	out.diags.AddError(bindingErrorSummary(current, want), bindingErrorDetail(policyID, targetType, res, out.bound))
+	return out
 }
 
 // listBound lists the ids of the targets of one type bound to a policy.
@@ -250,12 +325,8 @@ func bindingErrorSummary(current, want []string) string {
 	return "Unable to Bind Device Policy"
 }
 
-func bindingErrorDetail(policyID, targetType string, res iotda.ReconcileResult, bound []string, policyGone bool) string {
+func bindingErrorDetail(policyID, targetType string, res iotda.ReconcileResult, bound []string) string {
 	var b strings.Builder
-	if policyGone {
-		fmt.Fprintf(&b, "Device policy %s does not exist (any more): %s\n", policyID, res.Err)
-		return b.String()
-	}
 	if len(res.Failures) > 0 {
 		fmt.Fprintf(&b, "The API refused %d %s target(s) of device policy %s:\n", len(res.Failures), targetType, policyID)
 		for _, f := range res.Failures {
@@ -273,15 +344,64 @@ func bindingErrorDetail(policyID, targetType string, res iotda.ReconcileResult, 
 	return b.String()
 }
 
+// policyGoneError is the error of a create or update whose policy does not
+// exist (any more).
+func policyGoneError(current, want []string, policyID string, err error) diag.Diagnostic {
+	return diag.NewErrorDiagnostic(bindingErrorSummary(current, want),
+		fmt.Sprintf("Device policy %s does not exist (any more): %s\n", policyID, err))
+}
+
 func bindingID(policyID, targetType string) string {
 	return policyID + "/" + targetType
 }
 
-func setStrings(ctx context.Context, set largeStringSetValue) ([]string, diag.Diagnostics) {
-	if set.IsNull() || set.IsUnknown() {
-		return nil, nil
+// targetsValue is the targets map of the given ids.
+func targetsValue(ids []string) types.Map {
+	elems := make(map[string]attr.Value, len(ids))
+	for _, id := range ids {
+		elems[id] = types.StringValue("")
 	}
-	var out []string
-	diags := set.ElementsAs(ctx, &out, false)
-	return out, diags
+	return types.MapValueMust(types.StringType, elems)
+}
+
+// targetKeys returns the target ids of a targets map, sorted; none when it
+// is null or unknown.
+func targetKeys(m types.Map) []string {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	ids := make([]string, 0, len(m.Elements()))
+	for id := range m.Elements() {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// emptyTargetValues requires every value of the targets map to be "": the
+// keys are the targets, and a value that meant something would be a trap.
+type emptyTargetValues struct{}
+
+func (emptyTargetValues) Description(context.Context) string {
+	return `every value must be ""`
+}
+
+func (v emptyTargetValues) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (emptyTargetValues) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for _, id := range targetKeys(req.ConfigValue) {
+		s, ok := req.ConfigValue.Elements()[id].(types.String)
+		if !ok || s.IsUnknown() || s.ValueString() == "" {
+			continue
+		}
+		resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(id), "Invalid Target Value",
+			fmt.Sprintf(`targets[%q] is %q; every value of targets must be "": the keys are the target ids and the values carry nothing. `+
+				`Build the map with provider::iotda::targets(ids) or { for id in ids : id => "" }.`, id, s.ValueString()))
+		return
+	}
 }

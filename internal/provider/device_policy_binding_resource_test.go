@@ -43,18 +43,25 @@ resource "iotda_device_policy" "test" {
 ` + bindingBlock(ids)
 }
 
+// bindingBlock binds ids with the provider's function; the for-expression
+// idiom is tested on its own.
 func bindingBlock(ids []string) string {
-	quoted := make([]string, len(ids))
-	for i, id := range ids {
-		quoted[i] = fmt.Sprintf("%q", id)
-	}
 	return fmt.Sprintf(`
 resource "iotda_device_policy_binding" "test" {
   policy_id   = iotda_device_policy.test.id
   target_type = "device"
-  target_ids  = [%s]
+  targets     = provider::iotda::targets([%s])
 }
-`, strings.Join(quoted, ", "))
+`, quoteAll(ids))
+}
+
+// targetsExact checks a targets map holds exactly ids.
+func targetsExact(ids ...string) knownvalue.Check {
+	m := make(map[string]knownvalue.Check, len(ids))
+	for _, id := range ids {
+		m[id] = knownvalue.StringExact("")
+	}
+	return knownvalue.MapExact(m)
 }
 
 // onlyPolicy returns the id of the single policy named fleet.
@@ -109,7 +116,7 @@ func TestAccDevicePolicyBinding_batches(t *testing.T) {
 				Config: bindingConfig(srv, first),
 				Check:  resource.ComposeTestCheckFunc(expectCalls(srv, 3, 0), expectBound(t, srv, first)),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_ids"), knownvalue.SetSizeExact(45)),
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(first...)),
 					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_type"), knownvalue.StringExact("device")),
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -350,7 +357,7 @@ func TestAccDevicePolicyBinding_emptyAndImport(t *testing.T) {
 			{
 				Config: bindingConfig(srv, nil),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_ids"), knownvalue.SetSizeExact(0)),
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), knownvalue.MapExact(map[string]knownvalue.Check{})),
 				},
 				Check: expectCalls(srv, 0, 0),
 			},
@@ -372,7 +379,7 @@ func TestAccDevicePolicyBinding_validation(t *testing.T) {
 resource "iotda_device_policy_binding" "test" {
   policy_id   = %q
   target_type = %q
-  target_ids  = [%q]
+  targets     = { %q = "" }
 }
 `, policyID, targetType, id)
 	}

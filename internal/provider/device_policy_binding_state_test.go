@@ -36,7 +36,7 @@ func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, pri
 	model := func(ids []string) devicePolicyBindingModel {
 		return devicePolicyBindingModel{
 			ID: types.StringValue(bindingID(policyID, "device")), PolicyID: types.StringValue(policyID),
-			TargetType: types.StringValue("device"), TargetIDs: largeStringSet(ids),
+			TargetType: types.StringValue("device"), Targets: targetsValue(ids),
 		}
 	}
 	state := tfsdk.State{Schema: schemaResp.Schema}
@@ -58,15 +58,6 @@ func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, pri
 		errs = append(errs, d.Summary()+": "+d.Detail())
 	}
 	return out, strings.Join(errs, "\n")
-}
-
-func stateIDs(t *testing.T, m devicePolicyBindingModel) []string {
-	ids, d := setStrings(context.Background(), m.TargetIDs)
-	if d.HasError() {
-		t.Fatal(d)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // TestBindingStateAfterFailures checks that the state written after a
@@ -107,7 +98,7 @@ func TestBindingStateAfterFailures(t *testing.T) {
 				t.Fatal("the apply did not fail")
 			}
 			server := srv.Targets("", p.PolicyID, iotda.TargetTypeDevice)
-			if got := stateIDs(t, out); !slices.Equal(got, server) {
+			if got := targetKeys(out.Targets); !slices.Equal(got, server) {
 				t.Fatalf("state has %d targets, the server %d\nerror: %s", len(got), len(server), errs)
 			}
 		})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -94,7 +93,7 @@ data "iotda_device_policy_targets" "test" {
 `,
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.iotda_device_policy_targets.test", tfjsonpath.New("target_ids"), stringSetExact(ids...)),
-				statecheck.CompareValuePairs(bindingAddr, tfjsonpath.New("target_ids"), "data.iotda_device_policy_targets.test", tfjsonpath.New("target_ids"), compare.ValuesSame()),
+				statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(ids...)),
 				statecheck.ExpectKnownValue("data.iotda_device_policy_targets.test", tfjsonpath.New("targets").AtSliceIndex(0).AtMapKey("target_type"), knownvalue.StringExact("device")),
 			},
 		}},

@@ -31,6 +31,7 @@ func TestExamples(t *testing.T) {
 		"resources/iotda_device_policy_binding",
 		"functions/evaluate",
 		"functions/compare",
+		"functions/targets",
 		"data-sources/iotda_device_policy",
 		"data-sources/iotda_device_policies",
 		"data-sources/iotda_device_policy_targets",

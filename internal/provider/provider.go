@@ -192,6 +192,7 @@ func (p *iotdaProvider) Functions(_ context.Context) []func() function.Function 
 	return []func() function.Function{
 		NewEvaluateFunction,
 		NewCompareFunction,
+		NewTargetsFunction,
 	}
 }
 

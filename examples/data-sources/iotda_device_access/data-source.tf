@@ -11,7 +11,7 @@ resource "iotda_device_policy" "telemetry" {
 resource "iotda_device_policy_binding" "sensors" {
   policy_id   = iotda_device_policy.telemetry.id
   target_type = "product"
-  target_ids  = ["64a7ba7ef9cb063d27e16b97"]
+  targets     = { "64a7ba7ef9cb063d27e16b97" = "" }
 }
 
 # May sensor-0001 publish its telemetry on the live platform, under every

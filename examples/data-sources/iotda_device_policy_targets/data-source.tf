@@ -11,7 +11,7 @@ resource "iotda_device_policy" "telemetry" {
 resource "iotda_device_policy_binding" "gateway_product" {
   policy_id   = iotda_device_policy.telemetry.id
   target_type = "product"
-  target_ids  = ["64a7ba7ef9cb063d27e16b98"]
+  targets     = { "64a7ba7ef9cb063d27e16b98" = "" }
 }
 
 # Everything the policy is bound to, by this configuration or by anyone else.

@@ -8,19 +8,25 @@ resource "iotda_device_policy" "telemetry" {
   }
 }
 
-# The complete set of devices bound to the policy. Refer to the policy's id:
+# The devices to bind: any list of ids, from a variable, a data source, a
+# file or a for expression.
+locals {
+  sensor_ids = [for n in range(1, 101) : format("64a7ba7ef9cb063d27e16b97_sensor-%04d", n)]
+}
+
+# Every device bound to the policy, keyed by id. Refer to the policy's id:
 # when the policy is replaced (for example because app_id changed), the
 # binding is re-created on the new policy.
 resource "iotda_device_policy_binding" "sensors" {
   policy_id   = iotda_device_policy.telemetry.id
   target_type = "device"
-  target_ids  = [for n in range(1, 101) : format("64a7ba7ef9cb063d27e16b97_sensor-%04d", n)]
+  targets     = provider::iotda::targets(local.sensor_ids)
 }
 
 # Bind a whole product (all its devices) with a second binding of the same
-# policy: each binding owns one target type.
+# policy: each binding owns one target type. The same map, written out.
 resource "iotda_device_policy_binding" "gateway_product" {
   policy_id   = iotda_device_policy.telemetry.id
   target_type = "product"
-  target_ids  = ["64a7ba7ef9cb063d27e16b98"]
+  targets     = { "64a7ba7ef9cb063d27e16b98" = "" }
 }

@@ -1,0 +1,260 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// targetsChange checks one change of a binding's targets in the plan: the
+// keys added and removed are exactly the ones given, no value of a key
+// kept changes, and no other attribute changes. drift selects the plan's
+// resource_drift (what the refresh found) instead of its resource_changes.
+type targetsChange struct {
+	addr           string
+	drift          bool
+	added, removed []string
+}
+
+var _ plancheck.PlanCheck = targetsChange{}
+
+func (c targetsChange) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	changes := req.Plan.ResourceChanges
+	if c.drift {
+		changes = req.Plan.ResourceDrift
+	}
+	var rc *tfjson.ResourceChange
+	for _, r := range changes {
+		if r.Address == c.addr {
+			rc = r
+		}
+	}
+	if rc == nil || rc.Change == nil {
+		resp.Error = fmt.Errorf("%s has no change in the plan (drift: %t)", c.addr, c.drift)
+		return
+	}
+	before, okBefore := rc.Change.Before.(map[string]any)
+	after, okAfter := rc.Change.After.(map[string]any)
+	if !okBefore || !okAfter {
+		resp.Error = fmt.Errorf("%s: the change is not an update of known values: %v -> %v", c.addr, rc.Change.Before, rc.Change.After)
+		return
+	}
+	for name := range before {
+		if name != "targets" && fmt.Sprint(before[name]) != fmt.Sprint(after[name]) {
+			resp.Error = fmt.Errorf("%s: %s changes from %v to %v", c.addr, name, before[name], after[name])
+			return
+		}
+	}
+	was, _ := before["targets"].(map[string]any)
+	is, _ := after["targets"].(map[string]any)
+	var added, removed []string
+	for id, v := range is {
+		old, ok := was[id]
+		switch {
+		case !ok:
+			added = append(added, id)
+		case old != v:
+			resp.Error = fmt.Errorf("%s: the value of target %s changes from %v to %v", c.addr, id, old, v)
+			return
+		}
+	}
+	for id := range was {
+		if _, ok := is[id]; !ok {
+			removed = append(removed, id)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	if want := sorted(c.added); !slices.Equal(added, want) {
+		resp.Error = fmt.Errorf("%s: the plan adds %d targets %v, want %d %v", c.addr, len(added), added, len(want), want)
+		return
+	}
+	if want := sorted(c.removed); !slices.Equal(removed, want) {
+		resp.Error = fmt.Errorf("%s: the plan removes %d targets %v, want %d %v", c.addr, len(removed), removed, len(want), want)
+	}
+}
+
+func sorted(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+// TestAccDevicePolicyBinding_churnPlan: replacing a tenth of 200 targets
+// plans exactly the 20 removed and the 20 added ids, and sends only them.
+func TestAccDevicePolicyBinding_churnPlan(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	before, after := deviceIDs(0, 200), deviceIDs(20, 220)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: bindingConfig(srv, before)},
+			{
+				PreConfig: srv.ResetCalls,
+				Config:    bindingConfig(srv, after),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate),
+						targetsChange{addr: bindingAddr, added: deviceIDs(200, 220), removed: deviceIDs(0, 20)},
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 1), expectBound(t, srv, after)),
+			},
+		},
+	})
+}
+
+// TestAccDevicePolicyBinding_forExpression: the for-expression idiom over
+// a set, in any order, is the same binding as the function over a list;
+// the API's order (newest first) never shows as a change.
+func TestAccDevicePolicyBinding_forExpression(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 60)
+	reversed := slices.Clone(ids)
+	slices.Reverse(reversed)
+	policyOnly := strings.Split(bindingConfig(srv, nil), "\nresource \"iotda_device_policy_binding\"")[0]
+	forExpr := policyOnly + fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = iotda_device_policy.test.id
+  target_type = "device"
+  targets     = { for id in toset([%s]) : id => "" }
+}
+`, quoteAll(reversed))
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: forExpr,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: expectBound(t, srv, ids),
+			},
+			{
+				Config: bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+// TestAccDevicePolicyBinding_duplicatesAndValues: an id listed twice fails
+// at plan time with either idiom, and so does a value other than "".
+func TestAccDevicePolicyBinding_duplicatesAndValues(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	config := func(targets string) string {
+		return providerBlock(srv) + fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = "0123456789abcdef01234567"
+  target_type = "device"
+  targets     = %s
+}
+`, targets)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: planErrorSteps([]planErrorCase{
+			{config(`provider::iotda::targets(["d1", "d2", "d1"])`), `ids\[2\] "d1" repeats ids\[0\]`},
+			{config(`{ for id in ["d1", "d2", "d1"] : id => "" }`), `Duplicate object key.*d1`},
+			{config(`provider::iotda::targets(["d1", null])`), `ids\[1\] is null`},
+			{config(`{ d1 = "", d2 = "hall A" }`), `Invalid Target Value.*targets\["d2"\] is "hall A".*provider::iotda::targets\(ids\)`},
+			{config(`{ d1 = null }`), `null`},
+			{config(`provider::iotda::targets(["dev 1"])`), `must be 1 to 128 letters, digits, "_" or "-"`},
+		}),
+	})
+}
+
+// TestAccDevicePolicyBinding_driftPlan: targets bound and unbound outside
+// Terraform show in the plan's drift, and the plan restores exactly them.
+func TestAccDevicePolicyBinding_driftPlan(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	ids := deviceIDs(0, 100)
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: bindingConfig(srv, ids)},
+			{
+				PreConfig: func() {
+					policy := onlyPolicy(t, srv)
+					if _, err := srv.Unbind("", policy, iotda.TargetTypeDevice, ids[7], ids[70]); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, "intruder"); err != nil {
+						t.Fatal(err)
+					}
+					srv.ResetCalls()
+				},
+				Config: bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						targetsChange{addr: bindingAddr, drift: true, added: []string{"intruder"}, removed: []string{ids[7], ids[70]}},
+						targetsChange{addr: bindingAddr, added: []string{ids[7], ids[70]}, removed: []string{"intruder"}},
+					},
+				},
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 1), expectBound(t, srv, ids)),
+			},
+		},
+	})
+}
+
+func TestTargetsMap(t *testing.T) {
+	strs := func(ss ...string) []types.String {
+		out := make([]types.String, len(ss))
+		for i, s := range ss {
+			out[i] = types.StringValue(s)
+		}
+		return out
+	}
+	got, err := targetsMap(strs("b", "a", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := slices.Sorted(maps.Keys(got.Elements())); !slices.Equal(keys, []string{"a", "b", "c"}) {
+		t.Fatalf("keys %v", keys)
+	}
+	for id, v := range got.Elements() {
+		if !v.Equal(types.StringValue("")) {
+			t.Fatalf("targets[%s] = %v, want \"\"", id, v)
+		}
+	}
+	if got, err := targetsMap(nil); err != nil || len(got.Elements()) != 0 || got.IsNull() {
+		t.Fatalf("no ids: %v, %v; want an empty map", got, err)
+	}
+	for _, tc := range []struct {
+		ids  []types.String
+		want string
+	}{
+		{strs("a", "b", "a"), `ids[2] "a" repeats ids[0]`},
+		{[]types.String{types.StringValue("a"), types.StringNull()}, "ids[1] is null"},
+	} {
+		if _, err := targetsMap(tc.ids); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.ids, err, tc.want)
+		}
+	}
+}
+
+func TestTargetKeys(t *testing.T) {
+	if got := targetKeys(targetsValue([]string{"z", "a", "m"})); !slices.Equal(got, []string{"a", "m", "z"}) {
+		t.Fatalf("keys %v", got)
+	}
+	for _, m := range []types.Map{types.MapNull(types.StringType), types.MapUnknown(types.StringType), types.MapValueMust(types.StringType, map[string]attr.Value{})} {
+		if got := targetKeys(m); len(got) != 0 {
+			t.Fatalf("%v: keys %v", m, got)
+		}
+	}
+}

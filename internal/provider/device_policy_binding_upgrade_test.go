@@ -1,0 +1,179 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// TestBindingStateUpgradeV0 upgrades a schema version 0 state (target_ids,
+// a set) to version 1 (targets, a map keyed by id), and a null set to a
+// null map.
+func TestBindingStateUpgradeV0(t *testing.T) {
+	ctx := context.Background()
+	r := &devicePolicyBindingResource{}
+	var schemaResp resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+	upgrader := r.UpgradeState(ctx)[0]
+	const policyID = "0123456789abcdef01234567"
+	for name, ids := range map[string]*[]string{"ids": {"d3", "d1", "d2"}, "empty": {}, "null": nil} {
+		t.Run(name, func(t *testing.T) {
+			set := largeStringSetValue{SetValue: types.SetNull(types.StringType)}
+			if ids != nil {
+				set = largeStringSet(*ids)
+			}
+			prior := tfsdk.State{Schema: *upgrader.PriorSchema}
+			if d := prior.Set(ctx, devicePolicyBindingModelV0{
+				ID: types.StringValue(policyID + "/device"), PolicyID: types.StringValue(policyID),
+				TargetType: types.StringValue("device"), TargetIDs: set,
+			}); d.HasError() {
+				t.Fatal(d)
+			}
+			resp := resource.UpgradeStateResponse{State: tfsdk.State{Schema: schemaResp.Schema}}
+			upgrader.StateUpgrader(ctx, resource.UpgradeStateRequest{State: &prior}, &resp)
+			if resp.Diagnostics.HasError() {
+				t.Fatal(resp.Diagnostics)
+			}
+			var got devicePolicyBindingModel
+			if d := resp.State.Get(ctx, &got); d.HasError() {
+				t.Fatal(d)
+			}
+			if got.ID.ValueString() != policyID+"/device" || got.PolicyID.ValueString() != policyID || got.TargetType.ValueString() != "device" {
+				t.Fatalf("upgraded to %+v", got)
+			}
+			if ids == nil {
+				if !got.Targets.IsNull() {
+					t.Fatalf("targets %v, want null", got.Targets)
+				}
+				return
+			}
+			if keys := targetKeys(got.Targets); got.Targets.IsNull() || !slices.Equal(keys, sorted(*ids)) {
+				t.Fatalf("targets %v, want the keys %v", got.Targets, *ids)
+			}
+		})
+	}
+}
+
+// TestBindingStateUpgradeWithCLI starts from a state file as the CLI wrote
+// it for schema version 0 (target_ids, a set of 300 ids), with the targets
+// bound on the server. The CLI upgrades it by itself: a plan without
+// refresh (the upgraded state against the configuration) and a plan with
+// refresh both show no change, and the next apply writes version 1.
+func TestBindingStateUpgradeWithCLI(t *testing.T) {
+	tf := terraformCLI(t)
+	cliConfig := devOverridesConfig(t)
+	srv := mock.NewTestServer(t, mock.Config{})
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{
+		{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/up"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := deviceIDs(0, 300)
+	for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
+		if _, err := srv.Bind("", policy.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dir := t.TempDir()
+	config := requiredProviders + providerBlock(srv) + fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = %q
+  target_type = "device"
+  targets     = provider::iotda::targets([%s])
+}
+`, policy.PolicyID, quoteAll(ids))
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := os.Getenv("TF_ACC_PROVIDER_HOST")
+	if host == "" {
+		host = "registry.terraform.io"
+	}
+	// The ids in the order the API listed them (newest first), as Read
+	// stored them in version 0.
+	listed := slices.Clone(ids)
+	slices.Reverse(listed)
+	v0, err := json.MarshalIndent(map[string]any{
+		"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "6f1c2d9e-3a4b-4c5d-8e7f-0a1b2c3d4e5f",
+		"outputs": map[string]any{},
+		"resources": []any{map[string]any{
+			"mode": "managed", "type": "iotda_device_policy_binding", "name": "test",
+			"provider": fmt.Sprintf(`provider["%s/iotda-terraform/iotda"]`, host),
+			"instances": []any{map[string]any{
+				"schema_version": 0,
+				"attributes": map[string]any{
+					"id": policy.PolicyID + "/device", "policy_id": policy.PolicyID, "target_type": "device", "target_ids": listed,
+				},
+				"sensitive_attributes": []any{},
+			}},
+		}},
+		"check_results": nil,
+	}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(dir, "terraform.tfstate")
+	if err := os.WriteFile(statePath, v0, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := runTerraform(tf, dir, cliConfig, nil, append(args, "-no-color")...); err != nil {
+			t.Fatalf("terraform %v: %v\n%s", args, err, out)
+		}
+	}
+	srv.ResetCalls()
+	run("plan", "-refresh=false", "-detailed-exitcode")
+	if n := srv.TotalCalls(); n != 0 {
+		t.Fatalf("a plan without refresh made %d API calls", n)
+	}
+	run("plan", "-detailed-exitcode")
+	run("apply", "-auto-approve")
+	if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b+u != 0 {
+		t.Fatalf("the upgrade made %d bind and %d unbind calls", b, u)
+	}
+
+	raw, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Instances []struct {
+				SchemaVersion int            `json:"schema_version"`
+				Attributes    map[string]any `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	if len(state.Resources) != 1 || len(state.Resources[0].Instances) != 1 {
+		t.Fatalf("state after apply:\n%s", raw)
+	}
+	inst := state.Resources[0].Instances[0]
+	targets, _ := inst.Attributes["targets"].(map[string]any)
+	if _, old := inst.Attributes["target_ids"]; inst.SchemaVersion != 1 || old || len(targets) != len(ids) {
+		t.Fatalf("schema version %d, target_ids present: %t, %d targets; want version 1, no target_ids, %d targets",
+			inst.SchemaVersion, old, len(targets), len(ids))
+	}
+	for _, id := range ids {
+		if v, ok := targets[id]; !ok || v != "" {
+			t.Fatalf("targets[%s] = %v, %t", id, v, ok)
+		}
+	}
+}
