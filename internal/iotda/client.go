@@ -311,17 +311,24 @@ func (c *Client) bindOrUnbind(ctx context.Context, op, verb, policyID, targetTyp
 }
 
 // ListTargets returns every target bound to a policy, of one type or (with
-// an empty targetType) of all types, following the pages (limit=50 unless
-// Config.PageSize says otherwise).
+// an empty targetType) of all types, newest binding first. It reads pages
+// of Config.PageSize (50 unless told otherwise); see listPages for how
+// they are fetched in parallel.
 func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) ([]Target, error) {
-	var all []Target
-	err := c.paginate(func(marker string) (Page, int, error) {
-		req := ListTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker}
+	pages, err := listPages(ctx, c, func(ctx context.Context, marker string, offset int) (Page, []Target, error) {
+		req := ListTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker, Offset: offset}
 		var out ListTargetsResponse
 		if err := c.do(ctx, "ShowTargetsInDevicePolicy", http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
-			return Page{}, 0, err
+			return Page{}, nil, err
 		}
-		for _, t := range out.Targets {
+		return out.Page, out.Targets, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []Target
+	for _, page := range pages {
+		for _, t := range page {
 			// A target without a type is of the type asked for.
 			if targetType == "" || t.TargetType == "" || t.TargetType == targetType {
 				if t.TargetType == "" {
@@ -330,9 +337,8 @@ func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) (
 				all = append(all, t)
 			}
 		}
-		return out.Page, len(out.Targets), nil
-	})
-	return all, err
+	}
+	return all, nil
 }
 
 // paginate calls fetch with the marker of the previous page until a page

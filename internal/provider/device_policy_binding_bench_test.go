@@ -181,7 +181,8 @@ resource "iotda_device_policy_binding" "fleet" {
 
 	binds, churns := ceilDiv(size, iotda.MaxTargetsPerCall), ceilDiv(churn, iotda.MaxTargetsPerCall)
 	refresh := 1 + pages(size) // read the policy, then list the targets
-	refreshTrips := 1 + pages(size)
+	// The first page, then the others up to batch_parallelism at a time.
+	refreshTrips := 1 + 1 + ceilDiv(pages(size)-1, min(benchParallelism, iotda.MaxOffset/iotda.MaxPageSize+1))
 	write(deviceIDs(0, size))
 	steps := []benchStep{
 		// Create the policy, list what is bound to it (nothing: one call),
