@@ -101,12 +101,14 @@ type BindResult struct {
 	FailureTargets []TargetFailure `json:"failure_targets"`
 }
 
-// ListTargetsRequest is the body of ShowTargetsInDevicePolicy. The client
-// pages with the marker only; the API's offset is not used.
+// ListTargetsRequest is the body of ShowTargetsInDevicePolicy. Offset
+// (0 to MaxOffset) skips records after the marker: the client uses it to
+// fetch several pages from one marker at once.
 type ListTargetsRequest struct {
 	TargetType string `json:"target_type,omitempty"`
 	Limit      int    `json:"limit,omitempty"`
 	Marker     string `json:"marker,omitempty"`
+	Offset     int    `json:"offset,omitempty"`
 }
 
 // Target is one object a policy is bound to.
