@@ -56,6 +56,34 @@ check "devices_are_isolated" {
   }
 }
 
+# The statements approved in the last security review. compare() proves the
+# policy grants no device anything beyond them (taking access away is fine);
+# tests/ fails on a change that widens access until the approval is updated.
+locals {
+  approved = [
+    {
+      effect    = "ALLOW"
+      actions   = ["iotda:devices:publish"]
+      resources = ["topic:/v1/devices/$${devices.deviceId}/telemetry"]
+    },
+    {
+      effect    = "ALLOW"
+      actions   = ["iotda:devices:publish", "iotda:devices:subscribe"]
+      resources = ["topic:/v1/devices/$${devices.deviceId}/commands"]
+    },
+    {
+      effect    = "DENY"
+      actions   = ["iotda:devices:publish", "iotda:devices:subscribe"]
+      resources = ["topic:/v1/devices/*/firmware"]
+    },
+  ]
+}
+
+output "since_approval" {
+  description = "What the policy grants beyond the approved statements, and what it no longer grants."
+  value       = provider::iotda::compare(local.approved, iotda_device_policy.sensors.statement)
+}
+
 output "access" {
   description = "The decision for each scenario."
   value       = { for name, result in local.access : name => result.decision }

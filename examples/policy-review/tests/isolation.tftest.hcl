@@ -1,5 +1,6 @@
 # Run with `terraform test` (make test runs it against the IoTDA mock). The
-# decisions come from provider::iotda::evaluate in main.tf.
+# decisions come from provider::iotda::evaluate in main.tf, the comparison
+# with the approved statements from provider::iotda::compare.
 
 run "device_publishes_on_its_own_topic" {
   command = plan
@@ -25,6 +26,21 @@ run "firmware_is_denied_even_on_own_topic" {
   assert {
     condition     = output.access.own_firmware == "DENY"
     error_message = "The firmware channel must be denied to every device."
+  }
+}
+
+run "no_access_beyond_the_approved_statements" {
+  command = plan
+
+  assert {
+    condition     = output.since_approval.no_new_access
+    error_message = "The policy grants access beyond the approved statements: ${jsonencode(output.since_approval.widened)}"
+  }
+
+  # Publishing on the commands topic was approved and is no longer granted.
+  assert {
+    condition     = [for c in output.since_approval.narrowed : c.topic] == ["/v1/devices/device-1/commands"]
+    error_message = "Expected only publishing on the commands topic to be taken away."
   }
 }
 
