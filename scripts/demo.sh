@@ -45,8 +45,9 @@ go build -o "$work/bin/terraform-provider-iotda" .
 go build -o "$work/iotda-mock" ./cmd/iotda-mock
 
 say "starting the IoTDA mock on a free loopback port"
-"$work/iotda-mock" -listen 127.0.0.1:0 -project-id "$MOCK_PROJECT_ID" \
-	-access-key "$MOCK_ACCESS_KEY" -secret-key "$MOCK_SECRET_KEY" \
+# The keys go through the environment: flags would show in the process list.
+IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$MOCK_SECRET_KEY" \
+	"$work/iotda-mock" -listen 127.0.0.1:0 -project-id "$MOCK_PROJECT_ID" \
 	>"$work/mock.out" 2>"$work/mock.log" &
 mock_pid=$!
 endpoint=""

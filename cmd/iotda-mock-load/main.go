@@ -14,13 +14,15 @@
 //     writers (each binds and unbinds a target of its own, one write per
 //     call) while one reader reads a policy again and again. It prints the
 //     acknowledged writes per second and the read latency p50 and p99.
-//  2. Memory: -posts concurrent unauthenticated POSTs of -post-bytes each
-//     against a fresh mock, then the peak resident memory of the mock
-//     (VmHWM in /proc/PID/status; Linux only) and its resident memory
-//     before.
+//  2. Memory: -posts concurrent POSTs of -post-bytes each against a fresh
+//     mock, then the peak resident memory of the mock (VmHWM in
+//     /proc/PID/status; Linux only) and its resident memory before. Twice:
+//     with no credentials at all, and with a well-formed signature of a
+//     known access key that does not match (the body must be read to find
+//     out).
 //  3. Slow senders: -slow connections that send the headers of a 1 MiB POST
-//     and then one byte per second; it prints how long the mock keeps them
-//     open (at most 20 s, when the tool gives up).
+//     with such a signature and then one byte per second; it prints how long
+//     the mock keeps them open (at most 20 s, when the tool gives up).
 package main
 
 import (
@@ -100,20 +102,27 @@ func run(mockPath string, bindings, writers int, duration time.Duration, posts, 
 			label, float64(res.writes)/res.elapsed.Seconds(), res.writes, res.elapsed.Round(time.Millisecond), res.failed,
 			res.readCount, res.p50, res.p99)
 	}
-	if posts > 0 {
+	for _, forged := range []bool{false, true} {
+		if posts == 0 {
+			break
+		}
 		m, err := start(mockPath, nil)
 		if err != nil {
 			return err
 		}
 		before, _ := memory(m.cmd.Process.Pid, "VmRSS")
-		answered, failed := postLoad(m.url, posts, postBytes)
+		answered, failed := postLoad(m.url, posts, postBytes, forged)
 		peak, err := memory(m.cmd.Process.Pid, "VmHWM")
 		m.stop()
 		if err != nil {
 			return err
 		}
-		fmt.Printf("memory: %d concurrent unauthenticated POSTs of %d bytes (%d answered, %d failed): RSS %.1f MB before, peak %.1f MB\n",
-			posts, postBytes, answered, failed, float64(before)/1e6, float64(peak)/1e6)
+		label := "with no credentials"
+		if forged {
+			label = "with a forged signature"
+		}
+		fmt.Printf("memory: %d concurrent POSTs of %d bytes %s (%d answered, %d cut off): RSS %.1f MB before, peak %.1f MB\n",
+			posts, postBytes, label, answered, failed, float64(before)/1e6, float64(peak)/1e6)
 	}
 	if slow > 0 {
 		m, err := start(mockPath, nil)
@@ -122,7 +131,7 @@ func run(mockPath string, bindings, writers int, duration time.Duration, posts, 
 		}
 		held := slowLoad(m.url, slow)
 		m.stop()
-		fmt.Printf("slow senders: %d connections sending 1 byte/s: the mock closed them after p50 %s, max %s (the tool gives up at %s)\n",
+		fmt.Printf("slow senders: %d connections with a forged signature sending 1 byte/s: the mock closed them after p50 %s, max %s (the tool gives up at %s)\n",
 			slow, held[len(held)/2].Round(100*time.Millisecond), held[len(held)-1].Round(100*time.Millisecond), slowLimit)
 	}
 	return nil
@@ -348,7 +357,7 @@ func writeLoad(base string, bindings, writers int, duration time.Duration) (writ
 
 // postLoad sends n unauthenticated POSTs of size bytes at once and returns
 // how many were answered and how many failed.
-func postLoad(base string, n, size int) (answered, failed int) {
+func postLoad(base string, n, size int, forged bool) (answered, failed int) {
 	body := bytes.Repeat([]byte("x"), size)
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n, DisableKeepAlives: true}}
 	url := base + "/v5/iot/" + mock.TestProjectID + "/device-policies"
@@ -364,6 +373,9 @@ func postLoad(base string, n, size int) (answered, failed int) {
 				return
 			}
 			req.Header.Set("Content-Type", "application/json")
+			if forged {
+				forge(req.Header)
+			}
 			resp, err := client.Do(req)
 			if err != nil {
 				bad.Add(1)
@@ -377,6 +389,13 @@ func postLoad(base string, n, size int) (answered, failed int) {
 	close(gate)
 	wg.Wait()
 	return int(ok.Load()), int(bad.Load())
+}
+
+// forge adds a well-formed signature of the test access key that does not
+// match: only the body can show it is wrong.
+func forge(h http.Header) {
+	h.Set(signer.HeaderDate, time.Now().UTC().Format(signer.DateFormat))
+	h.Set(signer.HeaderAuthorization, signer.AlgorithmBasic+" Access="+mock.TestAccessKey+", SignedHeaders=x-sdk-date, Signature="+strings.Repeat("0", 64))
 }
 
 // slowLoad opens n connections that trickle a body and returns how long
@@ -393,8 +412,12 @@ func slowLoad(base string, n int) []time.Duration {
 				return
 			}
 			defer conn.Close()
-			fmt.Fprintf(conn, "POST /v5/iot/%s/device-policies HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+			h := http.Header{}
+			forge(h)
+			fmt.Fprintf(conn, "POST /v5/iot/%s/device-policies HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
 				mock.TestProjectID, addr, 1<<20)
+			_ = h.Write(conn)
+			fmt.Fprint(conn, "\r\n")
 			closed := make(chan struct{})
 			go func() { _, _ = io.Copy(io.Discard, conn); close(closed) }()
 			tick := time.NewTicker(time.Second)

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -74,8 +76,19 @@ func readURL(t *testing.T, r io.Reader) string {
 	return ""
 }
 
+// environment is the environment the program sees in a test.
+type environment map[string]string
+
+func (e environment) get(name string) string { return e[name] }
+
 // call sends a request signed with the mock's test key pair.
 func call(t *testing.T, method, url string, body any) (int, []byte) {
+	t.Helper()
+	return callAs(t, signer.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey}, method, url, body)
+}
+
+// callAs sends a request signed with creds.
+func callAs(t *testing.T, creds signer.Credentials, method, url string, body any) (int, []byte) {
 	t.Helper()
 	var data []byte
 	if body != nil {
@@ -90,7 +103,6 @@ func call(t *testing.T, method, url string, body any) (int, []byte) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	creds := signer.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey}
 	if err := signer.Sign(req, data, creds, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +120,14 @@ func call(t *testing.T, method, url string, body any) (int, []byte) {
 
 // startRun runs the program in this process until the returned stop
 // function is called; stop returns the exit code and what went to stderr.
-func startRun(t *testing.T, args ...string) (string, func() (int, string)) {
+func startRun(t *testing.T, env environment, args ...string) (string, func() (int, string)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stdoutR, stdoutW := io.Pipe()
 	stderr := &lockedBuffer{}
 	codes := make(chan int, 1)
 	go func() {
-		codes <- run(ctx, args, stdoutW, stderr)
+		codes <- run(ctx, args, env.get, stdoutW, stderr)
 		stdoutW.Close()
 	}()
 	url := readURL(t, stdoutR)
@@ -136,7 +148,7 @@ func startRun(t *testing.T, args ...string) (string, func() (int, string)) {
 
 func TestRunServesAndKeepsState(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
-	url, stop := startRun(t, "-listen", "127.0.0.1:0", "-project-id", mock.TestProjectID,
+	url, stop := startRun(t, nil, "-listen", "127.0.0.1:0", "-project-id", mock.TestProjectID,
 		"-access-key", mock.TestAccessKey, "-secret-key", mock.TestSecretKey, "-latency", "5ms", "-state", state)
 	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
 	status, body := call(t, http.MethodPost, base, mock.CreatePolicyRequest{
@@ -166,7 +178,7 @@ func TestRunServesAndKeepsState(t *testing.T) {
 		t.Fatalf("no state file after shutdown: %v", err)
 	}
 
-	url, stop = startRun(t, "-state", state)
+	url, stop = startRun(t, nil, "-state", state)
 	status, body = call(t, http.MethodGet, url+"/v5/iot/"+mock.TestProjectID+"/device-policies/"+p.PolicyID, nil)
 	if status != http.StatusOK || !strings.Contains(string(body), `"policy_name":"demo"`) {
 		t.Errorf("show after restart = %d %s", status, body)
@@ -177,7 +189,7 @@ func TestRunServesAndKeepsState(t *testing.T) {
 }
 
 func TestRunTokenAndTemporaryKey(t *testing.T) {
-	url, stop := startRun(t, "-token", "tok-1", "-token", "tok-2", "-security-token", "sec")
+	url, stop := startRun(t, nil, "-token", "tok-1", "-token", "tok-2", "-security-token", "sec")
 	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
 	for _, tc := range []struct {
 		token string
@@ -229,6 +241,11 @@ func TestRunBadFlags(t *testing.T) {
 		{"empty token", []string{"-token", ""}, 2},
 		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "state.json")}, 2},
 		{"broken state file", []string{"-state", broken}, 2},
+		{"zero read timeout", []string{"-read-timeout", "0s"}, 2},
+		{"negative idle timeout", []string{"-idle-timeout", "-1s"}, 2},
+		{"missing keys file", []string{"-keys-file", filepath.Join(dir, "missing.env")}, 2},
+		{"keys file with a bad line", []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY")}, 2},
+		{"keys file with an unknown name", []string{"-keys-file", keysFile(t, dir, "AWS_SECRET_ACCESS_KEY=x")}, 2},
 		{"bad listen address", []string{"-listen", "127.0.0.1:notaport"}, 1},
 		{"help", []string{"-h"}, 0},
 	}
@@ -238,7 +255,7 @@ func TestRunBadFlags(t *testing.T) {
 			stderr := &lockedBuffer{}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			if got := run(ctx, tc.args, &stdout, stderr); got != tc.want {
+			if got := run(ctx, tc.args, environment(nil).get, &stdout, stderr); got != tc.want {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", got, tc.want, stderr)
 			}
 			if stdout.Len() != 0 {
@@ -291,7 +308,120 @@ func TestProgramStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("stderr lacks the shutdown:\n%s", stderr)
 	}
 	data, err := os.ReadFile(state)
-	if err != nil || !strings.Contains(string(data), `"policy_name": "sigterm"`) {
+	if err != nil || !strings.Contains(string(data), `"policy_name":"sigterm"`) {
 		t.Errorf("state file after SIGTERM: %v\n%s", err, data)
+	}
+}
+
+// keysFile writes a keys file and returns its path.
+func keysFile(t *testing.T, dir string, lines ...string) string {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "keys-*.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
+
+// TestRunKeysFromEnvironmentAndFile checks that the keys come from the
+// flags, else the environment, else the keys file, and that a secret given
+// as a flag draws a warning.
+func TestRunKeysFromEnvironmentAndFile(t *testing.T) {
+	dir := t.TempDir()
+	file := keysFile(t, dir, "# the mock's keys", "", "IOTDA_MOCK_ACCESS_KEY=HPUAFROMTHEKEYSFILE0", "IOTDA_MOCK_SECRET_KEY = secret-from-the-file", "IOTDA_MOCK_TOKEN=token-from-the-file")
+	fromFile := signer.Credentials{AccessKey: "HPUAFROMTHEKEYSFILE0", SecretKey: "secret-from-the-file"}
+	fromEnv := signer.Credentials{AccessKey: "HPUAFROMTHEKEYSFILE0", SecretKey: "secret-from-the-environment"}
+	test := signer.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey}
+	cases := []struct {
+		name      string
+		env       environment
+		args      []string
+		accepted  signer.Credentials
+		refused   signer.Credentials
+		token     string
+		warnsFlag string
+	}{
+		{"keys file", nil, []string{"-keys-file", file}, fromFile, test, "token-from-the-file", ""},
+		{"environment over the keys file", environment{"IOTDA_MOCK_SECRET_KEY": "secret-from-the-environment"}, []string{"-keys-file", file}, fromEnv, fromFile, "token-from-the-file", ""},
+		{"environment alone", environment{"IOTDA_MOCK_ACCESS_KEY": "HPUAFROMTHEKEYSFILE0", "IOTDA_MOCK_SECRET_KEY": "secret-from-the-environment", "IOTDA_MOCK_TOKEN": "env-token"}, nil, fromEnv, test, "env-token", ""},
+		{"flags over both", environment{"IOTDA_MOCK_SECRET_KEY": "secret-from-the-environment"}, []string{"-keys-file", file, "-access-key", mock.TestAccessKey, "-secret-key", mock.TestSecretKey}, test, fromEnv, "token-from-the-file", "-secret-key"},
+		{"no keys: the test pair", nil, nil, test, fromFile, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, stop := startRun(t, tc.env, append([]string{"-listen", "127.0.0.1:0"}, tc.args...)...)
+			base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
+			if status, body := callAs(t, tc.accepted, http.MethodGet, base, nil); status != http.StatusOK {
+				t.Errorf("with the expected keys: %d %s", status, body)
+			}
+			if status, _ := callAs(t, tc.refused, http.MethodGet, base, nil); status != http.StatusUnauthorized {
+				t.Errorf("with other keys: %d, want 401", status)
+			}
+			if tc.token != "" {
+				req, err := http.NewRequest(http.MethodGet, base, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("X-Auth-Token", tc.token)
+				resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("token %s: %d", tc.token, resp.StatusCode)
+				}
+			}
+			code, logs := stop()
+			if code != 0 {
+				t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+			}
+			if warned := strings.Contains(logs, "warning: "+tc.warnsFlag+" puts a secret in the process list"); warned != (tc.warnsFlag != "") {
+				t.Errorf("warning about %q: %v; stderr:\n%s", tc.warnsFlag, warned, logs)
+			}
+			for _, secret := range []string{"secret-from-the-file", "secret-from-the-environment", "token-from-the-file"} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("stderr shows %s", secret)
+				}
+			}
+		})
+	}
+}
+
+// TestRunReadTimeout checks that a client that sends its body too slowly
+// is cut off after -read-timeout instead of holding a connection forever.
+func TestRunReadTimeout(t *testing.T) {
+	url, stop := startRun(t, environment{"IOTDA_MOCK_TOKEN": "slow-token"}, "-listen", "127.0.0.1:0", "-read-timeout", "500ms", "-idle-timeout", "1h")
+	addr := strings.TrimPrefix(url, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /v5/iot/%s/device-policies HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nX-Auth-Token: slow-token\r\n\r\n{", mock.TestProjectID, addr)
+	closed := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, conn); close(closed) }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-closed:
+			done = true
+		case <-tick.C:
+			_, _ = conn.Write([]byte(" "))
+		case <-time.After(10 * time.Second):
+			t.Fatal("the slow sender was still connected after 10s")
+		}
+	}
+	if held := time.Since(start); held < 400*time.Millisecond {
+		t.Errorf("the connection was closed after %s, before the read timeout", held)
+	}
+	if code, logs := stop(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
 	}
 }

@@ -36,17 +36,24 @@
 // gateway's own errors (APIGW.*) add "request_id".
 //
 // A request is handled in this order: routing (unknown paths and methods are
-// answered at once), counting, latency, reading the body, authentication,
-// project check, injected faults, then the operation itself: the Instance-Id
-// header, the media type, the body or query, and only then the existence of
-// the policy. So a request with both a bad body and an unknown policy id gets
-// the 400.
+// answered at once), counting, latency, the authentication checks that need
+// no body (the token; or the Authorization header, date, access key, scope,
+// signed headers and security token of a signature), the announced body
+// size, reading the body, the signature over the body, project check,
+// injected faults, then the operation itself: the Instance-Id header, the
+// media type, the body or query, and only then the existence of the policy.
+// So a request with both a bad body and an unknown policy id gets the 400,
+// and a request that cannot be authentic is answered before its body is
+// read. At most [Config.MaxBodies] requests (32 by default) have their
+// bodies in memory at once; the others wait for their turn before reading
+// theirs.
 //
 // # State
 //
 // State is kept per project and per instance (the Instance-Id header; no
 // header means the default instance, which the out-of-band helpers call "").
-// One mutex guards all of it. Policy ids are 24 lower-case hex digits: 8 of
+// One read-write lock guards all of it: changes hold it alone, reads share
+// it. Policy ids are 24 lower-case hex digits: 8 of
 // Unix time (never going backwards) and 16 of a counter shared by every
 // project and instance, so ids increase with creation order and "newest
 // first" is descending id order. Binding records get ids from the same
@@ -60,8 +67,15 @@
 //
 // With [Config.StatePath] set the state is loaded from that JSON file at
 // start when it exists, and written after every change to a temporary file
-// in the same directory that is then renamed over it, so readers only ever
-// see a complete file. The file holds every project, not only the configured
+// in the same directory (synced, then renamed over it, then the directory
+// synced), so readers only ever see a complete file. A change is answered
+// only once a file holding it is on disk. Changes are committed in groups:
+// while the file is being written, the changes made meanwhile wait, and the
+// next write covers all of them, so one write serves many concurrent
+// changes. The file is encoded under the shared side of the lock and
+// written with no lock held, so reads never wait on the disk. Temporary
+// files a killed mock left behind (".NAME.tmp-*" beside the file) are
+// removed at start. The file holds every project, not only the configured
 // one, and is checked on load against the same rules as the API.
 //
 // # Authentication
@@ -161,8 +175,9 @@
 //	400 IOTDA.000006  Instance-Id header that is not 1..64 of [A-Za-z0-9_-]; target id that is not 1..128
 //	                  of [A-Za-z0-9_-]; the same target id twice in one call; policy_name filter over 256
 //	                  characters; app_id filter that is not a valid app_id
-//	400 IOTDA.000008  body over 1 MiB (answered before authentication, since the body cannot be checked
-//	                  without reading it all); query string that cannot be parsed
+//	400 IOTDA.000008  body over 1 MiB (answered after the authentication checks that need no body, and,
+//	                  when Content-Length announces it, without reading the body); query string that
+//	                  cannot be parsed
 //	429 APIGW.0308    an injected fault with status 429
 //	nnn IOTDA.000nnn  an injected fault with any other status nnn (e.g. 503 IOTDA.000503)
 //	500 IOTDA.000500  the state file could not be written (the change stays in memory)

@@ -31,14 +31,15 @@ func fuzzServer(t *testing.T) (*Server, string) {
 // serve sends one request to s in memory.
 func serve(s *Server, method, path, rawQuery string, header http.Header, body []byte) *httptest.ResponseRecorder {
 	req := &http.Request{
-		Method:     method,
-		URL:        &url.URL{Path: path, RawQuery: rawQuery},
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     header,
-		Body:       io.NopCloser(bytes.NewReader(body)),
-		Host:       "127.0.0.1",
+		Method:        method,
+		URL:           &url.URL{Path: path, RawQuery: rawQuery},
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Host:          "127.0.0.1",
 	}
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)

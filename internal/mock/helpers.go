@@ -60,8 +60,8 @@ func (s *Server) DeletePolicy(instanceID, policyID string) error {
 // Policy returns a policy, and false when the instance has none with that
 // id.
 func (s *Server) Policy(instanceID, policyID string) (Policy, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stMu.RLock()
+	defer s.stMu.RUnlock()
 	_, p, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
 		return Policy{}, false
@@ -71,8 +71,8 @@ func (s *Server) Policy(instanceID, policyID string) (Policy, bool) {
 
 // Policies returns every policy of an instance, newest first.
 func (s *Server) Policies(instanceID string) []Policy {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stMu.RLock()
+	defer s.stMu.RUnlock()
 	out := []Policy{}
 	if inst := s.st.instance(s.projectID, instanceID, false); inst != nil {
 		for _, p := range inst.policies {
@@ -119,8 +119,8 @@ func (s *Server) Unbind(instanceID, policyID, targetType string, ids ...string) 
 // policy. An empty targetType means every type; an id bound as two types
 // then appears twice.
 func (s *Server) Targets(instanceID, policyID, targetType string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stMu.RLock()
+	defer s.stMu.RUnlock()
 	ids := []string{}
 	inst := s.st.instance(s.projectID, instanceID, false)
 	if inst == nil {

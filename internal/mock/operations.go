@@ -97,22 +97,6 @@ func (s *Server) operate(rt route, r *http.Request, body []byte) (int, any, *Err
 	return 0, nil, notFoundPath()
 }
 
-// saveLocked writes the state file, if there is one.
-func (s *Server) saveLocked() *Error {
-	if s.statePath == "" {
-		return nil
-	}
-	data, err := s.st.encode()
-	if err == nil {
-		err = writeFileAtomic(s.statePath, data)
-	}
-	if err != nil {
-		return &Error{Status: http.StatusInternalServerError, Code: codeInternal,
-			Msg: "Internal error. The mock could not write its state file: " + err.Error()}
-	}
-	return nil
-}
-
 // policyLocked finds a policy of an instance.
 func (s *Server) policyLocked(instanceID, policyID string) (*instance, *Policy, *Error) {
 	inst := s.st.instance(s.projectID, instanceID, false)
@@ -134,79 +118,85 @@ func nameTaken(inst *instance, appID, name, except string) *Error {
 
 // create adds a validated policy.
 func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	appID := req.AppID
-	if appID == "" {
-		appID = defaultAppID(s.projectID, instanceID)
-	}
-	inst := s.st.instance(s.projectID, instanceID, true)
-	if e := nameTaken(inst, appID, req.PolicyName, ""); e != nil {
+	var out Policy
+	e := s.change(func() (bool, *Error) {
+		appID := req.AppID
+		if appID == "" {
+			appID = defaultAppID(s.projectID, instanceID)
+		}
+		inst := s.st.instance(s.projectID, instanceID, true)
+		if e := nameTaken(inst, appID, req.PolicyName, ""); e != nil {
+			return false, e
+		}
+		if len(inst.policies) >= maxPoliciesPerInstance {
+			return false, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
+				Msg: fmt.Sprintf("Operation not allowed. The number of device-policies in the instance reaches the upper limit (%d).", maxPoliciesPerInstance)}
+		}
+		now := s.now()
+		ts := now.UTC().Format(timeFormat)
+		p := &Policy{
+			AppID:      appID,
+			PolicyID:   s.st.newID(now),
+			PolicyName: req.PolicyName,
+			Statement:  cloneStatements(req.Statement),
+			CreateTime: ts,
+			UpdateTime: ts,
+		}
+		inst.policies[p.PolicyID] = p
+		out = clonePolicy(p)
+		return true, nil
+	})
+	if e != nil {
 		return Policy{}, e
 	}
-	if len(inst.policies) >= maxPoliciesPerInstance {
-		return Policy{}, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
-			Msg: fmt.Sprintf("Operation not allowed. The number of device-policies in the instance reaches the upper limit (%d).", maxPoliciesPerInstance)}
-	}
-	now := s.now()
-	ts := now.UTC().Format(timeFormat)
-	p := &Policy{
-		AppID:      appID,
-		PolicyID:   s.st.newID(now),
-		PolicyName: req.PolicyName,
-		Statement:  cloneStatements(req.Statement),
-		CreateTime: ts,
-		UpdateTime: ts,
-	}
-	inst.policies[p.PolicyID] = p
-	if e := s.saveLocked(); e != nil {
-		return Policy{}, e
-	}
-	return clonePolicy(p), nil
+	return out, nil
 }
 
 // update changes a policy with a validated update.
 func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, p, e := s.policyLocked(instanceID, policyID)
+	var out Policy
+	e := s.change(func() (bool, *Error) {
+		inst, p, e := s.policyLocked(instanceID, policyID)
+		if e != nil {
+			return false, e
+		}
+		if u.name != nil {
+			if e := nameTaken(inst, p.AppID, *u.name, policyID); e != nil {
+				return false, e
+			}
+			p.PolicyName = *u.name
+		}
+		if u.statement != nil {
+			p.Statement = cloneStatements(u.statement)
+		}
+		p.UpdateTime = s.now().UTC().Format(timeFormat)
+		out = clonePolicy(p)
+		return true, nil
+	})
 	if e != nil {
 		return Policy{}, e
 	}
-	if u.name != nil {
-		if e := nameTaken(inst, p.AppID, *u.name, policyID); e != nil {
-			return Policy{}, e
-		}
-		p.PolicyName = *u.name
-	}
-	if u.statement != nil {
-		p.Statement = cloneStatements(u.statement)
-	}
-	p.UpdateTime = s.now().UTC().Format(timeFormat)
-	if e := s.saveLocked(); e != nil {
-		return Policy{}, e
-	}
-	return clonePolicy(p), nil
+	return out, nil
 }
 
 // remove deletes a policy and its bindings.
 func (s *Server) remove(instanceID, policyID string) *Error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, _, e := s.policyLocked(instanceID, policyID)
-	if e != nil {
-		return e
-	}
-	delete(inst.policies, policyID)
-	for t, bs := range inst.bindings {
-		bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == policyID })
-		if len(bs) == 0 {
-			delete(inst.bindings, t)
-		} else {
-			inst.bindings[t] = bs
+	return s.change(func() (bool, *Error) {
+		inst, _, e := s.policyLocked(instanceID, policyID)
+		if e != nil {
+			return false, e
 		}
-	}
-	return s.saveLocked()
+		delete(inst.policies, policyID)
+		for t, bs := range inst.bindings {
+			bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == policyID })
+			if len(bs) == 0 {
+				delete(inst.bindings, t)
+			} else {
+				inst.bindings[t] = bs
+			}
+		}
+		return true, nil
+	})
 }
 
 // paginate pages records sorted newest (greatest id) first.
@@ -249,17 +239,45 @@ func newBindResult(policyID, targetType string) BindResult {
 // bind binds validated targets, each with its own outcome. injected says
 // whether failures set by FailTarget apply.
 func (s *Server) bind(instanceID, policyID, targetType string, ids []string, injected bool) (BindResult, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, _, e := s.policyLocked(instanceID, policyID)
+	var failures map[string]TargetFailure
+	if injected {
+		failures = s.injectedFailures(targetType, ids)
+	}
+	var res BindResult
+	e := s.change(func() (bool, *Error) {
+		inst, _, e := s.policyLocked(instanceID, policyID)
+		if e != nil {
+			return false, e
+		}
+		var changed bool
+		res, changed = s.bindLocked(inst, policyID, targetType, ids, failures)
+		return changed, nil
+	})
 	if e != nil {
 		return BindResult{}, e
 	}
+	return res, nil
+}
+
+// injectedFailures returns the failures FailTarget set for these targets.
+func (s *Server) injectedFailures(targetType string, ids []string) map[string]TargetFailure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]TargetFailure{}
+	for _, id := range ids {
+		if f, ok := s.targetFailures[target{typ: targetType, id: id}]; ok {
+			out[id] = f
+		}
+	}
+	return out
+}
+
+func (s *Server) bindLocked(inst *instance, policyID, targetType string, ids []string, failures map[string]TargetFailure) (BindResult, bool) {
 	res := newBindResult(policyID, targetType)
 	changed := false
 	for _, id := range ids {
 		t := target{typ: targetType, id: id}
-		if f, ok := s.targetFailures[t]; ok && injected {
+		if f, ok := failures[id]; ok {
 			res.FailureTargets = append(res.FailureTargets, f)
 			continue
 		}
@@ -275,22 +293,28 @@ func (s *Server) bind(instanceID, policyID, targetType string, ids []string, inj
 			changed = true
 		}
 	}
-	if changed {
-		if e := s.saveLocked(); e != nil {
-			return BindResult{}, e
-		}
-	}
-	return res, nil
+	return res, changed
 }
 
 // unbind unbinds validated targets, each with its own outcome.
 func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (BindResult, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, _, e := s.policyLocked(instanceID, policyID)
+	var res BindResult
+	e := s.change(func() (bool, *Error) {
+		inst, _, e := s.policyLocked(instanceID, policyID)
+		if e != nil {
+			return false, e
+		}
+		var changed bool
+		res, changed = unbindLocked(inst, policyID, targetType, ids)
+		return changed, nil
+	})
 	if e != nil {
 		return BindResult{}, e
 	}
+	return res, nil
+}
+
+func unbindLocked(inst *instance, policyID, targetType string, ids []string) (BindResult, bool) {
 	res := newBindResult(policyID, targetType)
 	changed := false
 	for _, id := range ids {
@@ -310,12 +334,7 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 		res.SuccessTargets = append(res.SuccessTargets, id)
 		changed = true
 	}
-	if changed {
-		if e := s.saveLocked(); e != nil {
-			return BindResult{}, e
-		}
-	}
-	return res, nil
+	return res, changed
 }
 
 // targetRecord is a binding of one policy, for listing.
@@ -326,8 +345,8 @@ type targetRecord struct {
 
 // listTargets answers ShowTargetsInDevicePolicy.
 func (s *Server) listTargets(instanceID, policyID string, q targetsQuery) (ListTargetsResponse, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stMu.RLock()
+	defer s.stMu.RUnlock()
 	inst, _, e := s.policyLocked(instanceID, policyID)
 	if e != nil {
 		return ListTargetsResponse{}, e

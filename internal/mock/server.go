@@ -50,8 +50,13 @@ type Config struct {
 	// Latency is added to every request.
 	Latency time.Duration
 	// StatePath, when set, names a JSON file the state is loaded from at
-	// start (if it exists) and written to atomically after every change.
+	// start (if it exists) and written to atomically after every change;
+	// a change is answered only once the file holding it is on disk.
 	StatePath string
+	// MaxBodies bounds the requests whose bodies are in memory at once;
+	// more wait for their turn before their body is read. Zero means
+	// DefaultMaxBodies.
+	MaxBodies int
 	// Now is the clock; nil means time.Now. Times in answers, ids and the
 	// signature check (X-Sdk-Date within 15 minutes of Now) all use it.
 	Now func() time.Time
@@ -78,6 +83,10 @@ type Fault struct {
 	Count int
 }
 
+// DefaultMaxBodies is how many requests may have their bodies in memory at
+// once when Config.MaxBodies is zero: at most 32 MiB of bodies.
+const DefaultMaxBodies = 32
+
 // Server is the mock IoTDA API. It is an http.Handler.
 type Server struct {
 	projectID string
@@ -86,10 +95,28 @@ type Server struct {
 	statePath string
 	now       func() time.Time
 	verifier  signer.Verifier
+	// bodies holds the body buffers: a request takes one before it reads
+	// its body and gives it back when it is answered, so at most
+	// cap(bodies) bodies are in memory at once and their memory is reused
+	// instead of left to the garbage collector.
+	bodies chan []byte
 
+	// stMu guards the state: writers hold it to change the state in
+	// memory, readers and the state file's encoder share it. Nobody holds
+	// it while the file is written, so reads never wait on the disk.
+	stMu sync.RWMutex
+	st   *store
+	// version counts the changes of st; committed tracks which of them are
+	// on disk.
+	version   uint64
+	committed committer
+	// writeFile writes the state file; tests replace it to hold or fail
+	// the disk.
+	writeFile func(path string, data []byte) error
+
+	// mu guards the test hooks and counters.
 	mu             sync.Mutex
 	latency        time.Duration
-	st             *store
 	calls          map[Operation]int
 	faults         map[Operation][]Fault
 	targetFailures map[target]TargetFailure
@@ -106,6 +133,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Latency < 0 {
 		return nil, fmt.Errorf("mock: latency %s is negative", cfg.Latency)
 	}
+	if cfg.MaxBodies < 0 {
+		return nil, fmt.Errorf("mock: MaxBodies %d is negative", cfg.MaxBodies)
+	}
+	if cfg.MaxBodies == 0 {
+		cfg.MaxBodies = DefaultMaxBodies
+	}
 	s := &Server{
 		projectID:      cfg.ProjectID,
 		creds:          map[string]Credential{},
@@ -115,6 +148,12 @@ func New(cfg Config) (*Server, error) {
 		calls:          map[Operation]int{},
 		faults:         map[Operation][]Fault{},
 		targetFailures: map[target]TargetFailure{},
+		bodies:         make(chan []byte, cfg.MaxBodies),
+		writeFile:      writeFileAtomic,
+	}
+	s.committed.cond = sync.NewCond(&s.committed.mu)
+	for range cfg.MaxBodies {
+		s.bodies <- nil // allocated when first needed
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -143,6 +182,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.st = newStore()
 	if cfg.StatePath != "" {
+		if err := removeLeftovers(cfg.StatePath); err != nil {
+			return nil, fmt.Errorf("mock: %w", err)
+		}
 		st, err := loadState(cfg.StatePath)
 		if err != nil {
 			return nil, fmt.Errorf("mock: %w", err)
@@ -328,17 +370,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, requestID, rt.err)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	if err != nil {
-		return // the client is gone
-	}
-	if len(body) > maxBodyBytes {
-		writeError(w, requestID, badRequest("The request body is larger than %d bytes.", maxBodyBytes))
-		return
-	}
-	if e := s.authenticate(r, body); e != nil {
+	signed, e := s.authenticateHeaders(r)
+	if e != nil {
 		writeError(w, requestID, e)
 		return
+	}
+	if r.ContentLength > maxBodyBytes {
+		writeError(w, requestID, bodyTooLarge())
+		return
+	}
+	var body []byte
+	if r.ContentLength != 0 {
+		var buf []byte
+		select {
+		case buf = <-s.bodies:
+		case <-r.Context().Done():
+			return // the client is gone
+		}
+		var err error
+		body, err = readBody(r, buf)
+		defer func() { s.bodies <- body[:0] }() // nothing keeps the body once answered
+		if err != nil {
+			return // the client is gone or too slow
+		}
+		if len(body) > maxBodyBytes {
+			writeError(w, requestID, bodyTooLarge())
+			return
+		}
+	}
+	if signed {
+		if e := s.verifySignature(r, body); e != nil {
+			writeError(w, requestID, e)
+			return
+		}
 	}
 	if rt.projectID != s.projectID || (r.Header.Get(headerProjectID) != "" && r.Header.Get(headerProjectID) != s.projectID) {
 		writeError(w, requestID, &Error{Status: http.StatusForbidden, Code: "IOTDA.000003",
@@ -411,48 +475,84 @@ func authError(msg string) *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: codeAuthenticationFail, Msg: msg}
 }
 
-// authenticate accepts a configured token or a valid AK/SK signature.
-func (s *Server) authenticate(r *http.Request, body []byte) *Error {
+// authenticateHeaders makes every authentication check that does not need
+// the body, so that a request that cannot be authentic is answered before
+// its body is read. It accepts a configured token (signed false), or
+// checks what can be checked of an AK/SK signature without the body
+// (signed true: verifySignature must follow).
+func (s *Server) authenticateHeaders(r *http.Request) (signed bool, e *Error) {
 	if token := r.Header.Get(headerAuthToken); token != "" {
 		for _, t := range s.tokens {
 			if subtle.ConstantTimeCompare([]byte(token), []byte(t)) == 1 {
-				return nil
+				return false, nil
 			}
 		}
-		return authError(msgAuth + "the token in X-Auth-Token is not valid.")
+		return false, authError(msgAuth + "the token in X-Auth-Token is not valid.")
 	}
 	if r.Header.Get(signer.HeaderAuthorization) == "" {
-		return authError(msgAuth + "the request has neither an X-Auth-Token nor an AK/SK signature.")
+		return false, authError(msgAuth + "the request has neither an X-Auth-Token nor an AK/SK signature.")
 	}
-	ak, err := s.verifier.Verify(r, body)
+	auth, err := s.verifier.CheckHeaders(r)
 	if err != nil {
-		return authError(msgAKSK + "; " + err.Error())
-	}
-	auth, err := signer.ParseAuthorization(r.Header.Get(signer.HeaderAuthorization))
-	if err != nil { // Verify parsed it already
-		return authError(msgAKSK + "; " + err.Error())
+		return true, authError(msgAKSK + "; " + err.Error())
 	}
 	if auth.Algorithm == signer.AlgorithmDerived {
 		if svc := auth.Scope[strings.LastIndex(auth.Scope, "/")+1:]; svc != iotdmScope {
-			return authError(fmt.Sprintf("%s; the derived signing scope names service %s, not %s.", msgAKSK, quote(svc), iotdmScope))
+			return true, authError(fmt.Sprintf("%s; the derived signing scope names service %s, not %s.", msgAKSK, quote(svc), iotdmScope))
 		}
 	}
 	for _, name := range signedWhenPresent {
 		if _, present := r.Header[name]; present && !slices.Contains(auth.SignedHeaders, strings.ToLower(name)) {
-			return authError(fmt.Sprintf("%s; the %s header is not among the signed headers.", msgAKSK, name))
+			return true, authError(fmt.Sprintf("%s; the %s header is not among the signed headers.", msgAKSK, name))
 		}
 	}
-	cred := s.creds[ak]
+	cred := s.creds[auth.AccessKey]
 	sent := r.Header.Get(headerSecurityToken)
 	switch {
 	case cred.SecurityToken == "" && sent != "":
-		return authError(msgAKSK + "; an X-Security-Token was sent with a permanent access key.")
+		return true, authError(msgAKSK + "; an X-Security-Token was sent with a permanent access key.")
 	case cred.SecurityToken != "" && sent == "":
-		return authError(msgAKSK + "; a temporary access key needs its X-Security-Token.")
+		return true, authError(msgAKSK + "; a temporary access key needs its X-Security-Token.")
 	case cred.SecurityToken != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(cred.SecurityToken)) != 1:
-		return authError(msgAKSK + "; the X-Security-Token does not belong to the access key.")
+		return true, authError(msgAKSK + "; the X-Security-Token does not belong to the access key.")
+	}
+	return true, nil
+}
+
+// verifySignature checks an AK/SK signature over the body received.
+func (s *Server) verifySignature(r *http.Request, body []byte) *Error {
+	if _, err := s.verifier.Verify(r, body); err != nil {
+		return authError(msgAKSK + "; " + err.Error())
 	}
 	return nil
+}
+
+func bodyTooLarge() *Error {
+	return badRequest("The request body is larger than %d bytes.", maxBodyBytes)
+}
+
+// readBody reads at most maxBodyBytes+1 bytes of the body into buf, grown
+// once to the announced length when there is one (a body longer than
+// announced is seen by the extra byte).
+func readBody(r *http.Request, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	if r.ContentLength > 0 {
+		buf = slices.Grow(buf, int(r.ContentLength)+1)
+	}
+	limited := io.LimitReader(r.Body, maxBodyBytes+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(len(buf), 512), maxBodyBytes+1-len(buf)))
+		}
+		n, err := limited.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF):
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
 }
 
 func newRequestID() string {

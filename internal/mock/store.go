@@ -174,7 +174,7 @@ func (st *store) encode() ([]byte, error) {
 		}
 		f.Projects[pid] = pf
 	}
-	return json.MarshalIndent(f, "", "  ")
+	return json.Marshal(f)
 }
 
 // decodeState parses and checks a state file against the API's rules.
@@ -289,26 +289,4 @@ func loadState(path string) (*store, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return st, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path, so a reader sees the old file or the new one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

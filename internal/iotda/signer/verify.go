@@ -94,14 +94,44 @@ func ParseAuthorization(value string) (ParsedAuthorization, error) {
 // hash of the body received; an unsigned one is ignored, so a body changed
 // after signing fails whatever hash is sent beside it.
 func (v Verifier) Verify(req *http.Request, body []byte) (string, error) {
-	auth, err := ParseAuthorization(req.Header.Get(HeaderAuthorization))
+	auth, creds, err := v.checkHeaders(req)
 	if err != nil {
 		return "", err
+	}
+	payload, err := verifiedPayloadHash(req, body, auth.SignedHeaders)
+	if err != nil {
+		return "", err
+	}
+	want, err := authorization(req, req.Header.Get(HeaderDate), payload, creds, auth.SignedHeaders)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	got := want[strings.LastIndex(want, "Signature=")+len("Signature="):]
+	if subtle.ConstantTimeCompare([]byte(got), []byte(auth.Signature)) != 1 {
+		return "", fmt.Errorf("%w: signature does not match", ErrRejected)
+	}
+	return auth.AccessKey, nil
+}
+
+// CheckHeaders makes every check of Verify that does not need the body:
+// the Authorization header, the date and its skew, the access key and the
+// derived scope. A server calls it before reading a body, so a request
+// that cannot be authentic costs no memory for its body; Verify then makes
+// these checks again and checks the signature. Errors wrap ErrRejected.
+func (v Verifier) CheckHeaders(req *http.Request) (ParsedAuthorization, error) {
+	auth, _, err := v.checkHeaders(req)
+	return auth, err
+}
+
+func (v Verifier) checkHeaders(req *http.Request) (ParsedAuthorization, Credentials, error) {
+	auth, err := ParseAuthorization(req.Header.Get(HeaderAuthorization))
+	if err != nil {
+		return auth, Credentials{}, err
 	}
 	dateValue := req.Header.Get(HeaderDate)
 	date, err := time.Parse(DateFormat, dateValue)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s %q is not in the form yyyyMMddTHHmmssZ", ErrRejected, HeaderDate, dateValue)
+		return auth, Credentials{}, fmt.Errorf("%w: %s %q is not in the form yyyyMMddTHHmmssZ", ErrRejected, HeaderDate, dateValue)
 	}
 	now := time.Now
 	if v.Now != nil {
@@ -112,36 +142,24 @@ func (v Verifier) Verify(req *http.Request, body []byte) (string, error) {
 		skew = DefaultMaxSkew
 	}
 	if d := now().Sub(date); d > skew || d < -skew {
-		return "", fmt.Errorf("%w: %s is more than %s away from the server's time", ErrRejected, HeaderDate, skew)
+		return auth, Credentials{}, fmt.Errorf("%w: %s is more than %s away from the server's time", ErrRejected, HeaderDate, skew)
 	}
 	if !slices.Contains(auth.SignedHeaders, "x-sdk-date") {
-		return "", fmt.Errorf("%w: x-sdk-date is not among the signed headers", ErrRejected)
+		return auth, Credentials{}, fmt.Errorf("%w: x-sdk-date is not among the signed headers", ErrRejected)
 	}
 	secret, ok := v.SecretKey(auth.AccessKey)
 	if !ok {
-		return "", fmt.Errorf("%w: unknown access key", ErrRejected)
+		return auth, Credentials{}, fmt.Errorf("%w: unknown access key", ErrRejected)
 	}
 	creds := Credentials{AccessKey: auth.AccessKey, SecretKey: secret, Algorithm: auth.Algorithm}
 	if auth.Algorithm == AlgorithmDerived {
 		scope := strings.Split(auth.Scope, "/")
 		if scope[0] != dateValue[:8] {
-			return "", fmt.Errorf("%w: scope date %q does not match %s", ErrRejected, scope[0], HeaderDate)
+			return auth, Credentials{}, fmt.Errorf("%w: scope date %q does not match %s", ErrRejected, scope[0], HeaderDate)
 		}
 		creds.Region, creds.Service = scope[1], scope[2]
 	}
-	payload, err := verifiedPayloadHash(req, body, auth.SignedHeaders)
-	if err != nil {
-		return "", err
-	}
-	want, err := authorization(req, dateValue, payload, creds, auth.SignedHeaders)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrRejected, err)
-	}
-	got := want[strings.LastIndex(want, "Signature=")+len("Signature="):]
-	if subtle.ConstantTimeCompare([]byte(got), []byte(auth.Signature)) != 1 {
-		return "", fmt.Errorf("%w: signature does not match", ErrRejected)
-	}
-	return auth.AccessKey, nil
+	return auth, creds, nil
 }
 
 // verifiedPayloadHash is the payload hash a verifier signs over.
