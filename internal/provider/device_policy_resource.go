@@ -16,10 +16,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -33,6 +35,7 @@ var (
 	_ resource.ResourceWithImportState    = (*devicePolicyResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*devicePolicyResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*devicePolicyResource)(nil)
+	_ resource.ResourceWithIdentity       = (*devicePolicyResource)(nil)
 )
 
 // NewDevicePolicyResource returns the iotda_device_policy resource.
@@ -148,6 +151,20 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 	}
 }
 
+// IdentitySchema makes the policy id the identity: it alone names a policy
+// in the instance the provider is configured for. The project and instance
+// are not part of it (see the resource docs).
+func (r *devicePolicyResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"policy_id": identityschema.StringAttribute{
+				Description:       "The policy id (24 hexadecimal characters).",
+				RequiredForImport: true,
+			},
+		},
+	}
+}
+
 // ValidateConfig checks what the schema cannot, once the statements are
 // known: the API's 10 KB limit per policy.
 func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -245,6 +262,7 @@ func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRe
 	tflog.Info(ctx, "created device policy", map[string]any{"policy_id": policy.PolicyID})
 	policy.Statement = orderLike(statements, policy.Statement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
+	setPolicyIdentity(ctx, resp.Identity, policy.PolicyID, &resp.Diagnostics)
 }
 
 func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -268,6 +286,7 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 		policy.Statement = orderLike(prior, policy.Statement)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
+	setPolicyIdentity(ctx, resp.Identity, policy.PolicyID, &resp.Diagnostics)
 }
 
 func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -292,6 +311,7 @@ func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	policy.Statement = orderLike(statements, policy.Statement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
+	setPolicyIdentity(ctx, resp.Identity, policy.PolicyID, &resp.Diagnostics)
 }
 
 func (r *devicePolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -307,13 +327,37 @@ func (r *devicePolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 }
 
+// ImportState takes the policy id from `terraform import`, an import
+// block's id, or an import block's identity.
 func (r *devicePolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !policyIDPattern.MatchString(req.ID) {
+	id := req.ID
+	if id == "" && req.Identity != nil {
+		var policyID types.String
+		resp.Diagnostics.Append(req.Identity.GetAttribute(ctx, path.Root("policy_id"), &policyID)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if !policyIDPattern.MatchString(policyID.ValueString()) {
+			resp.Diagnostics.AddAttributeError(path.Root("policy_id"), "Invalid Import Identity",
+				fmt.Sprintf("policy_id %q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", policyID.ValueString()))
+			return
+		}
+		id = policyID.ValueString()
+	} else if !policyIDPattern.MatchString(id) {
 		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("%q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", req.ID))
+			fmt.Sprintf("%q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", id))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	setPolicyIdentity(ctx, resp.Identity, id, &resp.Diagnostics)
+}
+
+// setPolicyIdentity records the identity of a policy. Identity is nil when
+// the CLI does not support resource identity (before Terraform 1.12).
+func setPolicyIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, policyID string, diags *diag.Diagnostics) {
+	if identity != nil {
+		diags.Append(identity.SetAttribute(ctx, path.Root("policy_id"), policyID)...)
+	}
 }
 
 // createFailureHint explains a failed create with what one listing of the
