@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Regenerates docs/ from the provider's schema, templates/ and examples/.
 # The schema is read through the dev_overrides CLI configuration, so no
-# registry, download or `init` is needed.
+# registry, download or `init` is needed; with Terraform 1.16.4 (built once,
+# see scripts/terraform-cli.sh) unless terraform on PATH is 1.14 or later.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 root=$(repo_root)
 cd "$root"
 
+# The schema's resource identities and list resources, which the docs show,
+# are only in the output of Terraform 1.14 or later.
 tf=$(terraform_cli)
+tf_version=$(CHECKPOINT_DISABLE=1 "$tf" version 2>/dev/null | sed -n 's/^Terraform v\([0-9.]*\).*/\1/p' | head -n1)
+if [ -z "$tf_version" ] || [ "$(printf '%s\n%s\n' 1.14.0 "$tf_version" | sort -V | head -n1)" != 1.14.0 ]; then
+	say "the docs need Terraform 1.14+ (resource identities, list resources); using Terraform 1.16.4"
+	tf=$("$root/scripts/terraform-cli.sh" --cli terraform-1.16)
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -26,10 +26,10 @@ func TestIsHuaweicloudProvider(t *testing.T) {
 		"mirror.example.com/HuaweiCloud/huaweicloud":    true,
 		"registry.terraform.io/hashicorp/huaweicloud":   false,
 		"registry.terraform.io/huaweicloud/iotda":       false,
-		"huaweicloud":                                   false,
-		"/huaweicloud/huaweicloud":                      false,
-		"a/b/huaweicloud/huaweicloud":                   false,
-		"":                                              false,
+		"huaweicloud":                 false,
+		"/huaweicloud/huaweicloud":    false,
+		"a/b/huaweicloud/huaweicloud": false,
+		"":                            false,
 	} {
 		if got := isHuaweicloudProvider(address); got != want {
 			t.Errorf("isHuaweicloudProvider(%q) = %v, want %v", address, got, want)

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/function"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -28,8 +29,9 @@ import (
 )
 
 var (
-	_ provider.Provider              = (*iotdaProvider)(nil)
-	_ provider.ProviderWithFunctions = (*iotdaProvider)(nil)
+	_ provider.Provider                  = (*iotdaProvider)(nil)
+	_ provider.ProviderWithFunctions     = (*iotdaProvider)(nil)
+	_ provider.ProviderWithListResources = (*iotdaProvider)(nil)
 )
 
 // New returns a constructor of the provider for the given version.
@@ -170,12 +172,20 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	resp.ResourceData = client
 	resp.DataSourceData = client
+	resp.ListResourceData = client
 }
 
 func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewDevicePolicyResource,
 		NewDevicePolicyBindingResource,
+	}
+}
+
+// ListResources are what `terraform query` lists (Terraform 1.14+).
+func (p *iotdaProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewDevicePolicyListResource,
 	}
 }
 

@@ -1,0 +1,163 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/querycheck"
+	"github.com/hashicorp/terraform-plugin-testing/querycheck/queryfilter"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// outOfBandPolicies makes three policies as another user of the API would:
+// two in resource space "factory-1" (one of them with an IoTDA variable and
+// its DENY statement first), one in "factory-2".
+func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []iotda.Policy {
+	t.Helper()
+	reqs := []iotda.CreatePolicyRequest{
+		{PolicyName: "sensors", AppID: "factory-1", Statement: []iotda.Statement{
+			{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/firmware/*"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/*"}},
+		}},
+		{PolicyName: "gateways", AppID: "factory-1", Statement: []iotda.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/v1/broadcast"}},
+		}},
+		{PolicyName: "sensors", AppID: "factory-2", Statement: []iotda.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v2/telemetry"}},
+		}},
+	}
+	out := make([]iotda.Policy, 0, len(reqs))
+	for _, req := range reqs {
+		p, err := srv.CreatePolicy("", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func byPolicyID(id string) queryfilter.QueryFilter {
+	return queryfilter.ByResourceIdentity(map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(id)})
+}
+
+func TestAccDevicePolicyList(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	policies := outOfBandPolicies(t, srv)
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: providerBlock(srv)},
+			{
+				Query: true,
+				Config: providerBlock(srv) + `
+list "iotda_device_policy" "all" {
+  provider         = iotda
+  include_resource = true
+}
+
+list "iotda_device_policy" "factory_1" {
+  provider = iotda
+  config {
+    app_id = "factory-1"
+  }
+}
+
+list "iotda_device_policy" "sensors" {
+  provider = iotda
+  config {
+    policy_name = "sensors"
+  }
+}
+
+list "iotda_device_policy" "none" {
+  provider = iotda
+  config {
+    app_id      = "factory-2"
+    policy_name = "gateways"
+  }
+}
+`,
+				QueryResultChecks: []querycheck.QueryResultCheck{
+					querycheck.ExpectLength("iotda_device_policy.all", 3),
+					querycheck.ExpectIdentity("iotda_device_policy.all", map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(policies[0].PolicyID)}),
+					querycheck.ExpectIdentity("iotda_device_policy.all", map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(policies[2].PolicyID)}),
+					querycheck.ExpectResourceDisplayName("iotda_device_policy.all", byPolicyID(policies[1].PolicyID), knownvalue.StringExact("gateways (resource space factory-1)")),
+					// The whole policy, statements in the API's order.
+					querycheck.ExpectResourceKnownValues("iotda_device_policy.all", byPolicyID(policies[0].PolicyID), []querycheck.KnownValueCheck{
+						{Path: tfjsonpath.New("id"), KnownValue: knownvalue.StringExact(policies[0].PolicyID)},
+						{Path: tfjsonpath.New("policy_name"), KnownValue: knownvalue.StringExact("sensors")},
+						{Path: tfjsonpath.New("app_id"), KnownValue: knownvalue.StringExact("factory-1")},
+						{Path: tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("effect"), KnownValue: knownvalue.StringExact("DENY")},
+						{Path: tfjsonpath.New("statement").AtSliceIndex(1).AtMapKey("resources"), KnownValue: stringSetExact("topic:/v1/devices/${devices.deviceId}/*")},
+						{Path: tfjsonpath.New("create_time"), KnownValue: knownvalue.StringExact(policies[0].CreateTime)},
+					}),
+					querycheck.ExpectLength("iotda_device_policy.factory_1", 2),
+					querycheck.ExpectLength("iotda_device_policy.sensors", 2),
+					querycheck.ExpectIdentity("iotda_device_policy.sensors", map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(policies[2].PolicyID)}),
+					querycheck.ExpectLength("iotda_device_policy.none", 0),
+				},
+			},
+		},
+	})
+}
+
+// TestAccDevicePolicyList_cost: a full instance (50 policies) is listed in
+// one ListDevicePolicies call, and include_resource adds one
+// ShowDevicePolicy call per policy, nothing else.
+func TestAccDevicePolicyList_cost(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	for i := range iotda.MaxPoliciesPerInstance {
+		if _, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: []iotda.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{fmt.Sprintf("topic:/t/%d", i)}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query := func(include bool) string {
+		return providerBlock(srv) + fmt.Sprintf(`
+list "iotda_device_policy" "all" {
+  provider         = iotda
+  include_resource = %t
+}
+`, include)
+	}
+	expectCalls := func(list, show int) func() {
+		return func() {
+			if got := srv.Calls(mock.OpList); got != list {
+				t.Errorf("ListDevicePolicies calls: %d, want %d", got, list)
+			}
+			if got := srv.Calls(mock.OpShow); got != show {
+				t.Errorf("ShowDevicePolicy calls: %d, want %d", got, show)
+			}
+			srv.ResetCalls()
+		}
+	}
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: providerBlock(srv)},
+			{
+				PreConfig:         srv.ResetCalls,
+				Query:             true,
+				Config:            query(false),
+				QueryResultChecks: []querycheck.QueryResultCheck{querycheck.ExpectLength("iotda_device_policy.all", 50)},
+			},
+			{
+				PreConfig:         expectCalls(1, 0),
+				Query:             true,
+				Config:            query(true),
+				QueryResultChecks: []querycheck.QueryResultCheck{querycheck.ExpectLength("iotda_device_policy.all", 50)},
+			},
+			{PreConfig: expectCalls(1, 50), Config: providerBlock(srv)},
+		},
+	})
+}
