@@ -69,7 +69,8 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				RefreshState: true,
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
 				RefreshPlanChecks: resource.RefreshPlanChecks{
 					PostRefresh: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
 				},
