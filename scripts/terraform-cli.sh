@@ -16,9 +16,10 @@
 #
 # A build happens at most once per machine, into
 # ${IOTDA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-iotda}/
-# <cli>-<version>/. The first build of either CLI takes 8 to 15 minutes on
-# 2 cores and fills about 3 GB of Go module and build caches; the script says
-# so before it starts and prints progress every 30 seconds.
+# <cli>-<version>/. The first build of either CLI takes 8 to 13 minutes on
+# 2 idle cores (25 on a busy machine) and fills about 3 GB of Go module and
+# build caches; the script says so before it starts and prints progress
+# every 30 seconds.
 #
 # Environment:
 #   IOTDA_CLI              default for --cli
@@ -54,7 +55,7 @@ internal/backend/remote-state/s3 internal/legacy"
 
 # What a first build costs, measured on 2 cores (see the README): said
 # before a build starts.
-BUILD_COST="8 to 15 minutes on 2 cores (under 2 minutes when the Go build cache is warm) and about 3 GB of Go module and build caches"
+BUILD_COST="8 to 13 minutes on 2 idle cores (25 minutes on a busy machine; under 2 minutes when the Go build cache is warm) and about 3 GB of Go module and build caches"
 # Seconds between progress lines while building.
 PROGRESS_INTERVAL=${IOTDA_PROGRESS_INTERVAL:-30}
 
@@ -62,7 +63,7 @@ log() { printf '%s\n' "terraform-cli: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-	sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2
 }
 # abs_path PATH: print PATH made absolute (without resolving symlinks).
 abs_path() {

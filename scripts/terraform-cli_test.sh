@@ -148,7 +148,7 @@ EOF
 chmod +x "$work/fakego/go"
 check "builds Terraform once" "$work/built/terraform-$tf_version/terraform" \
 	PATH="$work/fakego:$sysbin" IOTDA_TOOLS_CACHE="$work/built" IOTDA_PROGRESS_INTERVAL=1 -- --cli terraform-1.16
-for want in "takes 8 to 15 minutes" "still building Terraform $tf_version" "built Terraform $tf_version in" \
+for want in "takes 8 to 13 minutes" "still building Terraform $tf_version" "built Terraform $tf_version in" \
 	"replace github.com/hashicorp/terraform/internal/backend/remote-state/s3 => github.com/hashicorp/terraform/internal/backend/remote-state/s3 v0.0.0-"; do
 	if grep -qF -- "$want" "$work/stderr"; then
 		echo "ok   build says: $want"

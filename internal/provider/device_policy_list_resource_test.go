@@ -57,7 +57,7 @@ func TestAccDevicePolicyList(t *testing.T) {
 			{Config: providerBlock(srv)},
 			{
 				Query: true,
-				Config: providerBlock(srv) + `
+				Config: `
 list "iotda_device_policy" "all" {
   provider         = iotda
   include_resource = true
@@ -122,7 +122,8 @@ func TestAccDevicePolicyList_cost(t *testing.T) {
 		}
 	}
 	query := func(include bool) string {
-		return providerBlock(srv) + fmt.Sprintf(`
+		// The provider block is in the configuration of the first step.
+		return fmt.Sprintf(`
 list "iotda_device_policy" "all" {
   provider         = iotda
   include_resource = %t
