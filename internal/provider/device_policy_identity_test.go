@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
@@ -65,7 +64,7 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 				// changed out of band...
 				PreConfig: func() {
 					p := srv.Policies("")[0]
-					if _, err := srv.UpdatePolicy("", p.PolicyID, iotda.UpdatePolicyRequest{PolicyName: "renamed-elsewhere"}); err != nil {
+					if _, err := srv.UpdatePolicy("", p.PolicyID, mock.UpdatePolicyRequest{PolicyName: "renamed-elsewhere"}); err != nil {
 						t.Fatal(err)
 					}
 				},

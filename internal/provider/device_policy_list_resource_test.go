@@ -18,21 +18,21 @@ import (
 // outOfBandPolicies makes three policies as another user of the API would:
 // two in resource space "factory-1" (one of them with an IoTDA variable and
 // its DENY statement first), one in "factory-2".
-func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []iotda.Policy {
+func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []mock.Policy {
 	t.Helper()
-	reqs := []iotda.CreatePolicyRequest{
-		{PolicyName: "sensors", AppID: "factory-1", Statement: []iotda.Statement{
+	reqs := []mock.CreatePolicyRequest{
+		{PolicyName: "sensors", AppID: "factory-1", Statement: []mock.Statement{
 			{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/firmware/*"}},
 			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/*"}},
 		}},
-		{PolicyName: "gateways", AppID: "factory-1", Statement: []iotda.Statement{
+		{PolicyName: "gateways", AppID: "factory-1", Statement: []mock.Statement{
 			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/v1/broadcast"}},
 		}},
-		{PolicyName: "sensors", AppID: "factory-2", Statement: []iotda.Statement{
+		{PolicyName: "sensors", AppID: "factory-2", Statement: []mock.Statement{
 			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v2/telemetry"}},
 		}},
 	}
-	out := make([]iotda.Policy, 0, len(reqs))
+	out := make([]mock.Policy, 0, len(reqs))
 	for _, req := range reqs {
 		p, err := srv.CreatePolicy("", req)
 		if err != nil {
@@ -115,7 +115,7 @@ list "iotda_device_policy" "none" {
 func TestAccDevicePolicyList_cost(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	for i := range iotda.MaxPoliciesPerInstance {
-		if _, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: []iotda.Statement{
+		if _, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: []mock.Statement{
 			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{fmt.Sprintf("topic:/t/%d", i)}},
 		}}); err != nil {
 			t.Fatal(err)

@@ -130,7 +130,7 @@ func skipUnlessCLI(t *testing.T, tf, minTerraform, minOpenTofu string) cliInfo {
 
 // huaweicloudStateFile is a state holding one huaweicloud_iotda_device_policy
 // named "migrated" exactly as the huaweicloud provider writes it.
-func huaweicloudStateFile(providerHost string, p iotda.Policy) string {
+func huaweicloudStateFile(providerHost string, p mock.Policy) string {
 	statements := make([]map[string]any, 0, len(p.Statement))
 	for _, s := range p.Statement {
 		statements = append(statements, map[string]any{"actions": s.Actions, "effect": s.Effect, "resources": s.Resources})
@@ -168,9 +168,9 @@ func TestMoveFromHuaweicloud(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	// The policy the example's configuration describes, made as the
 	// huaweicloud provider would have made it.
-	policy, err := srv.CreatePolicy("", iotda.CreatePolicyRequest{
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
 		PolicyName: "migrated-telemetry", AppID: "factory-1",
-		Statement: []iotda.Statement{
+		Statement: []mock.Statement{
 			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/telemetry"}},
 			{Effect: "DENY", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/firmware/*"}},
 		},
@@ -240,7 +240,7 @@ func TestMoveFromHuaweicloud_invalidState(t *testing.T) {
 	info := skipUnlessCLI(t, tf, "1.8.0", "1.10.0")
 	srv := mock.NewTestServer(t, mock.Config{})
 	dir := t.TempDir()
-	state := strings.Replace(huaweicloudStateFile("registry.terraform.io", iotda.Policy{PolicyName: "p", AppID: "a"}), `"id": ""`, `"id": null`, 1)
+	state := strings.Replace(huaweicloudStateFile("registry.terraform.io", mock.Policy{PolicyName: "p", AppID: "a"}), `"id": ""`, `"id": null`, 1)
 	if err := os.WriteFile(filepath.Join(dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
 		t.Fatal(err)
 	}
