@@ -271,6 +271,10 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The identity is known before the call: a state written by a CLI
+	// without identity support (before Terraform 1.12) has none, and the
+	// framework wants one even from a Read that removes the resource.
+	setPolicyIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
 	policy, err := r.client.GetPolicy(ctx, state.ID.ValueString())
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing it from state", map[string]any{"policy_id": state.ID.ValueString()})
