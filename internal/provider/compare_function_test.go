@@ -66,6 +66,7 @@ func comparison(widened, narrowed []knownvalue.Check) knownvalue.Check {
 }
 
 func TestAccCompareFunction(t *testing.T) {
+	t.Parallel()
 	dev1 := map[string]string{"device_id": "device-1"}
 	everyone := map[string]string{}
 	outputs := ""

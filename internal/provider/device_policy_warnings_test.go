@@ -69,6 +69,7 @@ var (
 // create, a reordering or a rename; the access widened or narrowed, with
 // example topics, otherwise; each warning once.
 func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	w := newWorkspace(t)
 	steps := []struct {
@@ -124,6 +125,7 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 // one, and no wildcard advice for resources another warning says have no
 // effect.
 func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	w := newWorkspace(t)
 	w.write(srv, fleetPolicy("review", "", fleetStatement{"ALLOW", publishOnly, []string{
@@ -158,6 +160,7 @@ func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 // type lose a policy that is destroyed or replaced, with one listing of its
 // targets at plan time, and nothing when none is bound.
 func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	w := newWorkspace(t)
 	w.write(srv, fleetPolicy("bound", "", ownUp))
