@@ -97,6 +97,7 @@ func expectReaching(name string, policies ...knownvalue.Check) statecheck.StateC
 }
 
 func TestAccDeviceAccessDataSource(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	f := newAccessFixture(t, srv)
 	config := providerBlock(srv) +
@@ -152,6 +153,7 @@ func TestAccDeviceAccessDataSource(t *testing.T) {
 // the cost the documentation gives: one policy listing, one target listing
 // per policy (one call per 50 targets), one read per reaching policy.
 func TestAccDeviceAccessDataSource_cost(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	f := newAccessFixture(t, srv)
 	// One listing at a time, so that the injected 404 below hits the
@@ -201,6 +203,7 @@ func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 // binding managed in the same configuration; the policy's topic uses
 // ${devices.deviceId}, written $${devices.deviceId} in HCL.
 func TestAccDeviceAccessDataSource_sameConfiguration(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 2)
 	config := bindingConfig(srv, ids) +
@@ -220,6 +223,7 @@ func TestAccDeviceAccessDataSource_sameConfiguration(t *testing.T) {
 }
 
 func TestAccDeviceAccessDataSource_errors(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	createPolicy(t, srv, "p", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	data := func(attrs ...string) string { return providerBlock(srv) + accessData("test", attrs...) }

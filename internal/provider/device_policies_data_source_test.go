@@ -23,6 +23,7 @@ func idList(ids ...string) knownvalue.Check {
 }
 
 func TestAccDevicePoliciesDataSource(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	s := apiStatement(iotda.EffectAllow, publishOnly, "topic:/a")
 	alpha1 := createPolicy(t, srv, "alpha", "space-1", s)
@@ -79,6 +80,7 @@ data "iotda_device_policies" "none" {
 // TestAccDevicePoliciesDataSource_fullInstance lists an instance holding the
 // most policies it can, 50, in one call.
 func TestAccDevicePoliciesDataSource_fullInstance(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	var newest mock.Policy
 	for i := range iotda.MaxPoliciesPerInstance {
@@ -100,6 +102,7 @@ func TestAccDevicePoliciesDataSource_fullInstance(t *testing.T) {
 }
 
 func TestAccDevicePoliciesDataSource_validation(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	cases := []struct {
 		attrs string

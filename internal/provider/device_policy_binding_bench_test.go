@@ -40,8 +40,6 @@ type benchStep struct {
 
 func pages(n int) int { return max(1, ceilDiv(n, iotda.MaxPageSize)) }
 
-func ceilDiv(n, d int) int { return (n + d - 1) / d }
-
 // waves is how many rounds n calls take when parallelism run at once.
 func waves(calls int) int { return ceilDiv(calls, benchParallelism) }
 
@@ -274,12 +272,4 @@ func cliVersion(tb testing.TB, tf string) string {
 	}
 	first, _, _ := strings.Cut(string(out), "\n")
 	return strings.TrimSpace(first)
-}
-
-func quoteAll(ids []string) string {
-	quoted := make([]string, len(ids))
-	for i, id := range ids {
-		quoted[i] = fmt.Sprintf("%q", id)
-	}
-	return strings.Join(quoted, ", ")
 }

@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
@@ -18,88 +17,8 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-const bindingAddr = "iotda_device_policy_binding.test"
-
-// deviceIDs names devices from..to-1 the way IoTDA does: product_node.
-func deviceIDs(from, to int) []string {
-	ids := make([]string, 0, to-from)
-	for i := from; i < to; i++ {
-		ids = append(ids, fmt.Sprintf("64a7ba7ef9cb063d27e16b97_sensor-%04d", i))
-	}
-	return ids
-}
-
-// bindingConfig is a policy and a binding of the given devices to it.
-func bindingConfig(srv *mock.TestServer, ids []string) string {
-	return providerBlock(srv) + `
-resource "iotda_device_policy" "test" {
-  policy_name = "fleet"
-  statement {
-    effect    = "ALLOW"
-    actions   = ["iotda:devices:publish"]
-    resources = ["topic:/v1/devices/$${devices.deviceId}/up"]
-  }
-}
-` + bindingBlock(ids)
-}
-
-// bindingBlock binds ids with the provider's function; the for-expression
-// idiom is tested on its own.
-func bindingBlock(ids []string) string {
-	return fmt.Sprintf(`
-resource "iotda_device_policy_binding" "test" {
-  policy_id   = iotda_device_policy.test.id
-  target_type = "device"
-  targets     = provider::iotda::targets([%s])
-}
-`, quoteAll(ids))
-}
-
-// targetsExact checks a targets map holds exactly ids.
-func targetsExact(ids ...string) knownvalue.Check {
-	m := make(map[string]knownvalue.Check, len(ids))
-	for _, id := range ids {
-		m[id] = knownvalue.StringExact("")
-	}
-	return knownvalue.MapExact(m)
-}
-
-// onlyPolicy returns the id of the single policy named fleet.
-func onlyPolicy(t *testing.T, srv *mock.TestServer) string {
-	t.Helper()
-	for _, p := range srv.Policies("") {
-		if p.PolicyName == "fleet" {
-			return p.PolicyID
-		}
-	}
-	t.Fatal("policy fleet does not exist")
-	return ""
-}
-
-// expectCalls checks the mock's bind and unbind counters.
-func expectCalls(srv *mock.TestServer, bind, unbind int) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
-			return fmt.Errorf("%d bind and %d unbind calls, want %d and %d", b, u, bind, unbind)
-		}
-		return nil
-	}
-}
-
-// expectBound checks the server holds exactly ids.
-func expectBound(t *testing.T, srv *mock.TestServer, ids []string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		want := slices.Clone(ids)
-		slices.Sort(want)
-		got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice)
-		if !slices.Equal(got, want) {
-			return fmt.Errorf("the server has %d targets bound, want %d", len(got), len(want))
-		}
-		return nil
-	}
-}
-
 func TestAccDevicePolicyBinding_batches(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	first := deviceIDs(0, 45)
 	second := deviceIDs(30, 70) // removes 0..29 (30) and adds 45..69 (25)
@@ -141,6 +60,7 @@ func TestAccDevicePolicyBinding_batches(t *testing.T) {
 }
 
 func TestAccDevicePolicyBinding_drift(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 25)
 	resource.UnitTest(t, resource.TestCase{
@@ -189,6 +109,7 @@ func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
 }
 
 func TestAccDevicePolicyBinding_partialFailure(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	const busy = "64a7ba7ef9cb063d27e16b97_busy"
 	others := fillTarget(t, srv, busy)
@@ -225,6 +146,7 @@ func TestAccDevicePolicyBinding_partialFailure(t *testing.T) {
 // only some targets fails; Terraform taints the binding, and the next apply
 // replaces it and converges.
 func TestAccDevicePolicyBinding_partialFailureOnCreate(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	const busy = "64a7ba7ef9cb063d27e16b97_busy"
 	others := fillTarget(t, srv, busy)
@@ -253,6 +175,7 @@ func TestAccDevicePolicyBinding_partialFailureOnCreate(t *testing.T) {
 }
 
 func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 60)
 	resource.UnitTest(t, resource.TestCase{
@@ -286,6 +209,7 @@ func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
 }
 
 func TestAccDevicePolicyBinding_policyDeleted(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 3)
 	resource.UnitTest(t, resource.TestCase{
@@ -315,6 +239,7 @@ func TestAccDevicePolicyBinding_policyDeleted(t *testing.T) {
 // the policy; the binding, which refers to the policy's id, is re-created
 // on the new policy.
 func TestAccDevicePolicyBinding_followsPolicyReplacement(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 3)
 	config := func(appID string) string {
@@ -350,6 +275,7 @@ resource "iotda_device_policy" "test" {
 }
 
 func TestAccDevicePolicyBinding_emptyAndImport(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -373,6 +299,7 @@ func TestAccDevicePolicyBinding_emptyAndImport(t *testing.T) {
 }
 
 func TestAccDevicePolicyBinding_validation(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	config := func(policyID, targetType, id string) string {
 		return providerBlock(srv) + fmt.Sprintf(`
@@ -399,6 +326,7 @@ resource "iotda_device_policy_binding" "test" {
 // takes over targets already bound (unbinding those it does not list), and
 // removing the binding unbinds everything while the policy stays.
 func TestAccDevicePolicyBinding_authoritativeCreateAndDelete(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 30)
 	policyOnly := strings.Split(bindingConfig(srv, nil), "\nresource \"iotda_device_policy_binding\"")[0]

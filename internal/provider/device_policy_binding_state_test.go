@@ -63,6 +63,7 @@ func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, pri
 // TestBindingStateAfterFailures checks that the state written after a
 // failed apply is exactly what the server has bound.
 func TestBindingStateAfterFailures(t *testing.T) {
+	t.Parallel()
 	cases := map[string]func(srv *mock.TestServer){
 		"per-target failure": func(srv *mock.TestServer) {
 			srv.FailTarget(iotda.TargetTypeDevice, "64a7ba7ef9cb063d27e16b97_sensor-0050", iotda.CodeTargetPolicyLimit, "limit")

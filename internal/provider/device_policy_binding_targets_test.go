@@ -86,15 +86,10 @@ func (c targetsChange) CheckPlan(_ context.Context, req plancheck.CheckPlanReque
 	}
 }
 
-func sorted(ids []string) []string {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return out
-}
-
 // TestAccDevicePolicyBinding_churnPlan: replacing a tenth of 200 targets
 // plans exactly the 20 removed and the 20 added ids, and sends only them.
 func TestAccDevicePolicyBinding_churnPlan(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	before, after := deviceIDs(0, 200), deviceIDs(20, 220)
 	resource.UnitTest(t, resource.TestCase{
@@ -121,6 +116,7 @@ func TestAccDevicePolicyBinding_churnPlan(t *testing.T) {
 // a set, in any order, is the same binding as the function over a list;
 // the API's order (newest first) never shows as a change.
 func TestAccDevicePolicyBinding_forExpression(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 60)
 	reversed := slices.Clone(ids)
@@ -156,6 +152,7 @@ resource "iotda_device_policy_binding" "test" {
 // TestAccDevicePolicyBinding_duplicatesAndValues: an id listed twice fails
 // at plan time with either idiom, and so does a value other than "".
 func TestAccDevicePolicyBinding_duplicatesAndValues(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	config := func(targets string) string {
 		return providerBlock(srv) + fmt.Sprintf(`
@@ -182,6 +179,7 @@ resource "iotda_device_policy_binding" "test" {
 // TestAccDevicePolicyBinding_driftPlan: targets bound and unbound outside
 // Terraform show in the plan's drift, and the plan restores exactly them.
 func TestAccDevicePolicyBinding_driftPlan(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 100)
 	resource.UnitTest(t, resource.TestCase{
@@ -213,6 +211,7 @@ func TestAccDevicePolicyBinding_driftPlan(t *testing.T) {
 }
 
 func TestTargetsMap(t *testing.T) {
+	t.Parallel()
 	strs := func(ss ...string) []types.String {
 		out := make([]types.String, len(ss))
 		for i, s := range ss {
@@ -249,6 +248,7 @@ func TestTargetsMap(t *testing.T) {
 }
 
 func TestTargetKeys(t *testing.T) {
+	t.Parallel()
 	if got := targetKeys(targetsValue([]string{"z", "a", "m"})); !slices.Equal(got, []string{"a", "m", "z"}) {
 		t.Fatalf("keys %v", got)
 	}

@@ -21,6 +21,7 @@ import (
 // a set) to version 1 (targets, a map keyed by id), and a null set to a
 // null map.
 func TestBindingStateUpgradeV0(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r := &devicePolicyBindingResource{}
 	var schemaResp resource.SchemaResponse
@@ -71,6 +72,7 @@ func TestBindingStateUpgradeV0(t *testing.T) {
 // refresh (the upgraded state against the configuration) and a plan with
 // refresh both show no change, and the next apply writes version 1.
 func TestBindingStateUpgradeWithCLI(t *testing.T) {
+	t.Parallel()
 	tf := terraformCLI(t)
 	cliConfig := devOverridesConfig(t)
 	srv := mock.NewTestServer(t, mock.Config{})

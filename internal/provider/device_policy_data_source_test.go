@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -17,48 +16,6 @@ import (
 )
 
 const policyDataAddr = "data.iotda_device_policy.test"
-
-// apiStatement is a statement as the API carries it.
-func apiStatement(effect string, actions []string, resources ...string) mock.Statement {
-	return mock.Statement{Effect: effect, Actions: actions, Resources: resources}
-}
-
-var (
-	publishOnly   = []string{iotda.ActionPublish}
-	subscribeOnly = []string{iotda.ActionSubscribe}
-	bothActions   = []string{iotda.ActionPublish, iotda.ActionSubscribe}
-)
-
-// createPolicy creates a policy out of band, as another user of the API
-// would; appID "" means the default resource space.
-func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...mock.Statement) mock.Policy {
-	t.Helper()
-	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: statements})
-	if err != nil {
-		t.Fatalf("creating policy %s: %v", name, err)
-	}
-	return p
-}
-
-// bindTargets binds targets out of band.
-func bindTargets(t *testing.T, srv *mock.TestServer, policyID, targetType string, ids ...string) {
-	t.Helper()
-	if _, err := srv.Bind("", policyID, targetType, ids...); err != nil {
-		t.Fatalf("binding %s %v to %s: %v", targetType, ids, policyID, err)
-	}
-}
-
-// expectOpCalls checks the mock's counters of the given operations.
-func expectOpCalls(srv *mock.TestServer, want map[mock.Operation]int) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		for op, n := range want {
-			if got := srv.Calls(op); got != n {
-				return fmt.Errorf("%d %s calls, want %d", got, op, n)
-			}
-		}
-		return nil
-	}
-}
 
 // statementValue is the check of one element of a statement list.
 func statementValue(effect string, actions []string, resources ...string) knownvalue.Check {
@@ -70,6 +27,7 @@ func statementValue(effect string, actions []string, resources ...string) knownv
 }
 
 func TestAccDevicePolicyDataSource_byID(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	p := createPolicy(t, srv, "sensors", "",
 		apiStatement(iotda.EffectAllow, bothActions, "topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"),
@@ -106,6 +64,7 @@ data "iotda_device_policy" "test" {
 // among decoys whose names contain it, which the API's substring filter
 // lists too.
 func TestAccDevicePolicyDataSource_byName(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	createPolicy(t, srv, "old-sensors", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/old"))
 	want := createPolicy(t, srv, "sensors", "space-1", apiStatement(iotda.EffectAllow, subscribeOnly, "topic:/v1/commands/*"))
@@ -135,6 +94,7 @@ data "iotda_device_policy" "test" {
 }
 
 func TestAccDevicePolicyDataSource_ambiguousName(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	first := createPolicy(t, srv, "shared", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/one"))
 	second := createPolicy(t, srv, "shared", "space-2", apiStatement(iotda.EffectAllow, publishOnly, "topic:/two"))
@@ -171,6 +131,7 @@ data "iotda_device_policy" "test" {
 }
 
 func TestAccDevicePolicyDataSource_notFound(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	near := createPolicy(t, srv, "sensors-v2", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	data := func(attrs string) string {
@@ -203,6 +164,7 @@ func TestAccDevicePolicyDataSource_notFound(t *testing.T) {
 // TestAccDevicePolicyDataSource_validation has one plan-time error per class
 // of bad arguments; none reaches the API.
 func TestAccDevicePolicyDataSource_validation(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	cases := []struct {
 		name  string
@@ -226,6 +188,7 @@ func TestAccDevicePolicyDataSource_validation(t *testing.T) {
 // TestAccDevicePolicyDataSource_sameConfiguration reads a policy managed in
 // the same configuration, by id and (after it exists) by name.
 func TestAccDevicePolicyDataSource_sameConfiguration(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	config := policyConfig(srv, "managed", "", "topic:/v1/a") + `
 data "iotda_device_policy" "test" {

@@ -28,6 +28,7 @@ func policyIdentityChecks(addr string) []statecheck.StateCheck {
 }
 
 func TestAccDevicePolicy_identity(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	withSameID := func(checks []statecheck.StateCheck) []statecheck.StateCheck {
@@ -103,6 +104,7 @@ import {
 }
 
 func TestAccDevicePolicy_importByIdentityErrors(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},

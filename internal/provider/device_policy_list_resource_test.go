@@ -48,6 +48,7 @@ func byPolicyID(id string) queryfilter.QueryFilter {
 }
 
 func TestAccDevicePolicyList(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	policies := outOfBandPolicies(t, srv)
 	resource.UnitTest(t, resource.TestCase{
@@ -113,6 +114,7 @@ list "iotda_device_policy" "none" {
 // one ListDevicePolicies call, and include_resource adds one
 // ShowDevicePolicy call per policy, nothing else.
 func TestAccDevicePolicyList_cost(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	for i := range iotda.MaxPoliciesPerInstance {
 		if _, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: []mock.Statement{

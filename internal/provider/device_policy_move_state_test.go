@@ -19,6 +19,7 @@ import (
 )
 
 func TestIsHuaweicloudProvider(t *testing.T) {
+	t.Parallel()
 	for address, want := range map[string]bool{
 		"registry.terraform.io/huaweicloud/huaweicloud": true,
 		"registry.opentofu.org/huaweicloud/huaweicloud": true,
@@ -51,6 +52,7 @@ func moveRequest(typeName, address, rawState string) resource.MoveStateRequest {
 // error that says what is wrong (the CLI tests below cover the moves that
 // work).
 func TestMoveHuaweicloudPolicy_errors(t *testing.T) {
+	t.Parallel()
 	const hw = "registry.terraform.io/huaweicloud/huaweicloud"
 	cases := map[string]struct {
 		req  resource.MoveStateRequest
@@ -163,6 +165,7 @@ func huaweicloudStateFile(providerHost string, p mock.Policy) string {
 // the plan shows the move and nothing else, the move calls no API, and
 // after apply the plan is empty.
 func TestMoveFromHuaweicloud(t *testing.T) {
+	t.Parallel()
 	tf := terraformCLI(t)
 	info := skipUnlessCLI(t, tf, "1.8.0", "1.10.0")
 	srv := mock.NewTestServer(t, mock.Config{})
@@ -236,6 +239,7 @@ func TestMoveFromHuaweicloud(t *testing.T) {
 // TestMoveFromHuaweicloud_invalidState: a state without an id gets a clear
 // error from the real CLI, and the state file is left as it was.
 func TestMoveFromHuaweicloud_invalidState(t *testing.T) {
+	t.Parallel()
 	tf := terraformCLI(t)
 	info := skipUnlessCLI(t, tf, "1.8.0", "1.10.0")
 	srv := mock.NewTestServer(t, mock.Config{})

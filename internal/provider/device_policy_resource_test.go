@@ -19,56 +19,8 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-const policyAddr = "iotda_device_policy.test"
-
-// policyConfig is a policy with one ALLOW statement over the given
-// resources; appID is left out when empty.
-func policyConfig(srv *mock.TestServer, name, appID string, resources ...string) string {
-	app := ""
-	if appID != "" {
-		app = fmt.Sprintf("app_id = %q", appID)
-	}
-	quoted := make([]string, len(resources))
-	for i, r := range resources {
-		quoted[i] = fmt.Sprintf("%q", r)
-	}
-	return providerBlock(srv) + fmt.Sprintf(`
-resource "iotda_device_policy" "test" {
-  policy_name = %q
-  %s
-  statement {
-    effect    = "ALLOW"
-    actions   = ["iotda:devices:publish", "iotda:devices:subscribe"]
-    resources = [%s]
-  }
-  statement {
-    effect    = "DENY"
-    actions   = ["iotda:devices:publish"]
-    resources = ["topic:/v1/firmware/*"]
-  }
-}
-`, name, app, strings.Join(quoted, ", "))
-}
-
-// checkNoPolicies is a CheckDestroy that asks the mock.
-func checkNoPolicies(srv *mock.TestServer) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if left := srv.Policies(""); len(left) != 0 {
-			return fmt.Errorf("%d device policies still exist after destroy", len(left))
-		}
-		return nil
-	}
-}
-
-func stringSetExact(values ...string) knownvalue.Check {
-	checks := make([]knownvalue.Check, len(values))
-	for i, v := range values {
-		checks[i] = knownvalue.StringExact(v)
-	}
-	return knownvalue.SetExact(checks)
-}
-
 func TestAccDevicePolicy_lifecycle(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -127,6 +79,7 @@ func TestAccDevicePolicy_lifecycle(t *testing.T) {
 // TestAccDevicePolicy_unorderedSets shows the API's order of statements,
 // actions and resources never becomes a diff.
 func TestAccDevicePolicy_unorderedSets(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -160,6 +113,7 @@ func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 }
 
 func TestAccDevicePolicy_driftDeleted(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -190,6 +144,7 @@ func TestAccDevicePolicy_driftDeleted(t *testing.T) {
 }
 
 func TestAccDevicePolicy_driftChanged(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -225,6 +180,7 @@ func TestAccDevicePolicy_driftChanged(t *testing.T) {
 // TestAccDevicePolicy_variables round-trips a topic with IoTDA variables,
 // written with $${...} in HCL.
 func TestAccDevicePolicy_variables(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	config := providerBlock(srv) + `
 resource "iotda_device_policy" "test" {
@@ -262,6 +218,7 @@ resource "iotda_device_policy" "test" {
 }
 
 func TestAccDevicePolicy_quota(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	for i := range iotda.MaxPoliciesPerInstance {
 		_, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
@@ -282,6 +239,7 @@ func TestAccDevicePolicy_quota(t *testing.T) {
 }
 
 func TestAccDevicePolicy_wrongCredentials(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -301,6 +259,7 @@ resource "iotda_device_policy" "test" {
 }
 
 func TestAccDevicePolicy_importInvalidID(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -317,6 +276,7 @@ func TestAccDevicePolicy_importInvalidID(t *testing.T) {
 // TestAccDevicePolicy_validation has one plan-time error per rule of the
 // API that a configuration can break.
 func TestAccDevicePolicy_validation(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	statement := func(effect, actions, resources string) string {
 		return fmt.Sprintf("statement {\n effect = %q\n actions = [%s]\n resources = [%s]\n}\n", effect, actions, resources)
@@ -357,6 +317,7 @@ func TestAccDevicePolicy_validation(t *testing.T) {
 // TestAccDevicePolicy_createOutcomeUnknown: a create that failed after
 // IoTDA may have acted is not retried, and the error names what exists.
 func TestAccDevicePolicy_createOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,

@@ -56,6 +56,7 @@ var (
 )
 
 func TestReviewWarnings(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name       string
 		statements [][3][]string

@@ -21,6 +21,7 @@ func targetValue(targetType, id string) knownvalue.Check {
 }
 
 func TestAccDevicePolicyTargetsDataSource(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	p := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	empty := createPolicy(t, srv, "unbound", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
@@ -80,6 +81,7 @@ data "iotda_device_policy_targets" "empty" {
 // TestAccDevicePolicyTargetsDataSource_sameConfiguration reads the targets a
 // binding of the same configuration made.
 func TestAccDevicePolicyTargetsDataSource_sameConfiguration(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	ids := deviceIDs(0, 3)
 	resource.UnitTest(t, resource.TestCase{
@@ -101,6 +103,7 @@ data "iotda_device_policy_targets" "test" {
 }
 
 func TestAccDevicePolicyTargetsDataSource_errors(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	data := func(attrs string) string {
 		return providerBlock(srv) + "data \"iotda_device_policy_targets\" \"test\" {\n" + attrs + "\n}\n"

@@ -44,6 +44,7 @@ func decision(allowed bool, decision string, matched ...int64) knownvalue.Check 
 }
 
 func TestAccEvaluateFunction(t *testing.T) {
+	t.Parallel()
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
 		ProtoV6ProviderFactories: testAccProviderFactories,
@@ -103,6 +104,7 @@ output "x" {
 // TestAccEvaluateFunction_policyResources pools the statements of two
 // policy resources, the way a check block in a review would.
 func TestAccEvaluateFunction_policyResources(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},

@@ -11,17 +11,11 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-const requiredProviders = `terraform {
-  required_providers {
-    iotda = { source = "iotda-terraform/iotda" }
-  }
-}
-`
-
 // TestExamples applies every example configuration with the real CLI
 // against the mock, checks the next plan is empty, and destroys it; the
 // policy-review example also runs its `terraform test` file.
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	tf := terraformCLI(t)
 	cliConfig := devOverridesConfig(t)
 	examples := []string{
@@ -39,6 +33,7 @@ func TestExamples(t *testing.T) {
 	}
 	for _, example := range examples {
 		t.Run(example, func(t *testing.T) {
+			t.Parallel()
 			srv := mock.NewTestServer(t, mock.Config{})
 			dir := copyExample(t, filepath.Join("..", "..", "examples", example))
 			env := []string{
@@ -81,42 +76,4 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
-}
-
-// copyExample copies an example's files (and its tests/ folder) to a
-// temporary folder, adding the provider requirement the resource examples
-// leave out.
-func copyExample(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		if !strings.HasSuffix(path, ".tf") && !strings.HasSuffix(path, ".tftest.hcl") {
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), "import") {
-			return nil // import blocks of the docs name objects the test does not make
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	main, err := os.ReadFile(filepath.Join(dst, "main.tf"))
-	if err != nil || !strings.Contains(string(main), "required_providers") {
-		if err := os.WriteFile(filepath.Join(dst, "providers.tf"), []byte(requiredProviders), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
 }

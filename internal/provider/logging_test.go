@@ -16,6 +16,7 @@ import (
 // through tflog and checks the log has each request and no secret, even when
 // a secret ends up in a logged field.
 func TestClientLogsMaskSecrets(t *testing.T) {
+	t.Parallel()
 	const token = "iam-token-that-must-not-leak"
 	srv := mock.NewTestServer(t, mock.Config{Tokens: []string{token}})
 	var out bytes.Buffer

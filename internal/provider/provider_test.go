@@ -3,139 +3,25 @@ package provider
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
-
-// testAccProviderFactories start a fresh provider for each use, whose
-// client waits only milliseconds between retries so that tests of injected
-// faults stay fast.
-var testAccProviderFactories = providerFactories(func(cfg *iotda.Config) {
-	cfg.RetryWaitMin = 10 * time.Millisecond
-	cfg.RetryWaitMax = 50 * time.Millisecond
-})
-
-// providerFactories serve newTestProvider(adjust).
-func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {
-	return map[string]func() (tfprotov6.ProviderServer, error){
-		"iotda": func() (tfprotov6.ProviderServer, error) {
-			return providerserver.NewProtocol6WithError(newTestProvider(adjust))()
-		},
-	}
-}
-
-// newTestProvider is the provider whose client configuration adjust changes
-// after the provider block is read, as terraform-provider-time's
-// NewTestProvider swaps its clock.
-func newTestProvider(adjust func(*iotda.Config)) provider.Provider {
-	return &iotdaProvider{version: "test", newClient: func(cfg iotda.Config) (*iotda.Client, error) {
-		adjust(&cfg)
-		return iotda.New(cfg)
-	}}
-}
-
-// providerBlock configures the provider for srv with the mock's test keys.
-func providerBlock(srv *mock.TestServer) string {
-	return providerBlockWith(srv, mock.TestSecretKey, "")
-}
-
-func providerBlockWith(srv *mock.TestServer, secretKey, extra string) string {
-	return fmt.Sprintf(`
-provider "iotda" {
-  endpoint    = %q
-  region      = "cn-north-4"
-  project_id  = %q
-  access_key  = %q
-  secret_key  = %q
-  max_retries = 2
-%s
-}
-`, srv.URL, mock.TestProjectID, mock.TestAccessKey, secretKey, extra)
-}
-
-// providerEnv lists the environment variables the provider reads.
-var providerEnv = []string{
-	"HW_REGION_NAME", "HW_IOTDA_ENDPOINT", "HW_IOTDA_ACCESS_ADDRESS", "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID",
-	"HW_IOTDA_INSTANCE_ID", "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK",
-	"HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN",
-}
-
-// TestMain keeps the caller's provider settings (real credentials, an
-// instance id) out of the tests, which configure everything themselves.
-// Started by a CLI as the huaweicloud provider, the test binary serves the
-// stand-in of huaweicloud_standin_test.go instead of running tests.
-func TestMain(m *testing.M) {
-	if serveHuaweicloudStandIn() {
-		return
-	}
-	for _, name := range providerEnv {
-		_ = os.Unsetenv(name)
-	}
-	code := m.Run()
-	if sharedCLIDir != "" {
-		_ = os.RemoveAll(sharedCLIDir)
-	}
-	os.Exit(code)
-}
-
-// expectError matches an error message that terraform may have wrapped:
-// "." also crosses lines, and each space matches any run of white space.
-func expectError(pattern string) *regexp.Regexp {
-	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(pattern, " ", `\s+`))
-}
-
-// planErrorCase is a configuration that must fail at plan time with an
-// error matching want (see expectError).
-type planErrorCase struct {
-	config string
-	want   string
-}
-
-// planErrorSteps makes one plan-only step per case.
-func planErrorSteps(cases []planErrorCase) []resource.TestStep {
-	steps := make([]resource.TestStep, 0, len(cases))
-	for _, tc := range cases {
-		steps = append(steps, resource.TestStep{Config: tc.config, PlanOnly: true, ExpectError: expectError(tc.want)})
-	}
-	return steps
-}
-
-// expectNoCalls fails the test when anything reached the API.
-func expectNoCalls(t *testing.T, srv *mock.TestServer) {
-	t.Helper()
-	if calls := srv.TotalCalls(); calls != 0 {
-		t.Errorf("invalid configurations reached the API %d times", calls)
-	}
-}
-
-// testPlanErrors checks that every case fails at plan time without an API
-// call.
-func testPlanErrors(t *testing.T, srv *mock.TestServer, cases []planErrorCase) {
-	t.Helper()
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps:                    planErrorSteps(cases),
-	})
-	expectNoCalls(t, srv)
-}
 
 func env(values map[string]string) func(string) string {
 	return func(name string) string { return values[name] }
 }
 
 func TestResolveConfig(t *testing.T) {
+	t.Parallel()
 	full := providerModel{
 		Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("proj"),
 		AccessKey: types.StringValue("ak"), SecretKey: types.StringValue("sk"),
@@ -217,6 +103,7 @@ func TestResolveConfig(t *testing.T) {
 }
 
 func TestAccProvider_missingSettings(t *testing.T) {
+	t.Parallel()
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{{

@@ -10,6 +10,7 @@ import (
 )
 
 func TestLargeStringSet(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ab, ba, abc := largeStringSet([]string{"a", "b"}), largeStringSet([]string{"b", "a"}), largeStringSet([]string{"a", "b", "c"})
 	ac := largeStringSet([]string{"a", "c"})

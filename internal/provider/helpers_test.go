@@ -1,0 +1,594 @@
+package provider
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// The helpers shared by the tests of this package: provider factories and
+// provider blocks, out-of-band objects made in the mock, call and state
+// checks, plan-time error steps, and the terraform CLI runs of the example,
+// warning and benchmark tests.
+
+// apiStatement is a statement as the API carries it.
+func apiStatement(effect string, actions []string, resources ...string) mock.Statement {
+	return mock.Statement{Effect: effect, Actions: actions, Resources: resources}
+}
+
+var (
+	publishOnly   = []string{iotda.ActionPublish}
+	subscribeOnly = []string{iotda.ActionSubscribe}
+	bothActions   = []string{iotda.ActionPublish, iotda.ActionSubscribe}
+)
+
+// createPolicy creates a policy out of band, as another user of the API
+// would; appID "" means the default resource space.
+func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...mock.Statement) mock.Policy {
+	t.Helper()
+	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: statements})
+	if err != nil {
+		t.Fatalf("creating policy %s: %v", name, err)
+	}
+	return p
+}
+
+// bindTargets binds targets out of band.
+func bindTargets(t *testing.T, srv *mock.TestServer, policyID, targetType string, ids ...string) {
+	t.Helper()
+	if _, err := srv.Bind("", policyID, targetType, ids...); err != nil {
+		t.Fatalf("binding %s %v to %s: %v", targetType, ids, policyID, err)
+	}
+}
+
+// expectOpCalls checks the mock's counters of the given operations.
+func expectOpCalls(srv *mock.TestServer, want map[mock.Operation]int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for op, n := range want {
+			if got := srv.Calls(op); got != n {
+				return fmt.Errorf("%d %s calls, want %d", got, op, n)
+			}
+		}
+		return nil
+	}
+}
+
+const policyAddr = "iotda_device_policy.test"
+
+// policyConfig is a policy with one ALLOW statement over the given
+// resources; appID is left out when empty.
+func policyConfig(srv *mock.TestServer, name, appID string, resources ...string) string {
+	app := ""
+	if appID != "" {
+		app = fmt.Sprintf("app_id = %q", appID)
+	}
+	quoted := make([]string, len(resources))
+	for i, r := range resources {
+		quoted[i] = fmt.Sprintf("%q", r)
+	}
+	return providerBlock(srv) + fmt.Sprintf(`
+resource "iotda_device_policy" "test" {
+  policy_name = %q
+  %s
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish", "iotda:devices:subscribe"]
+    resources = [%s]
+  }
+  statement {
+    effect    = "DENY"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/firmware/*"]
+  }
+}
+`, name, app, strings.Join(quoted, ", "))
+}
+
+// checkNoPolicies is a CheckDestroy that asks the mock.
+func checkNoPolicies(srv *mock.TestServer) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if left := srv.Policies(""); len(left) != 0 {
+			return fmt.Errorf("%d device policies still exist after destroy", len(left))
+		}
+		return nil
+	}
+}
+
+func stringSetExact(values ...string) knownvalue.Check {
+	checks := make([]knownvalue.Check, len(values))
+	for i, v := range values {
+		checks[i] = knownvalue.StringExact(v)
+	}
+	return knownvalue.SetExact(checks)
+}
+
+const requiredProviders = `terraform {
+  required_providers {
+    iotda = { source = "iotda-terraform/iotda" }
+  }
+}
+`
+
+// The warning tests read the diagnostics of `terraform plan -json`: the
+// testing framework checks plans and state, but not warnings. They run the
+// real CLI against a build of the provider shared by the whole test binary.
+var (
+	sharedCLIOnce   sync.Once
+	sharedCLIConfig string
+	sharedCLIDir    string
+	sharedCLIErr    string
+)
+
+// cliProviderConfig builds the provider once and returns a CLI
+// configuration that runs it (see devOverridesConfig).
+func cliProviderConfig(t *testing.T) string {
+	t.Helper()
+	sharedCLIOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "iotda-cli-") //nolint:usetesting // shared by every test of the binary, removed by TestMain
+
+		if err != nil {
+			sharedCLIErr = err.Error()
+			return
+		}
+		sharedCLIDir = dir
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "terraform-provider-iotda"), "../..").CombinedOutput()
+		if err != nil {
+			sharedCLIErr = "building the provider: " + err.Error() + "\n" + string(out)
+			return
+		}
+		sharedCLIConfig = filepath.Join(dir, "cli.tfrc")
+		config := "provider_installation {\n  dev_overrides {\n    \"iotda-terraform/iotda\" = \"" + filepath.Join(dir, "bin") + "\"\n  }\n  direct {}\n}\n"
+		if err := os.WriteFile(sharedCLIConfig, []byte(config), 0o600); err != nil {
+			sharedCLIErr = err.Error()
+		}
+	})
+	if sharedCLIErr != "" {
+		t.Fatal(sharedCLIErr)
+	}
+	return sharedCLIConfig
+}
+
+// cliDiagnostic is a diagnostic of the CLI's machine-readable output.
+type cliDiagnostic struct {
+	Severity string `json:"severity"`
+	Summary  string `json:"summary"`
+	Detail   string `json:"detail"`
+	Address  string `json:"address"`
+}
+
+// workspace is a configuration folder with its own state, driven by the CLI.
+type workspace struct {
+	t         *testing.T
+	tf        string
+	cliConfig string
+	dir       string
+}
+
+func newWorkspace(t *testing.T) *workspace {
+	t.Helper()
+	return &workspace{t: t, tf: terraformCLI(t), cliConfig: cliProviderConfig(t), dir: t.TempDir()}
+}
+
+// write replaces the configuration with the provider block for srv and body.
+func (w *workspace) write(srv *mock.TestServer, body string) {
+	w.t.Helper()
+	if err := os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(requiredProviders+providerBlock(srv)+body), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// run runs the CLI and fails the test when it fails.
+func (w *workspace) run(args ...string) []byte {
+	w.t.Helper()
+	out, err := runTerraform(w.tf, w.dir, w.cliConfig, nil, append(args, "-no-color")...)
+	if err != nil {
+		w.t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// apply applies the configuration.
+func (w *workspace) apply() {
+	w.t.Helper()
+	w.run("apply", "-auto-approve")
+}
+
+// planWarnings runs `terraform plan -json` with args and returns its
+// warnings, except the CLI's own about development overrides.
+func (w *workspace) planWarnings(args ...string) []cliDiagnostic {
+	w.t.Helper()
+	out := w.run(append([]string{"plan", "-json"}, args...)...)
+	var warnings []cliDiagnostic
+	scanner := bufio.NewScanner(bytes.NewReader(out))
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		var line struct {
+			Type       string        `json:"type"`
+			Diagnostic cliDiagnostic `json:"diagnostic"`
+		}
+		if json.Unmarshal(scanner.Bytes(), &line) != nil || line.Type != "diagnostic" {
+			continue
+		}
+		if d := line.Diagnostic; d.Severity == "warning" && d.Summary != "Provider development overrides are in effect" {
+			warnings = append(warnings, d)
+		}
+	}
+	return warnings
+}
+
+// expectWarnings fails t unless the warnings have exactly the summaries
+// want, in any order, each as often as listed, and each detail contains the
+// fragments listed for its summary in details.
+func expectWarnings(t *testing.T, step string, got []cliDiagnostic, want []string, details map[string][]string) {
+	t.Helper()
+	var summaries []string
+	for _, d := range got {
+		summaries = append(summaries, d.Summary)
+		for _, fragment := range details[d.Summary] {
+			if !strings.Contains(d.Detail, fragment) {
+				t.Errorf("%s: warning %q does not say %q:\n%s", step, d.Summary, fragment, d.Detail)
+			}
+		}
+	}
+	slices.Sort(summaries)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(summaries, want) {
+		t.Fatalf("%s: warnings %q, want %q", step, summaries, want)
+	}
+}
+
+const bindingAddr = "iotda_device_policy_binding.test"
+
+// deviceIDs names devices from..to-1 the way IoTDA does: product_node.
+func deviceIDs(from, to int) []string {
+	ids := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		ids = append(ids, fmt.Sprintf("64a7ba7ef9cb063d27e16b97_sensor-%04d", i))
+	}
+	return ids
+}
+
+// bindingConfig is a policy and a binding of the given devices to it.
+func bindingConfig(srv *mock.TestServer, ids []string) string {
+	return providerBlock(srv) + `
+resource "iotda_device_policy" "test" {
+  policy_name = "fleet"
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/devices/$${devices.deviceId}/up"]
+  }
+}
+` + bindingBlock(ids)
+}
+
+// bindingBlock binds ids with the provider's function; the for-expression
+// idiom is tested on its own.
+func bindingBlock(ids []string) string {
+	return fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = iotda_device_policy.test.id
+  target_type = "device"
+  targets     = provider::iotda::targets([%s])
+}
+`, quoteAll(ids))
+}
+
+func ceilDiv(n, d int) int { return (n + d - 1) / d }
+
+func quoteAll(ids []string) string {
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = fmt.Sprintf("%q", id)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// targetsExact checks a targets map holds exactly ids.
+func targetsExact(ids ...string) knownvalue.Check {
+	m := make(map[string]knownvalue.Check, len(ids))
+	for _, id := range ids {
+		m[id] = knownvalue.StringExact("")
+	}
+	return knownvalue.MapExact(m)
+}
+
+// onlyPolicy returns the id of the single policy named fleet.
+func onlyPolicy(t *testing.T, srv *mock.TestServer) string {
+	t.Helper()
+	for _, p := range srv.Policies("") {
+		if p.PolicyName == "fleet" {
+			return p.PolicyID
+		}
+	}
+	t.Fatal("policy fleet does not exist")
+	return ""
+}
+
+// expectCalls checks the mock's bind and unbind counters.
+func expectCalls(srv *mock.TestServer, bind, unbind int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
+			return fmt.Errorf("%d bind and %d unbind calls, want %d and %d", b, u, bind, unbind)
+		}
+		return nil
+	}
+}
+
+// expectBound checks the server holds exactly ids.
+func expectBound(t *testing.T, srv *mock.TestServer, ids []string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		want := slices.Clone(ids)
+		slices.Sort(want)
+		got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("the server has %d targets bound, want %d", len(got), len(want))
+		}
+		return nil
+	}
+}
+
+func sorted(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+// testAccProviderFactories start a fresh provider for each use, whose
+// client waits only milliseconds between retries so that tests of injected
+// faults stay fast.
+var testAccProviderFactories = providerFactories(func(cfg *iotda.Config) {
+	cfg.RetryWaitMin = 10 * time.Millisecond
+	cfg.RetryWaitMax = 50 * time.Millisecond
+})
+
+// providerFactories serve newTestProvider(adjust).
+func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"iotda": func() (tfprotov6.ProviderServer, error) {
+			return providerserver.NewProtocol6WithError(newTestProvider(adjust))()
+		},
+	}
+}
+
+// newTestProvider is the provider whose client configuration adjust changes
+// after the provider block is read, as terraform-provider-time's
+// NewTestProvider swaps its clock.
+func newTestProvider(adjust func(*iotda.Config)) provider.Provider {
+	return &iotdaProvider{version: "test", newClient: func(cfg iotda.Config) (*iotda.Client, error) {
+		adjust(&cfg)
+		return iotda.New(cfg)
+	}}
+}
+
+// providerBlock configures the provider for srv with the mock's test keys.
+func providerBlock(srv *mock.TestServer) string {
+	return providerBlockWith(srv, mock.TestSecretKey, "")
+}
+
+func providerBlockWith(srv *mock.TestServer, secretKey, extra string) string {
+	return fmt.Sprintf(`
+provider "iotda" {
+  endpoint    = %q
+  region      = "cn-north-4"
+  project_id  = %q
+  access_key  = %q
+  secret_key  = %q
+  max_retries = 2
+%s
+}
+`, srv.URL, mock.TestProjectID, mock.TestAccessKey, secretKey, extra)
+}
+
+// providerEnv lists the environment variables the provider reads.
+var providerEnv = []string{
+	"HW_REGION_NAME", "HW_IOTDA_ENDPOINT", "HW_IOTDA_ACCESS_ADDRESS", "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID",
+	"HW_IOTDA_INSTANCE_ID", "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK", "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK",
+	"HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_AUTH_TOKEN",
+}
+
+// TestMain keeps the caller's provider settings (real credentials, an
+// instance id) out of the tests, which configure everything themselves.
+// Started by a CLI as the huaweicloud provider, the test binary serves the
+// stand-in of huaweicloud_standin_test.go instead of running tests.
+func TestMain(m *testing.M) {
+	if serveHuaweicloudStandIn() {
+		return
+	}
+	for _, name := range providerEnv {
+		_ = os.Unsetenv(name)
+	}
+	code := m.Run()
+	if sharedCLIDir != "" {
+		_ = os.RemoveAll(sharedCLIDir)
+	}
+	os.Exit(code)
+}
+
+// expectError matches an error message that terraform may have wrapped:
+// "." also crosses lines, and each space matches any run of white space.
+func expectError(pattern string) *regexp.Regexp {
+	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(pattern, " ", `\s+`))
+}
+
+// planErrorCase is a configuration that must fail at plan time with an
+// error matching want (see expectError).
+type planErrorCase struct {
+	config string
+	want   string
+}
+
+// planErrorSteps makes one plan-only step per case.
+func planErrorSteps(cases []planErrorCase) []resource.TestStep {
+	steps := make([]resource.TestStep, 0, len(cases))
+	for _, tc := range cases {
+		steps = append(steps, resource.TestStep{Config: tc.config, PlanOnly: true, ExpectError: expectError(tc.want)})
+	}
+	return steps
+}
+
+// expectNoCalls fails the test when anything reached the API.
+func expectNoCalls(t *testing.T, srv *mock.TestServer) {
+	t.Helper()
+	if calls := srv.TotalCalls(); calls != 0 {
+		t.Errorf("invalid configurations reached the API %d times", calls)
+	}
+}
+
+// testPlanErrors checks that every case fails at plan time without an API
+// call.
+func testPlanErrors(t *testing.T, srv *mock.TestServer, cases []planErrorCase) {
+	t.Helper()
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps:                    planErrorSteps(cases),
+	})
+	expectNoCalls(t, srv)
+}
+
+// terraformCLI finds the CLI the acceptance tests use.
+func terraformCLI(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("terraform")
+	if err != nil {
+		tb.Fatal("no terraform CLI: run the tests through make, which provides one")
+	}
+	return p
+}
+
+// devOverridesConfig builds the provider and writes a CLI configuration that
+// runs it in place of a registry download (no init, no network).
+func devOverridesConfig(tb testing.TB) string {
+	tb.Helper()
+	return devOverridesConfigWith(tb, nil)
+}
+
+// devOverridesConfigWith is devOverridesConfig with more providers: source
+// address -> folder of its binary.
+func devOverridesConfigWith(tb testing.TB, more map[string]string) string {
+	tb.Helper()
+	work := tb.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(work, "bin", "terraform-provider-iotda"), "../..")
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	overrides := map[string]string{"iotda-terraform/iotda": filepath.Join(work, "bin")}
+	for source, dir := range more {
+		overrides[source] = dir
+	}
+	sources := make([]string, 0, len(overrides))
+	for source := range overrides {
+		sources = append(sources, source)
+	}
+	sort.Strings(sources)
+	var b strings.Builder
+	b.WriteString("provider_installation {\n  dev_overrides {\n")
+	for _, source := range sources {
+		fmt.Fprintf(&b, "    %q = %q\n", source, overrides[source])
+	}
+	b.WriteString("  }\n  direct {}\n}\n")
+	path := filepath.Join(work, "cli.tfrc")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// mockEnv is the provider's environment for srv.
+func mockEnv(srv *mock.TestServer) []string {
+	return []string{
+		"HW_IOTDA_ENDPOINT=" + srv.URL, "HW_REGION_NAME=cn-north-4", "HW_PROJECT_ID=" + mock.TestProjectID,
+		"HW_ACCESS_KEY=" + mock.TestAccessKey, "HW_SECRET_KEY=" + mock.TestSecretKey,
+	}
+}
+
+// showPlan reads a saved plan as JSON.
+func showPlan(tb testing.TB, tf, dir, cliConfig string, env []string, planFile string) *tfjson.Plan {
+	tb.Helper()
+	cmd := exec.Command(tf, "show", "-json", planFile)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1")
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("show -json %s: %v", planFile, err)
+	}
+	var plan tfjson.Plan
+	if err := json.Unmarshal(out, &plan); err != nil {
+		tb.Fatalf("show -json %s: %v", planFile, err)
+	}
+	return &plan
+}
+
+// runTerraform runs the CLI in dir with the given CLI configuration and
+// extra environment, and returns its combined output.
+func runTerraform(tf, dir, cliConfig string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.Command(tf, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
+	cmd.Env = append(cmd.Env, env...)
+	return cmd.CombinedOutput()
+}
+
+// copyExample copies an example's files (and its tests/ folder) to a
+// temporary folder, adding the provider requirement the resource examples
+// leave out.
+func copyExample(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !strings.HasSuffix(path, ".tf") && !strings.HasSuffix(path, ".tftest.hcl") {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), "import") {
+			return nil // import blocks of the docs name objects the test does not make
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := os.ReadFile(filepath.Join(dst, "main.tf"))
+	if err != nil || !strings.Contains(string(main), "required_providers") {
+		if err := os.WriteFile(filepath.Join(dst, "providers.tf"), []byte(requiredProviders), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
