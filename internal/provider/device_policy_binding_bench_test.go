@@ -34,8 +34,9 @@ type benchStep struct {
 	minimum  int
 	trips    int // round trips the API needs at least, one after another
 	duration time.Duration
-	cliPeak  int64 // peak resident memory of the CLI process, bytes
-	treePeak int64 // the largest peak of the CLI and the processes it waited for
+	cpu      time.Duration // CPU time of the CLI and the provider it ran
+	cliPeak  int64         // peak resident memory of the CLI process, bytes
+	treePeak int64         // the largest peak of the CLI and the processes it waited for
 }
 
 func pages(n int) int { return max(1, ceilDiv(n, iotda.MaxPageSize)) }
@@ -97,7 +98,7 @@ func benchTable(results []benchStep) string {
 	}
 	var out bytes.Buffer
 	w := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "targets\tstep\tAPI calls\tminimum\twall time\tbound\tratio\tvs half size\tCLI peak\tpeak of all\t")
+	fmt.Fprintln(w, "targets\tstep\tAPI calls\tminimum\twall time\tbound\tratio\tvs half size\tCPU\tCLI peak\tpeak of all\t")
 	for _, r := range results {
 		bound, ratio := "-", "-"
 		if f, ok := floor[r.name]; ok {
@@ -109,8 +110,8 @@ func benchTable(results []benchStep) string {
 		if h, ok := at[r.size/2][r.name]; ok && r.size > 0 {
 			half = fmt.Sprintf("%.2fx", r.duration.Seconds()/h.duration.Seconds())
 		}
-		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d MB\t%d MB\t\n", r.size, r.name, r.calls, r.minimum,
-			fmtDuration(r.duration), bound, ratio, half, r.cliPeak>>20, r.treePeak>>20)
+		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d MB\t%d MB\t\n", r.size, r.name, r.calls, r.minimum,
+			fmtDuration(r.duration), bound, ratio, half, fmtDuration(r.cpu), r.cliPeak>>20, r.treePeak>>20)
 	}
 	_ = w.Flush()
 	return out.String()
@@ -239,6 +240,9 @@ func measureTerraform(tf, dir, cliConfig string, step *benchStep, args ...string
 	step.duration = time.Since(start)
 	close(done)
 	wg.Wait()
+	// The rusage of a process that was waited for includes that of the
+	// processes it waited for: the provider, here.
+	step.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		step.treePeak = ru.Maxrss << 10 // kilobytes on Linux
 	}

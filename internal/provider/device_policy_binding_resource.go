@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -370,12 +371,7 @@ func targetKeys(m types.Map) []string {
 	if m.IsNull() || m.IsUnknown() {
 		return nil
 	}
-	ids := make([]string, 0, len(m.Elements()))
-	for id := range m.Elements() {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(m.Elements()))
 }
 
 // emptyTargetValues requires every value of the targets map to be "": the
@@ -394,14 +390,17 @@ func (emptyTargetValues) ValidateMap(_ context.Context, req validator.MapRequest
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	for _, id := range targetKeys(req.ConfigValue) {
-		s, ok := req.ConfigValue.Elements()[id].(types.String)
-		if !ok || s.IsUnknown() || s.ValueString() == "" {
-			continue
+	// Report the first offending id in order; Elements copies the map, so
+	// take it once.
+	first, value, found := "", "", false
+	for id, v := range req.ConfigValue.Elements() {
+		if s, ok := v.(types.String); ok && !s.IsUnknown() && s.ValueString() != "" && (!found || id < first) {
+			first, value, found = id, s.ValueString(), true
 		}
-		resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(id), "Invalid Target Value",
+	}
+	if found {
+		resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(first), "Invalid Target Value",
 			fmt.Sprintf(`targets[%q] is %q; every value of targets must be "": the keys are the target ids and the values carry nothing. `+
-				`Build the map with provider::iotda::targets(ids) or { for id in ids : id => "" }.`, id, s.ValueString()))
-		return
+				`Build the map with provider::iotda::targets(ids) or { for id in ids : id => "" }.`, first, value))
 	}
 }
