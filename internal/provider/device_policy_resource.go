@@ -246,18 +246,19 @@ func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRe
 	if !ok {
 		return
 	}
-	policy, err := r.client.CreatePolicy(ctx, iotda.CreatePolicyRequest{
+	policy, outcome, err := r.client.CreatePolicyResolved(ctx, iotda.CreatePolicyRequest{
 		PolicyName: plan.PolicyName.ValueString(),
 		AppID:      plan.AppID.ValueString(),
 		Statement:  statements,
 	})
 	if err != nil {
-		detail := fmt.Sprintf("Creating device policy %q failed: %s", plan.PolicyName.ValueString(), err)
-		if hint := r.createFailureHint(ctx, err, plan); hint != "" {
-			detail += "\n\n" + hint
-		}
-		resp.Diagnostics.AddError("Unable to Create Device Policy", detail)
+		resp.Diagnostics.AddError("Unable to Create Device Policy", r.createFailure(ctx, err, plan))
 		return
+	}
+	if outcome.Found {
+		resp.Diagnostics.AddWarning("Device Policy Found After a Lost Answer",
+			fmt.Sprintf("The answer to the create of device policy %q was lost, so the API may have acted. A listing found exactly one policy of that name%s, created since the call started, with the planned statements: %s. "+
+				"It is recorded in the state as this resource.", plan.PolicyName.ValueString(), inSpace(plan.AppID.ValueString()), policy.PolicyID))
 	}
 	tflog.Info(ctx, "created device policy", map[string]any{"policy_id": policy.PolicyID})
 	policy.Statement = orderLike(statements, policy.Statement)
@@ -364,36 +365,65 @@ func setPolicyIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, po
 	}
 }
 
-// createFailureHint explains a failed create with what one listing of the
-// policies shows: that the instance holds the maximum number of policies
-// (the quota's error code is not published), or, when the API may have
-// created the policy before the call failed, which policies of that name
-// exist now.
-func (r *devicePolicyResource) createFailureHint(ctx context.Context, createErr error, plan devicePolicyModel) string {
+// createFailure explains a failed create with what the listing after it
+// showed: that nothing was created, which policies hold the name now (each
+// with the command that imports it), or that the instance holds the
+// maximum number of policies (the quota's error code is not published).
+func (r *devicePolicyResource) createFailure(ctx context.Context, err error, plan devicePolicyModel) string {
+	name := plan.PolicyName.ValueString()
+	var failure *iotda.CreateError
+	if !errors.As(err, &failure) {
+		return fmt.Sprintf("Creating device policy %q failed: %s", name, err)
+	}
+	lost := errors.Is(err, iotda.ErrOutcomeUnknown)
+	switch {
+	case failure.NotCreated:
+		return fmt.Sprintf("Creating device policy %q failed: %s.\n\nA listing after the failure showed that no policy of that name exists: the API created nothing. Apply again.",
+			name, strings.TrimSuffix(err.Error(), " ("+iotda.ErrOutcomeUnknown.Error()+")"))
+	case failure.ListErr != nil && lost:
+		return fmt.Sprintf("Creating device policy %q failed: %s\n\nIoTDA may have created the policy, and the listing that would show it failed too: %s. "+
+			"Before applying again, look for a policy named %q%s (the iotda_device_policies data source lists them) and, if this apply created it, import it: %s",
+			name, err, failure.ListErr, name, inSpace(plan.AppID.ValueString()), importCommand("<policy id>"))
+	case len(failure.Existing) > 0 && lost:
+		return fmt.Sprintf("Creating device policy %q failed: %s\n\nIoTDA may have created the policy before the call failed, but the listing cannot tell which policy is this one: "+
+			"policies named %q%s now: %s. If one of them is the policy this apply created, bring it under Terraform instead of applying again:\n\n%s",
+			name, err, name, inSpace(plan.AppID.ValueString()), describePolicies(failure.Existing), importCommands(failure.Existing))
+	case len(failure.Existing) > 0:
+		return fmt.Sprintf("Creating device policy %q failed: %s\n\nA policy of that name already exists%s: %s. "+
+			"If it is the policy an earlier apply created (for example one whose answer was lost), bring it under Terraform:\n\n%s\n\nOtherwise choose another policy_name.",
+			name, err, inSpace(plan.AppID.ValueString()), describePolicies(failure.Existing), importCommands(failure.Existing))
+	}
+	detail := fmt.Sprintf("Creating device policy %q failed: %s", name, err)
 	var apiErr *iotda.APIError
-	uncertain := errors.Is(createErr, iotda.ErrOutcomeUnknown)
-	if !uncertain && (!errors.As(createErr, &apiErr) || apiErr.StatusCode != http.StatusBadRequest) {
-		return ""
-	}
-	policies, err := r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
-	if err != nil {
-		return ""
-	}
-	if !uncertain {
-		if len(policies) < iotda.MaxPoliciesPerInstance {
-			return ""
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
+		if policies, err := r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{}); err == nil && len(policies) >= iotda.MaxPoliciesPerInstance {
+			detail += fmt.Sprintf("\n\nThe instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
+				len(policies), iotda.MaxPoliciesPerInstance)
 		}
-		return fmt.Sprintf("The instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
-			len(policies), iotda.MaxPoliciesPerInstance)
 	}
-	same := filterPolicies(policies, plan.AppID.ValueString(), plan.PolicyName.ValueString())
-	if len(same) == 0 {
-		return "No policy of that name exists now: the API did not create it. Apply again."
+	return detail
+}
+
+// inSpace names the resource space of a policy for a diagnostic.
+func inSpace(appID string) string {
+	if appID == "" {
+		return ""
 	}
-	return fmt.Sprintf("IoTDA may have created the policy before the call failed. Policies named %q now: %s. "+
-		"If one of them is the policy this apply created, bring it under Terraform with "+
-		"`terraform import <address of this resource> <policy id>` instead of applying again, which would create another.",
-		plan.PolicyName.ValueString(), describePolicies(same))
+	return " in resource space " + appID
+}
+
+// importCommand is the command that brings policy id under Terraform. The
+// provider is not told the address of the resource it creates.
+func importCommand(id string) string {
+	return fmt.Sprintf("terraform import <address of this resource> %s", id)
+}
+
+func importCommands(policies []iotda.PolicySummary) string {
+	lines := make([]string, len(policies))
+	for i, p := range policies {
+		lines[i] = "    " + importCommand(p.PolicyID)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // plannedStatements converts the planned statements for the API. Terraform
@@ -438,12 +468,12 @@ func orderLike(prior, api []iotda.Statement) []iotda.Statement {
 	}
 	byKey := map[string][]iotda.Statement{}
 	for _, s := range api {
-		k := statementKey(s)
+		k := iotda.StatementKey(s)
 		byKey[k] = append(byKey[k], s)
 	}
 	out := make([]iotda.Statement, 0, len(api))
 	for _, s := range prior {
-		k := statementKey(s)
+		k := iotda.StatementKey(s)
 		if len(byKey[k]) == 0 {
 			return api
 		}
@@ -451,13 +481,6 @@ func orderLike(prior, api []iotda.Statement) []iotda.Statement {
 		byKey[k] = byKey[k][1:]
 	}
 	return out
-}
-
-// statementKey identifies a statement whatever the order of its actions
-// and resources.
-func statementKey(s iotda.Statement) string {
-	actions, resources := slices.Sorted(slices.Values(s.Actions)), slices.Sorted(slices.Values(s.Resources))
-	return s.Effect + "\x00" + strings.Join(actions, "\x01") + "\x00" + strings.Join(resources, "\x01")
 }
 
 func flattenPolicy(p *iotda.Policy) devicePolicyModel {

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -314,32 +318,161 @@ func TestAccDevicePolicy_validation(t *testing.T) {
 	})
 }
 
-// TestAccDevicePolicy_createOutcomeUnknown: a create that failed after
-// IoTDA may have acted is not retried, and the error names what exists.
-func TestAccDevicePolicy_createOutcomeUnknown(t *testing.T) {
+// TestAccDevicePolicy_createLostAnswer: a create whose answer is lost is
+// resolved by a listing. Nothing created: the create is sent again and the
+// apply succeeds. Created with the planned statements: the policy is
+// recorded in state (the next plan is empty and destroy removes it).
+func TestAccDevicePolicy_createLostAnswer(t *testing.T) {
+	t.Parallel()
+	for name, fault := range map[string]mock.Fault{
+		"503 before acting":    {Status: http.StatusServiceUnavailable},
+		"503 after acting":     {Status: http.StatusServiceUnavailable, AfterAction: true},
+		"dropped after acting": {Drop: true, AfterAction: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := mock.NewTestServer(t, mock.Config{})
+			wantCreates := 1
+			if !fault.AfterAction {
+				wantCreates = 2
+			}
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviderFactories,
+				CheckDestroy:             checkNoPolicies(srv),
+				Steps: []resource.TestStep{{
+					PreConfig: func() { srv.InjectFault(mock.OpCreate, fault) },
+					Config:    policyConfig(srv, "maybe", "", "topic:/a"),
+					Check: resource.ComposeTestCheckFunc(
+						func(*terraform.State) error {
+							if n := srv.Calls(mock.OpCreate); n != wantCreates {
+								return fmt.Errorf("%d create calls, want %d", n, wantCreates)
+							}
+							if n := len(srv.Policies("")); n != 1 {
+								return fmt.Errorf("%d policies, want 1", n)
+							}
+							return nil
+						},
+						func(s *terraform.State) error {
+							if id := s.RootModule().Resources[policyAddr].Primary.ID; id != srv.Policies("")[0].PolicyID {
+								return fmt.Errorf("state records %s, the server holds %s", id, srv.Policies("")[0].PolicyID)
+							}
+							return nil
+						},
+					),
+				}},
+			})
+		})
+	}
+}
+
+// TestAccDevicePolicy_createLostAnswerUnresolved: when the listing cannot
+// settle what a lost create did, the error says how to find and import the
+// policy; the next apply, refused because the name is taken, names the
+// policy and gives the import command with its id; the import then brings
+// it under Terraform with an empty plan.
+func TestAccDevicePolicy_createLostAnswerUnresolved(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
+	config := policyConfig(srv, "maybe", "", "topic:/a")
+	policyID := func() string {
+		if p := srv.Policies(""); len(p) == 1 {
+			return p[0].PolicyID
+		}
+		return "no single policy"
+	}
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
+		CheckDestroy:             checkNoPolicies(srv),
 		Steps: []resource.TestStep{
 			{
-				PreConfig:   func() { srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, Count: 1}) },
-				Config:      policyConfig(srv, "maybe", "", "topic:/a"),
-				ExpectError: expectError(`HTTP 503.*may have acted.*No policy of that name exists now: the API did not create it`),
+				PreConfig: func() {
+					srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true})
+					srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 3})
+				},
+				Config:      config,
+				ExpectError: expectError(`HTTP 503.*IoTDA may have created the policy, and the listing that would show it failed too.*named "maybe".*terraform import <address of this resource> <policy id>`),
 			},
 			{
-				PreConfig: func() {
-					srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 1})
+				PreConfig:   srv.ClearFaults,
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)HTTP 400.*already exists.*terraform import <address of this resource>\s+[0-9a-f]{24}`),
+			},
+			{
+				Config:             config,
+				ResourceName:       policyAddr,
+				ImportState:        true,
+				ImportStateIdFunc:  func(*terraform.State) (string, error) { return policyID(), nil },
+				ImportStatePersist: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Config:      policyConfig(srv, "maybe", "", "topic:/a"),
-				ExpectError: expectError(`IoTDA may have created the policy before the call failed. Policies named "maybe" now: [0-9a-f]{24} .*terraform import`),
 			},
 		},
 	})
-	if n := srv.Calls(mock.OpCreate); n != 2 {
-		t.Errorf("%d create calls, want 2 (none retried)", n)
+}
+
+// TestAccDevicePolicy_createLostAnswerOtherPolicy: the listing after a lost
+// answer finds a policy of that name that is not this one (another resource
+// space, other statements): nothing is adopted and the error names it with
+// its import command.
+func TestAccDevicePolicy_createLostAnswerOtherPolicy(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	other := createPolicy(t, srv, "maybe", "space-2", apiStatement(iotda.EffectDeny, publishOnly, "topic:/x"))
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig:   func() { srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable}) },
+			Config:      policyConfig(srv, "maybe", "", "topic:/a"),
+			ExpectError: expectError(`may have created the policy.*cannot tell which policy is this one.*` + other.PolicyID + `.*terraform import <address of this resource> ` + other.PolicyID),
+		}},
+	})
+	if n := srv.Calls(mock.OpCreate); n != 1 {
+		t.Errorf("%d create calls, want 1 (no proof that nothing was created)", n)
 	}
-	if n := len(srv.Policies("")); n != 1 {
-		t.Errorf("%d policies, want the 1 the second create made", n)
+}
+
+// TestDevicePolicyCreate_foundWarning calls Create directly to read the
+// warning that says a policy found after a lost answer is now in state.
+func TestDevicePolicyCreate_foundWarning(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	client, err := iotda.New(iotda.Config{
+		Endpoint: srv.URL, ProjectID: mock.TestProjectID,
+		Credentials: iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := &devicePolicyResource{client: client}
+	var schemaResp fwresource.SchemaResponse
+	r.Schema(ctx, fwresource.SchemaRequest{}, &schemaResp)
+	plan := tfsdk.Plan{Schema: schemaResp.Schema}
+	model := devicePolicyModel{
+		ID: types.StringUnknown(), PolicyName: types.StringValue("maybe"), AppID: types.StringUnknown(),
+		CreateTime: types.StringUnknown(), UpdateTime: types.StringUnknown(),
+		Statement: []statementModel{{Effect: types.StringValue("ALLOW"), Actions: stringSet([]string{iotda.ActionPublish}), Resources: stringSet([]string{"topic:/a"})}},
+	}
+	if d := plan.Set(ctx, model); d.HasError() {
+		t.Fatal(d)
+	}
+	srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true})
+	resp := fwresource.CreateResponse{State: tfsdk.State{Schema: schemaResp.Schema, Raw: plan.Raw}}
+	r.Create(ctx, fwresource.CreateRequest{Plan: plan}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	warnings := resp.Diagnostics.Warnings()
+	id := srv.Policies("")[0].PolicyID
+	if len(warnings) != 1 || warnings[0].Summary() != "Device Policy Found After a Lost Answer" || !strings.Contains(warnings[0].Detail(), id) {
+		t.Fatalf("warnings %v, want one naming %s", warnings, id)
+	}
+	var got devicePolicyModel
+	if d := resp.State.Get(ctx, &got); d.HasError() || got.ID.ValueString() != id {
+		t.Fatalf("state records %q (%v), want %s", got.ID.ValueString(), d, id)
 	}
 }

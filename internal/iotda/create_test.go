@@ -1,0 +1,150 @@
+package iotda_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// TestCreatePolicyResolved drives each way a create can lose its answer
+// through the mock's fault injection.
+func TestCreatePolicyResolved(t *testing.T) {
+	want := iotda.CreatePolicyRequest{PolicyName: "fleet", AppID: "", Statement: statements("topic:/a", "topic:/b")}
+	for name, tc := range map[string]struct {
+		setup      func(*mock.TestServer)
+		appID      string
+		found      bool
+		resent     int
+		creates    int
+		policies   int
+		notCreated bool
+		existing   int
+		listFails  bool
+	}{
+		"one 503 before acting: sent again": {
+			setup: func(s *mock.TestServer) {
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable})
+			},
+			resent: 1, creates: 2, policies: 1,
+		},
+		"503 before acting every time: bounded": {
+			setup: func(s *mock.TestServer) {
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, Count: 100})
+			},
+			resent: 2, creates: 3, notCreated: true,
+		},
+		"503 after acting: found": {
+			setup: func(s *mock.TestServer) {
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true})
+			},
+			found: true, creates: 1, policies: 1,
+		},
+		"connection dropped after acting: found": {
+			setup: func(s *mock.TestServer) { s.InjectFault(mock.OpCreate, mock.Fault{Drop: true, AfterAction: true}) },
+			found: true, creates: 1, policies: 1,
+		},
+		"after acting in a named resource space: found": {
+			setup: func(s *mock.TestServer) {
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusBadGateway, AfterAction: true})
+			},
+			appID: "space-1", found: true, creates: 1, policies: 1,
+		},
+		"another space holds the name, no space asked for: not adopted": {
+			setup: func(s *mock.TestServer) {
+				if _, err := s.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", AppID: "space-2", Statement: []mock.Statement{{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}}); err != nil {
+					panic(err)
+				}
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable})
+			},
+			creates: 1, policies: 1, existing: 1,
+		},
+		"another space holds the name, a space asked for: sent again": {
+			setup: func(s *mock.TestServer) {
+				if _, err := s.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", AppID: "space-2", Statement: []mock.Statement{{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}}); err != nil {
+					panic(err)
+				}
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable})
+			},
+			appID: "space-1", resent: 1, creates: 2, policies: 2,
+		},
+		"the name is taken: named": {
+			setup: func(s *mock.TestServer) {
+				if _, err := s.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a", "topic:/b"}}}}); err != nil {
+					panic(err)
+				}
+			},
+			creates: 1, policies: 1, existing: 1,
+		},
+		"after acting, the listing fails too": {
+			setup: func(s *mock.TestServer) {
+				s.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true})
+				s.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 100})
+			},
+			creates: 1, policies: 1, listFails: true,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := mock.NewTestServer(t, mock.Config{})
+			c := newClient(t, srv, func(cfg *iotda.Config) { cfg.MaxRetries = new(2) })
+			tc.setup(srv)
+			req := want
+			req.AppID = tc.appID
+			policy, outcome, err := c.CreatePolicyResolved(context.Background(), req)
+			if got := srv.Calls(mock.OpCreate); got != tc.creates {
+				t.Errorf("%d create calls, want %d", got, tc.creates)
+			}
+			if got := len(srv.Policies("")); got != tc.policies {
+				t.Errorf("%d policies exist, want %d", got, tc.policies)
+			}
+			if outcome.Resent != tc.resent || outcome.Found != tc.found {
+				t.Errorf("outcome %+v, want resent %d, found %v", outcome, tc.resent, tc.found)
+			}
+			failed := tc.notCreated || tc.existing > 0 || tc.listFails
+			if !failed {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				server, ok := srv.Policy("", policy.PolicyID)
+				if !ok || server.PolicyName != "fleet" || !iotda.SameStatements(policy.Statement, req.Statement) {
+					t.Errorf("returned %+v, the server holds %+v", policy, server)
+				}
+				return
+			}
+			var failure *iotda.CreateError
+			if !errors.As(err, &failure) {
+				t.Fatalf("err = %v, want a *CreateError", err)
+			}
+			if failure.NotCreated != tc.notCreated || len(failure.Existing) != tc.existing || (failure.ListErr != nil) != tc.listFails {
+				t.Errorf("failure %+v, want not created %v, %d existing, listing failed %v", failure, tc.notCreated, tc.existing, tc.listFails)
+			}
+		})
+	}
+}
+
+func TestSameStatements(t *testing.T) {
+	a := []iotda.Statement{
+		{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/a", "topic:/b"}},
+		{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/c"}},
+	}
+	reordered := []iotda.Statement{
+		{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/c"}},
+		{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe, iotda.ActionPublish}, Resources: []string{"topic:/b", "topic:/a"}},
+	}
+	if !iotda.SameStatements(a, reordered) {
+		t.Error("the same statements in another order differ")
+	}
+	for name, b := range map[string][]iotda.Statement{
+		"one fewer":    a[:1],
+		"other effect": {{Effect: "DENY", Actions: a[0].Actions, Resources: a[0].Resources}, a[1]},
+		"duplicate":    {a[0], a[0]},
+	} {
+		if iotda.SameStatements(a, b) {
+			t.Errorf("%s: reported the same", name)
+		}
+	}
+}
