@@ -12,11 +12,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -28,6 +31,7 @@ var (
 	_ resource.ResourceWithConfigure    = (*devicePolicyBindingResource)(nil)
 	_ resource.ResourceWithImportState  = (*devicePolicyBindingResource)(nil)
 	_ resource.ResourceWithUpgradeState = (*devicePolicyBindingResource)(nil)
+	_ resource.ResourceWithIdentity     = (*devicePolicyBindingResource)(nil)
 )
 
 // NewDevicePolicyBindingResource returns the iotda_device_policy_binding
@@ -100,6 +104,24 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 	}
 }
 
+// IdentitySchema makes the policy id and the target type the identity: a
+// binding is all the targets of one type bound to one policy. As for
+// iotda_device_policy, the project and instance are the provider block's.
+func (r *devicePolicyBindingResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"policy_id": identityschema.StringAttribute{
+				Description:       "The id of the device policy (24 hexadecimal characters).",
+				RequiredForImport: true,
+			},
+			"target_type": identityschema.StringAttribute{
+				Description:       "The target type: `device`, `product` or `app`.",
+				RequiredForImport: true,
+			},
+		},
+	}
+}
+
 func (r *devicePolicyBindingResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.client = clientFrom(req.ProviderData, &resp.Diagnostics)
 }
@@ -132,6 +154,7 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	plan.ID = types.StringValue(bindingID(policyID, targetType))
 	plan.Targets = targetsValue(out.bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -141,6 +164,9 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 		return
 	}
 	policyID, targetType := state.PolicyID.ValueString(), state.TargetType.ValueString()
+	// Before the call: the framework wants an identity even from a Read
+	// that removes the binding, and older CLIs kept none in state.
+	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
 	bound, err := r.listBound(ctx, policyID, targetType)
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing its binding from state", map[string]any{"policy_id": policyID})
@@ -175,6 +201,7 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	}
 	plan.Targets = targetsValue(out.bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
 }
 
 func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -193,20 +220,61 @@ func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.D
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
+// ImportState takes `<policy_id>/<target_type>` from `terraform import` or
+// an import block's id, or the policy id and target type from an import
+// block's identity.
 func (r *devicePolicyBindingResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	policyID, targetType, ok := strings.Cut(req.ID, "/")
-	if !ok || !policyIDPattern.MatchString(policyID) ||
-		(targetType != iotda.TargetTypeDevice && targetType != iotda.TargetTypeProduct && targetType != iotda.TargetTypeApp) {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("%q is not <policy_id>/<target_type>: expected a 24-character hexadecimal policy id, a slash, and device, product or app, e.g. 5c90fa7d3c4e4405e8525079/device.", req.ID))
-		return
+	var policyID, targetType string
+	if req.ID == "" && req.Identity != nil {
+		var identity struct {
+			PolicyID   types.String `tfsdk:"policy_id"`
+			TargetType types.String `tfsdk:"target_type"`
+		}
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &identity)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		policyID, targetType = identity.PolicyID.ValueString(), identity.TargetType.ValueString()
+		if !policyIDPattern.MatchString(policyID) {
+			resp.Diagnostics.AddAttributeError(path.Root("policy_id"), "Invalid Import Identity",
+				fmt.Sprintf("policy_id %q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", policyID))
+		}
+		if !validTargetType(targetType) {
+			resp.Diagnostics.AddAttributeError(path.Root("target_type"), "Invalid Import Identity",
+				fmt.Sprintf("target_type %q is not device, product or app.", targetType))
+		}
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	} else {
+		var ok bool
+		policyID, targetType, ok = strings.Cut(req.ID, "/")
+		if !ok || !policyIDPattern.MatchString(policyID) || !validTargetType(targetType) {
+			resp.Diagnostics.AddError("Invalid Import ID",
+				fmt.Sprintf("%q is not <policy_id>/<target_type>: expected a 24-character hexadecimal policy id, a slash, and device, product or app, e.g. 5c90fa7d3c4e4405e8525079/device.", req.ID))
+			return
+		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, devicePolicyBindingModel{
-		ID:         types.StringValue(req.ID),
+		ID:         types.StringValue(bindingID(policyID, targetType)),
 		PolicyID:   types.StringValue(policyID),
 		TargetType: types.StringValue(targetType),
 		Targets:    types.MapNull(types.StringType),
 	})...)
+	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
+}
+
+func validTargetType(t string) bool {
+	return t == iotda.TargetTypeDevice || t == iotda.TargetTypeProduct || t == iotda.TargetTypeApp
+}
+
+// setBindingIdentity records the identity of a binding; identity is nil
+// when the CLI does not support resource identity.
+func setBindingIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, policyID, targetType string, diags *diag.Diagnostics) {
+	if identity != nil {
+		diags.Append(identity.SetAttribute(ctx, path.Root("policy_id"), policyID)...)
+		diags.Append(identity.SetAttribute(ctx, path.Root("target_type"), targetType)...)
+	}
 }
 
 // UpgradeState turns the target_ids set of schema version 0 into the

@@ -186,6 +186,7 @@ func (p *iotdaProvider) Resources(_ context.Context) []func() resource.Resource 
 func (p *iotdaProvider) ListResources(_ context.Context) []func() list.ListResource {
 	return []func() list.ListResource{
 		NewDevicePolicyListResource,
+		NewDevicePolicyBindingListResource,
 	}
 }
 

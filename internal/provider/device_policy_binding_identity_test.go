@@ -1,0 +1,222 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/querycheck"
+	"github.com/hashicorp/terraform-plugin-testing/querycheck/queryfilter"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// bindingIdentityChecks: the identity is the policy id and the target type
+// of the binding.
+func bindingIdentityChecks(addr string) []statecheck.StateCheck {
+	return []statecheck.StateCheck{
+		statecheck.ExpectIdentity(addr, map[string]knownvalue.Check{
+			"policy_id":   policyIDValue,
+			"target_type": knownvalue.StringExact(iotda.TargetTypeDevice),
+		}),
+		statecheck.ExpectIdentityValueMatchesStateAtPath(addr, tfjsonpath.New("policy_id"), tfjsonpath.New("policy_id")),
+		statecheck.ExpectIdentityValueMatchesStateAtPath(addr, tfjsonpath.New("target_type"), tfjsonpath.New("target_type")),
+	}
+}
+
+func TestAccDevicePolicyBinding_identity(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            bindingConfig(srv, deviceIDs(0, 3)),
+				ConfigStateChecks: bindingIdentityChecks(bindingAddr),
+			},
+			{
+				ResourceName:    bindingAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+			},
+			{
+				ResourceName:    bindingAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+			},
+			{
+				// A target bound out of band: the refresh keeps the identity...
+				PreConfig: func() {
+					if _, err := srv.Bind("", onlyPolicy(t, srv), iotda.TargetTypeDevice, "intruder"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				RefreshPlanChecks: resource.RefreshPlanChecks{
+					PostRefresh: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
+				},
+			},
+			{
+				// ...and so does the update that unbinds it and binds more.
+				Config: bindingConfig(srv, deviceIDs(0, 5)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: append(bindingIdentityChecks(bindingAddr),
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(deviceIDs(0, 5)...))),
+			},
+			{
+				ResourceName:    bindingAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+			},
+		},
+	})
+}
+
+func TestAccDevicePolicyBinding_importByIdentityErrors(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	config := func(policyID, targetType string) string {
+		return providerBlock(srv) + fmt.Sprintf(`
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = %[1]q
+  target_type = "device"
+  targets     = {}
+}
+
+import {
+  to       = iotda_device_policy_binding.test
+  identity = { policy_id = %[1]q, target_type = %[2]q }
+}
+`, policyID, targetType)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      config("5c90fa7d3c4e4405e8525079", "devices"),
+				PlanOnly:    true,
+				ExpectError: expectError(`Invalid Import Identity.*target_type "devices" is not device, product or app`),
+			},
+			{
+				Config:      config("5c90fa7d3c4e4405e8525079", "device"),
+				PlanOnly:    true,
+				ExpectError: expectError(`Cannot import non-existent remote object`),
+			},
+		},
+	})
+}
+
+// boundOutOfBand binds, as another user of the API would, 3 devices to the
+// first policy, 60 devices (two pages) and a product to the second, and
+// nothing to the third.
+func boundOutOfBand(t *testing.T, srv *mock.TestServer, policies []mock.Policy) {
+	t.Helper()
+	binds := []struct {
+		policy     int
+		targetType string
+		ids        []string
+	}{
+		{0, iotda.TargetTypeDevice, []string{"sensor-0001", "sensor-0002", "sensor-0003"}},
+		{1, iotda.TargetTypeDevice, deviceIDs(0, 60)},
+		{1, iotda.TargetTypeProduct, []string{"gateway-product"}},
+	}
+	for _, b := range binds {
+		if _, err := srv.Bind("", policies[b.policy].PolicyID, b.targetType, b.ids...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAccDevicePolicyBindingList(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	policies := outOfBandPolicies(t, srv)
+	boundOutOfBand(t, srv, policies)
+	binding := func(policy int, targetType string) map[string]knownvalue.Check {
+		return map[string]knownvalue.Check{
+			"policy_id":   knownvalue.StringExact(policies[policy].PolicyID),
+			"target_type": knownvalue.StringExact(targetType),
+		}
+	}
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: providerBlock(srv)},
+			{
+				PreConfig: srv.ResetCalls,
+				Query:     true,
+				Config: `
+list "iotda_device_policy_binding" "all" {
+  provider         = iotda
+  include_resource = true
+}
+`,
+				QueryResultChecks: []querycheck.QueryResultCheck{
+					// One result per (policy, target type) with targets; the
+					// third policy has none.
+					querycheck.ExpectLength("iotda_device_policy_binding.all", 3),
+					querycheck.ExpectIdentity("iotda_device_policy_binding.all", binding(0, iotda.TargetTypeDevice)),
+					querycheck.ExpectIdentity("iotda_device_policy_binding.all", binding(1, iotda.TargetTypeDevice)),
+					querycheck.ExpectIdentity("iotda_device_policy_binding.all", binding(1, iotda.TargetTypeProduct)),
+					querycheck.ExpectResourceDisplayName("iotda_device_policy_binding.all", queryfilter.ByResourceIdentity(binding(1, iotda.TargetTypeDevice)),
+						knownvalue.StringExact("gateways (resource space factory-1): 60 device target(s)")),
+					querycheck.ExpectResourceKnownValues("iotda_device_policy_binding.all", queryfilter.ByResourceIdentity(binding(0, iotda.TargetTypeDevice)), []querycheck.KnownValueCheck{
+						{Path: tfjsonpath.New("id"), KnownValue: knownvalue.StringExact(policies[0].PolicyID + "/device")},
+						{Path: tfjsonpath.New("targets"), KnownValue: targetsExact("sensor-0001", "sensor-0002", "sensor-0003")},
+					}),
+					querycheck.ExpectResourceKnownValues("iotda_device_policy_binding.all", queryfilter.ByResourceIdentity(binding(1, iotda.TargetTypeDevice)), []querycheck.KnownValueCheck{
+						{Path: tfjsonpath.New("targets"), KnownValue: targetsExact(deviceIDs(0, 60)...)},
+					}),
+				},
+			},
+			{
+				// The cost: 1 policy listing, then per policy one target
+				// listing per 50 targets (1 + 2 + 1).
+				PreConfig: func() {
+					if list, targets := srv.Calls(mock.OpList), srv.Calls(mock.OpListTargets); list != 1 || targets != 4 {
+						t.Errorf("the query made %d ListDevicePolicies and %d ShowTargetsInDevicePolicy calls, want 1 and 4", list, targets)
+					}
+				},
+				Query: true,
+				Config: fmt.Sprintf(`
+list "iotda_device_policy_binding" "products" {
+  provider = iotda
+  config {
+    target_type = "product"
+  }
+}
+
+list "iotda_device_policy_binding" "first" {
+  provider = iotda
+  config {
+    policy_id = %q
+  }
+}
+
+list "iotda_device_policy_binding" "third" {
+  provider = iotda
+  config {
+    policy_id = %q
+  }
+}
+`, policies[0].PolicyID, policies[2].PolicyID),
+				QueryResultChecks: []querycheck.QueryResultCheck{
+					querycheck.ExpectLength("iotda_device_policy_binding.products", 1),
+					querycheck.ExpectIdentity("iotda_device_policy_binding.products", binding(1, iotda.TargetTypeProduct)),
+					querycheck.ExpectLength("iotda_device_policy_binding.first", 1),
+					querycheck.ExpectIdentity("iotda_device_policy_binding.first", binding(0, iotda.TargetTypeDevice)),
+					querycheck.ExpectLength("iotda_device_policy_binding.third", 0),
+				},
+			},
+		},
+	})
+}
