@@ -105,3 +105,94 @@ func TestBindingStateAfterFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestBindingStateAfterFailedDelete: a destroy whose unbind calls fail
+// keeps in state exactly the targets still bound, so the next destroy
+// finishes the job; a destroy whose policy is gone succeeds.
+func TestBindingStateAfterFailedDelete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ids := deviceIDs(0, 60)
+	for name, tc := range map[string]struct {
+		inject  func(srv *mock.TestServer, policyID string)
+		wantErr bool
+		// stillBound is how many targets stay bound (the calls that
+		// failed before acting).
+		stillBound int
+	}{
+		// The first call acts and fails twice: all is unbound, the
+		// destroy fails honestly, and the next one has nothing to do.
+		"unbind 503 after acting on the first call": {
+			inject: func(srv *mock.TestServer, _ string) {
+				srv.InjectFault(mock.OpUnbind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 2})
+			},
+			wantErr: true,
+		},
+		"unbind 500 before acting": {
+			inject: func(srv *mock.TestServer, _ string) {
+				srv.InjectFault(mock.OpUnbind, mock.Fault{Status: http.StatusInternalServerError, Count: 2})
+			},
+			wantErr:    true,
+			stillBound: iotda.MaxTargetsPerCall,
+		},
+		"policy gone": {
+			inject: func(srv *mock.TestServer, policyID string) {
+				if err := srv.DeletePolicy("", policyID); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := mock.NewTestServer(t, mock.Config{})
+			p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
+				if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.inject(srv, p.PolicyID)
+			client, err := iotda.New(iotda.Config{
+				Endpoint: srv.URL, ProjectID: mock.TestProjectID,
+				Credentials: iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
+				MaxRetries:  new(1), RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
+				BatchParallelism: 1,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &devicePolicyBindingResource{client: client}
+			var schemaResp resource.SchemaResponse
+			r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+			state := tfsdk.State{Schema: schemaResp.Schema}
+			if d := state.Set(ctx, devicePolicyBindingModel{
+				ID: types.StringValue(bindingID(p.PolicyID, "device")), PolicyID: types.StringValue(p.PolicyID),
+				TargetType: types.StringValue("device"), Targets: targetsValue(ids),
+			}); d.HasError() {
+				t.Fatal(d)
+			}
+			// As the framework does: the response starts as the prior
+			// state, and a Delete without error removes it.
+			resp := resource.DeleteResponse{State: tfsdk.State{Schema: schemaResp.Schema, Raw: state.Raw.Copy()}}
+			r.Delete(ctx, resource.DeleteRequest{State: state}, &resp)
+			if got := resp.Diagnostics.HasError(); got != tc.wantErr {
+				t.Fatalf("error: %t, want %t: %v", got, tc.wantErr, resp.Diagnostics)
+			}
+			if !tc.wantErr {
+				return
+			}
+			var out devicePolicyBindingModel
+			if d := resp.State.Get(ctx, &out); d.HasError() {
+				t.Fatal(d)
+			}
+			server := srv.Targets("", p.PolicyID, iotda.TargetTypeDevice)
+			if got := targetKeys(out.Targets); !slices.Equal(got, server) || len(server) != tc.stillBound {
+				t.Fatalf("state keeps %d targets, the server has %d bound; want both %d", len(got), len(server), tc.stillBound)
+			}
+		})
+	}
+}
