@@ -113,8 +113,8 @@ func TestAccDevicePolicyBinding_churnPlan(t *testing.T) {
 }
 
 // TestAccDevicePolicyBinding_forExpression: the for-expression idiom over
-// a set, in any order, is the same binding as the function over a list;
-// the API's order (newest first) never shows as a change.
+// a set, in any order, is the same binding as the function over a tuple, a
+// list or a set; the API's order (newest first) never shows as a change.
 func TestAccDevicePolicyBinding_forExpression(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
@@ -141,6 +141,24 @@ resource "iotda_device_policy_binding" "test" {
 			},
 			{
 				Config: bindingConfig(srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// The function over a set (a data source's ids) and over a
+				// typed list variable.
+				Config: policyOnly + fmt.Sprintf(`
+variable "ids" {
+  type    = list(string)
+  default = [%s]
+}
+resource "iotda_device_policy_binding" "test" {
+  policy_id   = iotda_device_policy.test.id
+  target_type = "device"
+  targets     = merge(provider::iotda::targets(toset(slice(var.ids, 0, 30))), provider::iotda::targets(slice(var.ids, 30, 60)))
+}
+`, quoteAll(reversed)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -172,6 +190,9 @@ resource "iotda_device_policy_binding" "test" {
 			{config(`{ d1 = "", d2 = "hall A" }`), `Invalid Target Value.*targets\["d2"\] is "hall A".*provider::iotda::targets\(ids\)`},
 			{config(`{ d1 = null }`), `null`},
 			{config(`provider::iotda::targets(["dev 1"])`), `must be 1 to 128 letters, digits, "_" or "-"`},
+			{config(`provider::iotda::targets("d1")`), `ids must be a list, set or tuple of strings, not a string`},
+			{config(`provider::iotda::targets(["d1", 2])`), `ids\[1\] is a number`},
+			{config(`provider::iotda::targets({ d1 = "" })`), `not a map or object`},
 		}),
 	})
 }
@@ -212,8 +233,8 @@ func TestAccDevicePolicyBinding_driftPlan(t *testing.T) {
 
 func TestTargetsMap(t *testing.T) {
 	t.Parallel()
-	strs := func(ss ...string) []types.String {
-		out := make([]types.String, len(ss))
+	strs := func(ss ...string) []attr.Value {
+		out := make([]attr.Value, len(ss))
 		for i, s := range ss {
 			out[i] = types.StringValue(s)
 		}
@@ -235,11 +256,12 @@ func TestTargetsMap(t *testing.T) {
 		t.Fatalf("no ids: %v, %v; want an empty map", got, err)
 	}
 	for _, tc := range []struct {
-		ids  []types.String
+		ids  []attr.Value
 		want string
 	}{
 		{strs("a", "b", "a"), `ids[2] "a" repeats ids[0]`},
-		{[]types.String{types.StringValue("a"), types.StringNull()}, "ids[1] is null"},
+		{[]attr.Value{types.StringValue("a"), types.StringNull()}, "ids[1] is null"},
+		{[]attr.Value{types.StringValue("a"), types.BoolValue(true)}, "ids[1] is a bool"},
 	} {
 		if _, err := targetsMap(tc.ids); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.ids, err, tc.want)
