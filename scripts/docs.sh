@@ -33,6 +33,17 @@ HCL
 (cd "$work/config" && TF_CLI_CONFIG_FILE="$work/cli.tfrc" "$tf" providers schema -json 2>/dev/null) |
 	sed -E 's#"registry\.[a-z.]+/iotda-terraform/iotda"#"iotda"#' >"$work/schema.json"
 
+# tfplugindocs lists a block under "Required" only when the schema gives it
+# min_items > 0, and the plugin framework never sets min_items (it enforces
+# counts with validators, so that every configuration error comes at once).
+# The statement block of iotda_device_policy is required (1 to 10, by its
+# validators): say so in the schema the docs are made from. Check at every
+# framework upgrade whether blocks can declare min_items themselves.
+block='"statement":{"nesting_mode":"list","block":'
+[ "$(grep -o "$block" "$work/schema.json" | wc -l)" = 1 ] ||
+	{ echo "docs.sh: expected the schema to hold one statement block (iotda_device_policy)" >&2; exit 1; }
+sed -i 's#"statement":{"nesting_mode":"list","block":#"statement":{"nesting_mode":"list","min_items":1,"block":#' "$work/schema.json"
+
 "$tf" fmt -recursive examples >/dev/null
 go tool -modfile=tools/go.mod tfplugindocs generate \
 	--provider-name iotda --rendered-provider-name IoTDA \

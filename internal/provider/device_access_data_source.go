@@ -65,9 +65,8 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 		MarkdownDescription: "Decides whether the device policies bound on the live platform let a device publish or subscribe to a topic. " +
 			"It finds every policy that reaches the device (bound to the device, to its product when `product_id` is given, or to its resource space when `app_id` is given), " +
 			"pools their statements and judges them the way IoTDA does, with the same rules as the `provider::iotda::evaluate` function: " +
-			"variables are replaced by the device's values, `*` matches one or more characters including `/`, `?` exactly one, " +
-			"`+` and `#` are ordinary characters, DENY beats ALLOW across policies, nothing matching is `NO_MATCH` (not allowed), " +
-			"and topics starting with `$` are `NOT_GOVERNED` (allowed: policies do not control them).\n\n" +
+			"variables are replaced by the device's values; " + patternRules + " DENY beats ALLOW across policies, nothing matching is `NO_MATCH` (not allowed), " +
+			"and " + ungovernedRule + " are `NOT_GOVERNED` (allowed: policies do not control them).\n\n" +
 			"**API calls per read.** Terraform reads a data source at every plan (and at apply instead when an argument is unknown at plan time). Each read makes:\n\n" +
 			"1. one `ListDevicePolicies` listing of all policies of the instance, in pages of 50: one call, since an instance holds at most 50 policies;\n" +
 			"2. one `ShowTargetsInDevicePolicy` listing of all targets per policy, in pages of 50 targets: one call for each policy with at most 50 targets, one more per further 50;\n" +
@@ -93,15 +92,8 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 					validTargetID,
 				},
 			},
-			"app_id": schema.StringAttribute{
-				MarkdownDescription: "The device's resource space. Policies bound to this resource space (target type `app`) count. " +
-					"Omitted, no resource-space binding counts: the provider cannot look up which resource space a device belongs to.",
-				Optional: true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 36),
-					validNameCharacters,
-				},
-			},
+			"app_id": appIDAttribute("The device's resource space. Policies bound to this resource space (target type `app`) count. " +
+				"Omitted, no resource-space binding counts: the provider cannot look up which resource space a device belongs to."),
 			"client_id": schema.StringAttribute{
 				MarkdownDescription: "The MQTT client id the device connects with, the value of `${devices.clientId}`. Omitted, patterns using it never match.",
 				Optional:            true,
@@ -143,7 +135,7 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			},
 			"decision": schema.StringAttribute{
 				MarkdownDescription: "`ALLOW` (an ALLOW statement matched and no DENY did), `DENY` (a DENY statement matched), " +
-					"`NO_MATCH` (no statement matched: not allowed) or `NOT_GOVERNED` (a topic starting with `$`: allowed).",
+					"`NO_MATCH` (no statement matched: not allowed) or `NOT_GOVERNED` (a system topic, starting with `$`: allowed).",
 				Computed: true,
 			},
 			"matched": schema.ListNestedAttribute{

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -53,22 +51,8 @@ func (d *devicePoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 			"The API lists policies without their statements, and so does this data source: read a policy's statements with `iotda_device_policy`.\n\n" +
 			"Each read costs one `ListDevicePolicies` call per 50 policies listed (an instance holds at most 50, so one call).",
 		Attributes: map[string]schema.Attribute{
-			"app_id": schema.StringAttribute{
-				MarkdownDescription: "Only the policies of this resource space.",
-				Optional:            true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 36),
-					validNameCharacters,
-				},
-			},
-			"policy_name": schema.StringAttribute{
-				MarkdownDescription: "Only the policies with exactly this name (case-sensitive; several resource spaces may each have one).",
-				Optional:            true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 128),
-					validNameCharacters,
-				},
-			},
+			"app_id":      appIDAttribute("Only the policies of this resource space."),
+			"policy_name": policyNameAttribute("Only the policies with exactly this name (case-sensitive; several resource spaces may each have one)."),
 			"policies": schema.ListNestedAttribute{
 				MarkdownDescription: "The policies, newest first. They carry no statements: the API's listing does not return them.",
 				Computed:            true,
@@ -86,14 +70,8 @@ func (d *devicePoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 							MarkdownDescription: "The resource space of the policy.",
 							Computed:            true,
 						},
-						"create_time": schema.StringAttribute{
-							MarkdownDescription: "When the policy was created, as `yyyyMMddTHHmmssZ` in UTC.",
-							Computed:            true,
-						},
-						"update_time": schema.StringAttribute{
-							MarkdownDescription: "When the policy was last changed, as `yyyyMMddTHHmmssZ` in UTC.",
-							Computed:            true,
-						},
+						"create_time": createTimeAttribute(),
+						"update_time": updateTimeAttribute(),
 					},
 				},
 			},

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -67,25 +66,9 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 					validPolicyID,
 				},
 			},
-			"policy_name": schema.StringAttribute{
-				MarkdownDescription: "The exact name of the policy to read. Conflicts with `policy_id`; computed when the policy is found by id.",
-				Optional:            true,
-				Computed:            true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 128),
-					validNameCharacters,
-				},
-			},
-			"app_id": schema.StringAttribute{
-				MarkdownDescription: "With `policy_name`: the resource space to look in, needed when policies of that name exist in several resource spaces. " +
-					"Cannot be set with `policy_id`. Always set to the policy's resource space after the read.",
-				Optional: true,
-				Computed: true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 36),
-					validNameCharacters,
-				},
-			},
+			"policy_name": computedToo(policyNameAttribute("The exact name of the policy to read. Conflicts with `policy_id`; computed when the policy is found by id.")),
+			"app_id": computedToo(appIDAttribute("With `policy_name`: the resource space to look in, needed when policies of that name exist in several resource spaces. " +
+				"Cannot be set with `policy_id`. Always set to the policy's resource space after the read.")),
 			"statement": schema.ListNestedAttribute{
 				MarkdownDescription: "The rules of the policy, in the API's order. When ALLOW and DENY statements match the same action and topic, DENY wins.",
 				Computed:            true,
@@ -108,14 +91,8 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 					},
 				},
 			},
-			"create_time": schema.StringAttribute{
-				MarkdownDescription: "When the policy was created, as `yyyyMMddTHHmmssZ` in UTC.",
-				Computed:            true,
-			},
-			"update_time": schema.StringAttribute{
-				MarkdownDescription: "When the policy was last changed, as `yyyyMMddTHHmmssZ` in UTC.",
-				Computed:            true,
-			},
+			"create_time": createTimeAttribute(),
+			"update_time": updateTimeAttribute(),
 		},
 	}
 }

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	listschema "github.com/hashicorp/terraform-plugin-framework/list/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -50,12 +48,12 @@ func (r *devicePolicyListResource) ListResourceConfigSchema(_ context.Context, _
 			"app_id": listschema.StringAttribute{
 				MarkdownDescription: "Only the policies of this resource space.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 36), validNameCharacters},
+				Validators:          appIDValidators(),
 			},
 			"policy_name": listschema.StringAttribute{
 				MarkdownDescription: "Only the policies of this exact name.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 128), validNameCharacters},
+				Validators:          policyNameValidators(),
 			},
 		},
 	}

@@ -78,15 +78,12 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"policy_name": schema.StringAttribute{
-				MarkdownDescription: "The policy name: 1 to 128 letters, digits, `_` or `-`. Changing it updates the policy in place.",
+				MarkdownDescription: "The policy name: " + policyNameRule + ". Changing it updates the policy in place.",
 				Required:            true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 128),
-					validNameCharacters,
-				},
+				Validators:          policyNameValidators(),
 			},
 			"app_id": schema.StringAttribute{
-				MarkdownDescription: "The resource space (application) id: at most 36 letters, digits, `_` or `-`. " +
+				MarkdownDescription: "The resource space (application) id: " + appIDRule + ". " +
 					"Omitted, the policy belongs to the instance's default resource space, whose id is shown after apply. Changing it replaces the policy; " +
 					"removing it from the configuration later keeps the policy where it is.",
 				Optional: true,
@@ -95,24 +92,29 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 					stringplanmodifier.UseStateForUnknown(),
 					stringplanmodifier.RequiresReplace(),
 				},
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 36),
-					validNameCharacters,
-				},
+				Validators: appIDValidators(),
 			},
 			"create_time": schema.StringAttribute{
-				MarkdownDescription: "When the policy was created, as `yyyyMMddTHHmmssZ` in UTC.",
+				MarkdownDescription: createTimeDescription,
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"update_time": schema.StringAttribute{
-				MarkdownDescription: "When the policy was last changed, as `yyyyMMddTHHmmssZ` in UTC.",
+				MarkdownDescription: updateTimeDescription,
 				Computed:            true,
 			},
 		},
 		Blocks: map[string]schema.Block{
+			// statement is a block, not a nested attribute: configurations
+			// write `statement { ... }` as they do for the huaweicloud
+			// provider's huaweicloud_iotda_device_policy (whose state moves
+			// here, see device_policy_move_state.go), and `dynamic` blocks
+			// can build statements from data. Blocks have no Required flag:
+			// IsRequired and SizeBetween enforce 1 to MaxStatements, and
+			// scripts/docs.sh gives the block min_items 1 so that the docs
+			// list it as required. Re-check both at every framework upgrade.
 			"statement": schema.ListNestedBlock{
-				MarkdownDescription: "The rules of the policy, 1 to 10. When ALLOW and DENY statements match the same action and topic, DENY wins.",
+				MarkdownDescription: fmt.Sprintf("The rules of the policy, 1 to %d. When ALLOW and DENY statements match the same action and topic, DENY wins.", iotda.MaxStatements),
 				Validators: []validator.List{
 					listvalidator.IsRequired(),
 					listvalidator.SizeBetween(1, iotda.MaxStatements),
@@ -134,8 +136,8 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 							},
 						},
 						"resources": schema.SetAttribute{
-							MarkdownDescription: "1 to 10 topics, each `topic:` followed by a topic pattern of at most 128 bytes made of letters, digits and `/{}$=+#?*:._-`. " +
-								"`*` matches any run of characters (including `/`), `?` one character; `+` and `#` are ordinary characters, not MQTT wildcards. " +
+							MarkdownDescription: fmt.Sprintf("1 to %d topics, each `topic:` followed by a topic pattern of at most %d bytes made of letters, digits and `/{}$=+#?*:._-`. ", iotda.MaxResources, iotda.MaxTopicBytes) +
+								patternRules + " " +
 								"The variables `${devices.deviceId}`, `${devices.productId}` and `${devices.clientId}` stand for the connecting device's own values; in HCL write them as `$${devices.deviceId}`.",
 							ElementType: types.StringType,
 							Required:    true,

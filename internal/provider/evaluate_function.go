@@ -47,9 +47,8 @@ func (f *evaluateFunction) Definition(_ context.Context, _ function.DefinitionRe
 		Summary: "Decide whether device policies allow a device an MQTT action on a topic",
 		MarkdownDescription: "Evaluates device policy statements offline, the way IoTDA judges a connected device: " +
 			"IoTDA variables (`${devices.deviceId}`, `${devices.productId}`, `${devices.clientId}`) are replaced by the identity's values " +
-			"(a variable whose value is not given never matches); `*` matches one or more characters including `/`; `?` exactly one; " +
-			"`+` and `#` are ordinary characters; a pattern must match the whole topic; DENY beats ALLOW; nothing matching is `NO_MATCH` " +
-			"and not allowed. Topics starting with `$` (such as `$oc/...` system topics) are `NOT_GOVERNED`: policies do not control them.\n\n" +
+			"(a variable whose value is not given never matches); " + patternRules + " A pattern must match the whole topic; DENY beats ALLOW; nothing matching is `NO_MATCH` " +
+			"and not allowed. The " + ungovernedRule + " are `NOT_GOVERNED`: policies do not control them.\n\n" +
 			"The manual is contradictory on whether `*` matches the empty string; this function follows its worked example and requires at least one character.\n\n" +
 			"Returns an object with `allowed` (bool), `decision` (`ALLOW`, `DENY`, `NO_MATCH` or `NOT_GOVERNED`) and " +
 			"`matched_statements` (the 0-based indexes of the statements whose action and a resource matched).",

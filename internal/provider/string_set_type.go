@@ -60,7 +60,13 @@ func (t largeStringSetType) ValueType(context.Context) attr.Value {
 }
 
 // Validate rejects duplicate elements, as the framework's set does, in
-// linear time.
+// linear time. It overrides basetypes.SetType.Validate, the framework's
+// xattr.TypeWithValidate hook, which is deprecated (in favour of
+// xattr.ValidateableAttribute on values) but is still the hook the
+// framework's own set uses for its quadratic duplicate check: without this
+// override the embedded SetType would run that check on every plan. At
+// every framework upgrade, check that the set type still validates through
+// this hook; if it moves to the value, override it there instead.
 func (t largeStringSetType) Validate(_ context.Context, in tftypes.Value, p path.Path) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if in.Type() == nil || !in.IsKnown() || in.IsNull() {

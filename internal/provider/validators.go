@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
@@ -16,7 +17,7 @@ import (
 var (
 	namePattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	policyIDPattern  = regexp.MustCompile(`^[0-9a-f]{24}$`)
-	targetIDPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	targetIDPattern  = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_-]{1,%d}$`, iotda.MaxTargetIDLength))
 	topicCharPattern = regexp.MustCompile(`^[A-Za-z0-9/{}$=+#?*:._-]*$`)
 )
 
@@ -24,12 +25,12 @@ var (
 var (
 	validNameCharacters = stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`)
 	validPolicyID       = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters")
-	validTargetID       = stringvalidator.RegexMatches(targetIDPattern, `must be 1 to 128 letters, digits, "_" or "-"`)
+	validTargetID       = stringvalidator.RegexMatches(targetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
 )
 
 const (
 	resourcePrefix = "topic:"
-	maxTopicBytes  = 128
+	maxTopicBytes  = iotda.MaxTopicBytes
 	topicCharsRule = "letters, digits and the characters /{}$=+#?*:._-"
 )
 
