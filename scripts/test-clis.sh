@@ -59,5 +59,10 @@ done
 echo
 printf '%-16s %-22s %6s %7s %8s %7s %7s\n' CLI VERSION RAN PASSED SKIPPED FAILED TIME
 printf '%s\n' "${summary[@]}"
-echo "(logs, with the name of every skipped test: $logs)"
+for cli in $clis; do
+	[ -f "$logs/$cli.log" ] || continue
+	skipped=$(sed -n 's/^ *--- SKIP: \([^ ]*\).*/\1/p' "$logs/$cli.log" | sort | tr '\n' ' ')
+	[ -z "$skipped" ] || echo "skipped on $cli: $skipped"
+done
+echo "(full logs: $logs)"
 exit "$status"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
 var _ resource.ResourceWithMoveState = (*devicePolicyResource)(nil)
@@ -45,6 +46,9 @@ func (r *devicePolicyResource) MoveState(_ context.Context) []resource.StateMove
 }
 
 func moveHuaweicloudPolicy(ctx context.Context, req resource.MoveStateRequest, resp *resource.MoveStateResponse) {
+	tflog.Debug(ctx, "moving resource state to iotda_device_policy", map[string]any{
+		"source_type": req.SourceTypeName, "source_provider": req.SourceProviderAddress, "source_schema_version": req.SourceSchemaVersion,
+	})
 	if req.SourceTypeName != huaweicloudPolicyType || !isHuaweicloudProvider(req.SourceProviderAddress) {
 		resp.Diagnostics.AddError("Unsupported Move to iotda_device_policy",
 			fmt.Sprintf("iotda_device_policy can be moved only from %s of the %s provider, not from %s of %q. "+
