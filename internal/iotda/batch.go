@@ -23,6 +23,9 @@ type ReconcileResult struct {
 	// Failures are the targets the API refused one by one. Unbinding a
 	// target that is not bound is not a failure: the target is not bound.
 	Failures []TargetFailure
+	// Unsure lists the targets of bind calls that failed as a whole,
+	// sorted: the API may or may not have bound them. They are in Bound.
+	Unsure []string
 	// Err joins the errors of calls that failed as a whole: the API may or
 	// may not have acted on their targets.
 	Err error
@@ -104,6 +107,7 @@ func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType stri
 			for _, id := range ids {
 				bound[id] = true // the API may have bound them: never forget a binding
 			}
+			res.Unsure = append(res.Unsure, ids...)
 		}
 		errs = append(errs, bind.errs...)
 	}
@@ -113,6 +117,7 @@ func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType stri
 		res.Bound = append(res.Bound, id)
 	}
 	slices.Sort(res.Bound)
+	slices.Sort(res.Unsure)
 	slices.SortFunc(res.Failures, func(a, b TargetFailure) int { return cmp.Compare(a.TargetID, b.TargetID) })
 	return res
 }

@@ -161,6 +161,9 @@ func TestReconcileCallFailure(t *testing.T) {
 	if len(r.Bound) != 60 {
 		t.Errorf("Bound has %d targets, want all 60 (20 of them possibly bound)", len(r.Bound))
 	}
+	if !slices.Equal(r.Unsure, desired[:20]) {
+		t.Errorf("Unsure = %v, want the 20 targets of the call that failed", r.Unsure)
+	}
 }
 
 func TestReconcileStopsWhenPolicyIsGone(t *testing.T) {

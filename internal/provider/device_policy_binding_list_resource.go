@@ -129,12 +129,14 @@ func (r *devicePolicyBindingListResource) List(ctx context.Context, req list.Lis
 	}
 }
 
-// bindingValue is the state of the binding of the given targets.
+// bindingValue is the state of the exclusive binding of the given targets,
+// every target of its type bound to the policy.
 func bindingValue(policyID, targetType string, ids []string) devicePolicyBindingModel {
 	return devicePolicyBindingModel{
 		ID:         types.StringValue(bindingID(policyID, targetType)),
 		PolicyID:   types.StringValue(policyID),
 		TargetType: types.StringValue(targetType),
+		Exclusive:  types.BoolValue(true),
 		Targets:    targetsValue(ids),
 	}
 }

@@ -166,9 +166,15 @@ func TestAccDevicePolicyBinding_partialFailureOnCreate(t *testing.T) {
 					if _, err := srv.Unbind("", others[0], iotda.TargetTypeDevice, busy); err != nil {
 						t.Fatal(err)
 					}
+					srv.ResetCalls()
 				},
 				Config: bindingConfig(srv, ids),
-				Check:  expectBound(t, srv, ids),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				// The replacement of the tainted binding keeps the 5 bound
+				// and binds the one that failed: no unbind.
+				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 0), expectBound(t, srv, ids)),
 			},
 		},
 	})
