@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,7 +19,7 @@ import (
 
 // applyBindingUpdate calls Update directly and returns the state it wrote,
 // which after a failed apply Terraform keeps as it is.
-func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, prior, planned []string) (devicePolicyBindingModel, string) {
+func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, exclusive bool, prior, planned []string) (devicePolicyBindingModel, string) {
 	t.Helper()
 	ctx := context.Background()
 	client, err := iotda.New(iotda.Config{
@@ -36,7 +37,7 @@ func applyBindingUpdate(t *testing.T, srv *mock.TestServer, policyID string, pri
 	model := func(ids []string) devicePolicyBindingModel {
 		return devicePolicyBindingModel{
 			ID: types.StringValue(bindingID(policyID, "device")), PolicyID: types.StringValue(policyID),
-			TargetType: types.StringValue("device"), Targets: targetsValue(ids),
+			TargetType: types.StringValue("device"), Exclusive: types.BoolValue(exclusive), Targets: targetsValue(ids),
 		}
 	}
 	state := tfsdk.State{Schema: schemaResp.Schema}
@@ -83,26 +84,44 @@ func TestBindingStateAfterFailures(t *testing.T) {
 	}
 	prior := deviceIDs(0, 40)
 	planned := deviceIDs(20, 80)
+	outside := teamDevices("other", 0, 3) // bound outside a non-exclusive binding
 	for name, inject := range cases {
-		t.Run(name, func(t *testing.T) {
-			srv := mock.NewTestServer(t, mock.Config{})
-			p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, prior...); err != nil {
-				t.Fatal(err)
-			}
-			inject(srv)
-			out, errs := applyBindingUpdate(t, srv, p.PolicyID, prior, planned)
-			if errs == "" {
-				t.Fatal("the apply did not fail")
-			}
-			server := srv.Targets("", p.PolicyID, iotda.TargetTypeDevice)
-			if got := targetKeys(out.Targets); !slices.Equal(got, server) {
-				t.Fatalf("state has %d targets, the server %d\nerror: %s", len(got), len(server), errs)
-			}
-		})
+		for _, exclusive := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, exclusive=%t", name, exclusive), func(t *testing.T) {
+				srv := mock.NewTestServer(t, mock.Config{})
+				p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, prior...); err != nil {
+					t.Fatal(err)
+				}
+				if !exclusive {
+					if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, outside...); err != nil {
+						t.Fatal(err)
+					}
+				}
+				inject(srv)
+				out, errs := applyBindingUpdate(t, srv, p.PolicyID, exclusive, prior, planned)
+				if errs == "" {
+					t.Fatal("the apply did not fail")
+				}
+				server := srv.Targets("", p.PolicyID, iotda.TargetTypeDevice)
+				if !exclusive {
+					// The binding owns what it had and what it was to bind;
+					// the targets bound outside it stay bound and out of its state.
+					for _, id := range outside {
+						if !slices.Contains(server, id) {
+							t.Fatalf("target %s bound outside the binding was unbound", id)
+						}
+					}
+					server = slices.DeleteFunc(server, func(id string) bool { return slices.Contains(outside, id) })
+				}
+				if got := targetKeys(out.Targets); !slices.Equal(got, server) {
+					t.Fatalf("state has %d targets, the server %d of the binding's own\nerror: %s", len(got), len(server), errs)
+				}
+			})
+		}
 	}
 }
 
