@@ -30,3 +30,32 @@ resource "iotda_device_policy_binding" "gateway_product" {
   target_type = "product"
   targets     = { "64a7ba7ef9cb063d27e16b98" = "" }
 }
+
+# A policy shared by several teams: each binds its own devices with a
+# non-exclusive binding (in its own configuration, if it likes). Each
+# binding binds and unbinds only the targets it lists and leaves the other
+# teams' targets alone. Do not mix them with an exclusive binding of the
+# same policy and target type, which would unbind them.
+resource "iotda_device_policy" "no_firmware_push" {
+  policy_name = "no-firmware-push"
+
+  statement {
+    effect    = "DENY"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/firmware/*"]
+  }
+}
+
+resource "iotda_device_policy_binding" "team_a" {
+  policy_id   = iotda_device_policy.no_firmware_push.id
+  target_type = "device"
+  exclusive   = false
+  targets     = provider::iotda::targets(["64a7ba7ef9cb063d27e16b97_team-a-gw-01", "64a7ba7ef9cb063d27e16b97_team-a-gw-02"])
+}
+
+resource "iotda_device_policy_binding" "team_b" {
+  policy_id   = iotda_device_policy.no_firmware_push.id
+  target_type = "device"
+  exclusive   = false
+  targets     = provider::iotda::targets(["64a7ba7ef9cb063d27e16b97_team-b-cam-01"])
+}
