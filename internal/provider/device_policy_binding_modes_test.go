@@ -75,11 +75,11 @@ func (w *workspace) writeSequential(srv *mock.TestServer, body string) {
 	}
 }
 
-// planChanges runs `terraform plan -detailed-exitcode` with args and reports
-// whether it plans any change.
-func (w *workspace) planChanges(args ...string) bool {
+// planChanges runs `terraform plan -detailed-exitcode` and reports whether
+// it plans any change.
+func (w *workspace) planChanges() bool {
 	w.t.Helper()
-	out, err := runTerraform(w.tf, w.dir, w.cliConfig, nil, append([]string{"plan", "-detailed-exitcode", "-no-color"}, args...)...)
+	out, err := runTerraform(w.tf, w.dir, w.cliConfig, nil, "plan", "-detailed-exitcode", "-no-color")
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
