@@ -30,14 +30,7 @@ const (
 // would, and returns its id.
 func sharedPolicy(t *testing.T, srv *mock.TestServer) string {
 	t.Helper()
-	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
-		PolicyName: "shared",
-		Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/shared"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.PolicyID
+	return createPolicy(t, srv, "shared", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/shared")).PolicyID
 }
 
 // teamDevices names n devices of a team, from index from on.
@@ -167,12 +160,11 @@ func callsWere(t *testing.T, srv *mock.TestServer, step string, bind, unbind int
 // states, next to a target bound by hand. Each binding sees and changes
 // only its own targets.
 func TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	policy := sharedPolicy(t, srv)
 	byHand := []string{"64a7ba7ef9cb063d27e16b97_by-hand"}
-	if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, byHand...); err != nil {
-		t.Fatal(err)
-	}
+	bindTargets(t, srv, policy, iotda.TargetTypeDevice, byHand...)
 	srv.ResetCalls()
 	teamA, teamB := newWorkspace(t), newWorkspace(t)
 	a, b := teamDevices("a", 0, 25), teamDevices("b", 0, 5)
@@ -239,12 +231,11 @@ func TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations(t *testing.T) {
 // a non-exclusive one does not warn; a policy that does not exist is said
 // to be missing, and the apply error says what to do.
 func TestAccDevicePolicyBinding_planWarnings(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	policy := sharedPolicy(t, srv)
 	outside := teamDevices("other", 0, 7)
-	if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, outside...); err != nil {
-		t.Fatal(err)
-	}
+	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
 	w := newWorkspace(t)
 	mine := append([]string{outside[0]}, teamDevices("mine", 0, 2)...)
 
@@ -317,12 +308,11 @@ resource "iotda_device_policy_binding" "test" {
 // exactly what the binding owns on the server, never the targets bound
 // outside it, and a partly failed create is not unbound and bound again.
 func TestAccDevicePolicyBinding_nonExclusiveFailures(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	policy := sharedPolicy(t, srv)
 	outside := teamDevices("other", 0, 3)
-	if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, outside...); err != nil {
-		t.Fatal(err)
-	}
+	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
 	const busy = "64a7ba7ef9cb063d27e16b97_busy"
 	others := fillTarget(t, srv, busy)
 	w := newWorkspace(t)
@@ -371,6 +361,7 @@ func TestAccDevicePolicyBinding_nonExclusiveFailures(t *testing.T) {
 // claim an exact count, the state records only what is bound for certain,
 // and an apply without refresh (or from a saved plan) binds the rest.
 func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		afterAction bool
@@ -383,6 +374,7 @@ func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := mock.NewTestServer(t, mock.Config{})
 			policy := sharedPolicy(t, srv)
 			w := newWorkspace(t)

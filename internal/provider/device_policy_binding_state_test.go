@@ -88,6 +88,7 @@ func TestBindingStateAfterFailures(t *testing.T) {
 	for name, inject := range cases {
 		for _, exclusive := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s, exclusive=%t", name, exclusive), func(t *testing.T) {
+				t.Parallel()
 				srv := mock.NewTestServer(t, mock.Config{})
 				p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
 				if err != nil {
