@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	secretKey := fs.String("secret-key", "", "secret key (SK) of the access key; visible in the process list, prefer $"+envSecretKey+" or -keys-file")
 	securityToken := fs.String("security-token", "", "makes the key pair temporary: requests must carry this X-Security-Token; prefer $"+envSecurityToken)
 	latency := fs.Duration("latency", 0, "latency added to every request, e.g. 20ms")
-	statePath := fs.String("state", "", "JSON file the state is loaded from and saved to, so it survives a restart")
+	statePath := fs.String("state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
 	readTimeout := fs.Duration("read-timeout", 15*time.Second, "time a request may take to send its headers and body")
 	idleTimeout := fs.Duration("idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
 	var tokens []string
@@ -188,6 +188,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("serving failed", "error", err)
+		return 1
+	}
+	if err := srv.Close(); err != nil {
+		logger.Error("writing the state file", "error", err)
 		return 1
 	}
 	return 0

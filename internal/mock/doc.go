@@ -65,18 +65,25 @@
 // without a state file. Any well-formed app_id is accepted; the mock does not
 // know which resource spaces, devices or products exist.
 //
-// With [Config.StatePath] set the state is loaded from that JSON file at
-// start when it exists, and written after every change to a temporary file
-// in the same directory (synced, then renamed over it, then the directory
-// synced), so readers only ever see a complete file. A change is answered
-// only once a file holding it is on disk. Changes are committed in groups:
-// while the file is being written, the changes made meanwhile wait, and the
-// next write covers all of them, so one write serves many concurrent
-// changes. The file is encoded under the shared side of the lock and
-// written with no lock held, so reads never wait on the disk. Temporary
-// files a killed mock left behind (".NAME.tmp-*" beside the file) are
-// removed at start. The file holds every project, not only the configured
-// one, and is checked on load against the same rules as the API.
+// With [Config.StatePath] set (FILE), the state lives on disk in FILE and
+// in a log beside it, FILE.log. A change is answered only once it is on
+// disk. Each write appends the changes made since the last one to the log,
+// as JSON lines (a policy as it now is, a deleted policy, a binding made,
+// a binding removed), and syncs it: concurrent changes are committed in
+// groups, since while one write is under way the changes made meanwhile
+// wait and the next write covers all of them. When the log has grown
+// larger than FILE (and at least 1 MiB), after a failed write, on the first
+// write after start and on [Server.Close], the whole state is written to
+// FILE instead (a temporary file in the same directory, synced, renamed
+// over FILE, the directory synced, so readers only ever see a complete
+// file) and the log is emptied. So after a clean stop FILE alone holds
+// everything. At start the mock reads FILE, applies the log's changes that
+// FILE does not hold yet (a last line cut short by a crash was never
+// acknowledged and is ignored), and checks the result against the same
+// rules as the API. The state is encoded under the shared side of the lock
+// and the disk written with no lock held, so reads never wait on the disk.
+// Temporary files a killed mock left behind (".FILE.tmp-*") are removed at
+// start. The file holds every project, not only the configured one.
 //
 // # Authentication
 //
@@ -180,7 +187,8 @@
 //	                  cannot be parsed
 //	429 APIGW.0308    an injected fault with status 429
 //	nnn IOTDA.000nnn  an injected fault with any other status nnn (e.g. 503 IOTDA.000503)
-//	500 IOTDA.000500  the state file could not be written (the change stays in memory)
+//	500 IOTDA.000500  the state file or its log could not be written (the change stays in memory; the next
+//	                  write rewrites the whole file)
 //
 // Behaviours chosen here:
 //

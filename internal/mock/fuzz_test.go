@@ -75,7 +75,7 @@ func checkAnswer(t *testing.T, s *Server, rec *httptest.ResponseRecorder) {
 		}
 	}
 	s.mu.Lock()
-	data, err := s.st.encode()
+	data, err := s.st.encode(0)
 	s.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func FuzzLoadState(f *testing.F) {
 	if _, err := s.Bind("inst", p.PolicyID, "product", "pr"); err != nil {
 		f.Fatal(err)
 	}
-	full, err := s.st.encode()
+	full, err := s.st.encode(0)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func FuzzLoadState(f *testing.F) {
 		if err != nil {
 			return
 		}
-		out, err := st.encode()
+		out, err := st.encode(st.changes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +206,7 @@ func FuzzLoadState(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a loaded state does not load again: %v", err)
 		}
-		again, err := st2.encode()
+		again, err := st2.encode(st2.changes)
 		if err != nil || !bytes.Equal(out, again) {
 			t.Fatalf("the state does not round-trip: %v", err)
 		}

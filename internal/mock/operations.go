@@ -144,6 +144,7 @@ func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Er
 		}
 		inst.policies[p.PolicyID] = p
 		out = clonePolicy(p)
+		s.record(instanceID, logRecord{Op: logPutPolicy, Policy: &out})
 		return true, nil
 	})
 	if e != nil {
@@ -171,6 +172,7 @@ func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *E
 		}
 		p.UpdateTime = s.now().UTC().Format(timeFormat)
 		out = clonePolicy(p)
+		s.record(instanceID, logRecord{Op: logPutPolicy, Policy: &out})
 		return true, nil
 	})
 	if e != nil {
@@ -187,6 +189,7 @@ func (s *Server) remove(instanceID, policyID string) *Error {
 			return false, e
 		}
 		delete(inst.policies, policyID)
+		s.record(instanceID, logRecord{Op: logDeletePolicy, PolicyID: policyID})
 		for t, bs := range inst.bindings {
 			bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == policyID })
 			if len(bs) == 0 {
@@ -250,7 +253,7 @@ func (s *Server) bind(instanceID, policyID, targetType string, ids []string, inj
 			return false, e
 		}
 		var changed bool
-		res, changed = s.bindLocked(inst, policyID, targetType, ids, failures)
+		res, changed = s.bindLocked(instanceID, inst, policyID, targetType, ids, failures)
 		return changed, nil
 	})
 	if e != nil {
@@ -272,7 +275,7 @@ func (s *Server) injectedFailures(targetType string, ids []string) map[string]Ta
 	return out
 }
 
-func (s *Server) bindLocked(inst *instance, policyID, targetType string, ids []string, failures map[string]TargetFailure) (BindResult, bool) {
+func (s *Server) bindLocked(instanceID string, inst *instance, policyID, targetType string, ids []string, failures map[string]TargetFailure) (BindResult, bool) {
 	res := newBindResult(policyID, targetType)
 	changed := false
 	for _, id := range ids {
@@ -288,7 +291,9 @@ func (s *Server) bindLocked(inst *instance, policyID, targetType string, ids []s
 		case len(bs) >= maxPoliciesPerTarget:
 			res.FailureTargets = append(res.FailureTargets, TargetFailure{TargetID: id, ErrorCode: codeTargetPolicyLimit, ErrorMsg: msgTargetPolicyLimit})
 		default:
-			inst.bindings[t] = append(bs, binding{recordID: s.st.newID(s.now()), policyID: policyID})
+			b := binding{recordID: s.st.newID(s.now()), policyID: policyID}
+			inst.bindings[t] = append(bs, b)
+			s.record(instanceID, logRecord{Op: logBind, Binding: &bindingFile{RecordID: b.recordID, PolicyID: policyID, TargetType: targetType, TargetID: id}})
 			res.SuccessTargets = append(res.SuccessTargets, id)
 			changed = true
 		}
@@ -305,7 +310,7 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 			return false, e
 		}
 		var changed bool
-		res, changed = unbindLocked(inst, policyID, targetType, ids)
+		res, changed = s.unbindLocked(instanceID, inst, policyID, targetType, ids)
 		return changed, nil
 	})
 	if e != nil {
@@ -314,7 +319,7 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 	return res, nil
 }
 
-func unbindLocked(inst *instance, policyID, targetType string, ids []string) (BindResult, bool) {
+func (s *Server) unbindLocked(instanceID string, inst *instance, policyID, targetType string, ids []string) (BindResult, bool) {
 	res := newBindResult(policyID, targetType)
 	changed := false
 	for _, id := range ids {
@@ -331,6 +336,7 @@ func unbindLocked(inst *instance, policyID, targetType string, ids []string) (Bi
 		} else {
 			inst.bindings[t] = bs
 		}
+		s.record(instanceID, logRecord{Op: logUnbind, Binding: &bindingFile{PolicyID: policyID, TargetType: targetType, TargetID: id}})
 		res.SuccessTargets = append(res.SuccessTargets, id)
 		changed = true
 	}

@@ -1,6 +1,8 @@
 package mock
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -33,9 +35,15 @@ type committer struct {
 // before the file is written.
 func (s *Server) change(f func() (changed bool, e *Error)) *Error {
 	s.stMu.Lock()
+	start := len(s.pending)
 	changed, e := f()
 	if changed {
 		s.version++
+		for i := start; i < len(s.pending); i++ {
+			s.pending[i].V = s.version
+		}
+	} else {
+		s.pending = s.pending[:start]
 	}
 	v := s.version
 	s.stMu.Unlock()
@@ -84,17 +92,124 @@ func (s *Server) commit(v uint64) error {
 	return nil
 }
 
-// writeState encodes the state under the read lock (readers go on) and
-// writes it without any lock. It returns the version written.
+// writeState makes the changes up to now durable and returns the number of
+// the last one. It appends the pending records to the log; it writes the
+// whole state file and empties the log instead when the log has outgrown
+// the file, when there is no log yet, or after a failure (whose records
+// may be missing from the log). The state is read under the read lock
+// (readers go on); the disk is written with no lock held. Only one request
+// at a time runs it (see commit).
 func (s *Server) writeState() (uint64, error) {
+	snapshot := s.needSnapshot || s.log == nil || s.logBytes > max(s.snapshotBytes, s.compactAt)
 	s.stMu.RLock()
 	v := s.version
-	data, err := s.st.encode()
-	s.stMu.RUnlock()
-	if err != nil {
-		return v, err
+	records := s.pending
+	s.pending = nil
+	var data []byte
+	var err error
+	if snapshot {
+		data, err = s.st.encode(v)
 	}
-	return v, s.writeFile(s.statePath, data)
+	s.stMu.RUnlock()
+	if err == nil {
+		err = s.beforeDurable()
+	}
+	if err == nil && snapshot {
+		err = s.writeSnapshot(data)
+	} else if err == nil {
+		err = s.appendLog(records)
+	}
+	// Records taken from pending and not written are in no log: the next
+	// write must be a whole state file.
+	s.needSnapshot = err != nil
+	return v, err
+}
+
+// writeSnapshot writes the whole state file, then empties the log.
+func (s *Server) writeSnapshot(data []byte) error {
+	if err := writeFileAtomic(s.statePath, data); err != nil {
+		return err
+	}
+	if s.log == nil {
+		f, err := os.OpenFile(logPath(s.statePath), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		s.log = f
+	}
+	if err := s.log.Truncate(0); err != nil {
+		return err
+	}
+	if err := s.log.Sync(); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(s.statePath)); err != nil {
+		return err
+	}
+	s.snapshotBytes, s.logBytes = int64(len(data)), 0
+	return nil
+}
+
+// appendLog appends records to the log and syncs it.
+func (s *Server) appendLog(records []logRecord) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // one record a line
+	for _, r := range records {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	if _, err := s.log.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if err := s.log.Sync(); err != nil {
+		return err
+	}
+	// A log whose directory entry is gone would be lost on restart.
+	open, err := s.log.Stat()
+	if err != nil {
+		return err
+	}
+	named, err := os.Stat(logPath(s.statePath))
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(open, named) {
+		return fmt.Errorf("%s was replaced", logPath(s.statePath))
+	}
+	s.logBytes += int64(buf.Len())
+	return nil
+}
+
+// Close writes the whole state file, so that it holds every change alone,
+// and closes the log. A change made after Close opens the log again.
+func (s *Server) Close() error {
+	if s.statePath == "" {
+		return nil
+	}
+	c := &s.committed
+	c.mu.Lock()
+	for c.writing {
+		c.cond.Wait()
+	}
+	c.writing = true
+	c.mu.Unlock()
+	s.needSnapshot = true
+	v, err := s.writeState()
+	c.mu.Lock()
+	c.writing = false
+	if err == nil {
+		c.durable = max(c.durable, v)
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	if s.log != nil {
+		if cerr := s.log.Close(); err == nil {
+			err = cerr
+		}
+		s.log = nil
+	}
+	return err
 }
 
 // writeFileAtomic writes data to a temporary file beside path, syncs it,
@@ -121,7 +236,12 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	dir, err := os.Open(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes the entries of a directory durable.
+func syncDir(path string) error {
+	dir, err := os.Open(path)
 	if err != nil {
 		return err
 	}

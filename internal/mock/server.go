@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,8 +51,9 @@ type Config struct {
 	// Latency is added to every request.
 	Latency time.Duration
 	// StatePath, when set, names a JSON file the state is loaded from at
-	// start (if it exists) and written to atomically after every change;
-	// a change is answered only once the file holding it is on disk.
+	// start (if it exists) and kept in, with a log of the latest changes
+	// beside it (StatePath + ".log"); a change is answered only once it is
+	// on disk.
 	StatePath string
 	// MaxBodies bounds the requests whose bodies are in memory at once;
 	// more wait for their turn before their body is read. Zero means
@@ -110,9 +112,20 @@ type Server struct {
 	// on disk.
 	version   uint64
 	committed committer
-	// writeFile writes the state file; tests replace it to hold or fail
-	// the disk.
-	writeFile func(path string, data []byte) error
+	// pending holds the records of the changes not yet in the log (guarded
+	// by stMu). The fields below belong to the request that writes (see
+	// committer).
+	pending       []logRecord
+	log           *os.File
+	logBytes      int64
+	snapshotBytes int64
+	needSnapshot  bool
+	// compactAt is the log size below which the state file is not
+	// rewritten (minLogBytes; tests lower it).
+	compactAt int64
+	// beforeDurable runs before each write to the disk; tests replace it to
+	// hold or fail the disk.
+	beforeDurable func() error
 
 	// mu guards the test hooks and counters.
 	mu             sync.Mutex
@@ -149,7 +162,9 @@ func New(cfg Config) (*Server, error) {
 		faults:         map[Operation][]Fault{},
 		targetFailures: map[target]TargetFailure{},
 		bodies:         make(chan []byte, cfg.MaxBodies),
-		writeFile:      writeFileAtomic,
+		beforeDurable:  func() error { return nil },
+		needSnapshot:   true,
+		compactAt:      minLogBytes,
 	}
 	s.committed.cond = sync.NewCond(&s.committed.mu)
 	for range cfg.MaxBodies {
@@ -185,11 +200,11 @@ func New(cfg Config) (*Server, error) {
 		if err := removeLeftovers(cfg.StatePath); err != nil {
 			return nil, fmt.Errorf("mock: %w", err)
 		}
-		st, err := loadState(cfg.StatePath)
+		st, last, err := loadDurable(cfg.StatePath)
 		if err != nil {
 			return nil, fmt.Errorf("mock: %w", err)
 		}
-		s.st = st
+		s.st, s.version = st, last
 	}
 	return s, nil
 }

@@ -56,6 +56,8 @@ type store struct {
 	clock    uint32
 	counter  uint64
 	projects map[string]map[string]*instance
+	// changes is the number of the last change a loaded state file held.
+	changes uint64
 }
 
 func newStore() *store {
@@ -133,9 +135,12 @@ func cloneStatements(stmts []Statement) []Statement {
 // The state file format.
 type (
 	stateFile struct {
-		Version  int                    `json:"version"`
-		Clock    uint32                 `json:"clock"`
-		Counter  uint64                 `json:"counter"`
+		Version int    `json:"version"`
+		Clock   uint32 `json:"clock"`
+		Counter uint64 `json:"counter"`
+		// Changes is the number of the last change the file holds; the
+		// log's records up to it are already in the file.
+		Changes  uint64                 `json:"changes,omitempty"`
 		Projects map[string]projectFile `json:"projects"`
 	}
 	projectFile struct {
@@ -153,9 +158,10 @@ type (
 	}
 )
 
-// encode renders the store as the state file, in a stable order.
-func (st *store) encode() ([]byte, error) {
-	f := stateFile{Version: stateVersion, Clock: st.clock, Counter: st.counter, Projects: map[string]projectFile{}}
+// encode renders the store, which holds the changes up to the given one,
+// as the state file, in a stable order.
+func (st *store) encode(changes uint64) ([]byte, error) {
+	f := stateFile{Version: stateVersion, Clock: st.clock, Counter: st.counter, Changes: changes, Projects: map[string]projectFile{}}
 	for pid, insts := range st.projects {
 		pf := projectFile{Instances: map[string]instanceFile{}}
 		for iid, inst := range insts {
@@ -187,7 +193,7 @@ func decodeState(data []byte) (*store, error) {
 		return nil, fmt.Errorf("state file version %d is not supported (want %d)", f.Version, stateVersion)
 	}
 	st := newStore()
-	st.clock, st.counter = f.Clock, f.Counter
+	st.clock, st.counter, st.changes = f.Clock, f.Counter, f.Changes
 	for pid, pf := range f.Projects {
 		if pid == "" || !isName(pid) {
 			return nil, fmt.Errorf("state file: project id %s is not valid", quote(pid))
