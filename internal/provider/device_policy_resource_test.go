@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,58 +26,69 @@ import (
 
 func TestAccDevicePolicy_lifecycle(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy:             checkNoPolicies(srv),
-		Steps: []resource.TestStep{
-			{
-				Config: policyConfig(srv, "sensors", "", "topic:/v1/a", "topic:/v1/b"),
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{24}$`))),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact("sensors")),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(srv.DefaultAppID(""))),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("resources"), stringSetExact("topic:/v1/a", "topic:/v1/b")),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("statement").AtSliceIndex(1).AtMapKey("effect"), knownvalue.StringExact("DENY")),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("create_time"), knownvalue.StringRegexp(regexp.MustCompile(`^\d{8}T\d{6}Z$`))),
-				},
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+	a := newAccTarget(t)
+	var defaultApp knownvalue.Check = knownvalue.NotNull()
+	otherApp := os.Getenv("IOTDA_ACC_APP_ID")
+	if !a.real() {
+		defaultApp, otherApp = knownvalue.StringExact(a.srv.DefaultAppID("")), "factory-space"
+	}
+	steps := []resource.TestStep{
+		{
+			Config: a.policyConfig("sensors", "", "topic:/v1/a", "topic:/v1/b"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{24}$`))),
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact(a.name("sensors"))),
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("app_id"), defaultApp),
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("resources"), stringSetExact("topic:/v1/a", "topic:/v1/b")),
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("statement").AtSliceIndex(1).AtMapKey("effect"), knownvalue.StringExact("DENY")),
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("create_time"), knownvalue.StringRegexp(regexp.MustCompile(`^\d{8}T\d{6}Z$`))),
 			},
-			{
-				ResourceName:      policyAddr,
-				ImportState:       true,
-				ImportStateVerify: true,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			{
-				// Name and statements change in place.
-				Config: policyConfig(srv, "sensors-v2", "", "topic:/v1/b", "topic:/v1/c"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact("sensors-v2")),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("resources"), stringSetExact("topic:/v1/b", "topic:/v1/c")),
-				},
+		},
+		{
+			ResourceName:      policyAddr,
+			ImportState:       true,
+			ImportStateVerify: true,
+		},
+		{
+			// Name and statements change in place.
+			Config: a.policyConfig("sensors-v2", "", "topic:/v1/b", "topic:/v1/c"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			{
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact(a.name("sensors-v2"))),
+				statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("resources"), stringSetExact("topic:/v1/b", "topic:/v1/c")),
+			},
+		},
+	}
+	if otherApp == "" {
+		t.Log("left out on a real instance without IOTDA_ACC_APP_ID: the move to another resource space")
+	} else {
+		steps = append(steps,
+			resource.TestStep{
 				// A new resource space replaces the policy.
-				Config: policyConfig(srv, "sensors-v2", "factory-space", "topic:/v1/b", "topic:/v1/c"),
+				Config: a.policyConfig("sensors-v2", otherApp, "topic:/v1/b", "topic:/v1/c"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionDestroyBeforeCreate)},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("app_id"), knownvalue.StringExact("factory-space")),
+					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(otherApp)),
 				},
 			},
-			{
+			resource.TestStep{
 				ResourceName:      policyAddr,
 				ImportState:       true,
 				ImportStateVerify: true,
-			},
-		},
+			})
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
+		Steps:                    steps,
 	})
 }
 
@@ -118,26 +130,24 @@ func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 
 func TestAccDevicePolicy_driftDeleted(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy:             checkNoPolicies(srv),
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: policyConfig(srv, "gone", "", "topic:/a")},
+			{Config: a.policyConfig("gone", "", "topic:/a")},
 			{
 				PreConfig: func() {
-					for _, p := range srv.Policies("") {
-						if err := srv.DeletePolicy("", p.PolicyID); err != nil {
-							t.Fatal(err)
-						}
+					if err := a.client.DeletePolicy(context.Background(), a.onlyPolicyID()); err != nil {
+						t.Fatal(err)
 					}
 				},
-				Config: policyConfig(srv, "gone", "", "topic:/a"),
+				Config: a.policyConfig("gone", "", "topic:/a"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionCreate)},
 				},
 				Check: func(*terraform.State) error {
-					if n := len(srv.Policies("")); n != 1 {
+					if n := len(a.policies()); n != 1 {
 						return fmt.Errorf("%d policies after re-create, want 1", n)
 					}
 					return nil
@@ -149,29 +159,32 @@ func TestAccDevicePolicy_driftDeleted(t *testing.T) {
 
 func TestAccDevicePolicy_driftChanged(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: policyConfig(srv, "steady", "", "topic:/a")},
+			{Config: a.policyConfig("steady", "", "topic:/a")},
 			{
 				PreConfig: func() {
-					p := srv.Policies("")[0]
-					_, err := srv.UpdatePolicy("", p.PolicyID, mock.UpdatePolicyRequest{
-						PolicyName: "renamed-by-hand",
-						Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/#"}}},
+					_, err := a.client.UpdatePolicy(context.Background(), a.onlyPolicyID(), iotda.UpdatePolicyRequest{
+						PolicyName: a.name("renamed-by-hand"),
+						Statement:  []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/#"}}},
 					})
 					if err != nil {
 						t.Fatal(err)
 					}
 				},
-				Config: policyConfig(srv, "steady", "", "topic:/a"),
+				Config: a.policyConfig("steady", "", "topic:/a"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(*terraform.State) error {
-					p := srv.Policies("")[0]
-					if p.PolicyName != "steady" || len(p.Statement) != 2 || p.Statement[0].Resources[0] != "topic:/a" {
+					p, err := a.client.GetPolicy(context.Background(), a.onlyPolicyID())
+					if err != nil {
+						return err
+					}
+					if p.PolicyName != a.name("steady") || len(p.Statement) != 2 || !slices.Contains(statementResources(p.Statement), "topic:/a") {
 						return fmt.Errorf("apply did not restore the policy: %+v", p)
 					}
 					return nil

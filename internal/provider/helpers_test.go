@@ -3,7 +3,9 @@ package provider
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -88,7 +90,13 @@ func policyConfig(srv *mock.TestServer, name, appID string, resources ...string)
 	for i, r := range resources {
 		quoted[i] = fmt.Sprintf("%q", r)
 	}
-	return providerBlock(srv) + fmt.Sprintf(`
+	return providerBlock(srv) + policyBlock(name, app, quoted)
+}
+
+// policyBlock is the iotda_device_policy.test of policyConfig, app being
+// the app_id line or "" and quoted the quoted resources.
+func policyBlock(name, app string, quoted []string) string {
+	return fmt.Sprintf(`
 resource "iotda_device_policy" "test" {
   policy_name = %q
   %s
@@ -377,7 +385,7 @@ func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.
 // after the provider block is read, as terraform-provider-time's
 // NewTestProvider swaps its clock.
 func newTestProvider(adjust func(*iotda.Config)) provider.Provider {
-	return &iotdaProvider{version: "test", newClient: func(cfg iotda.Config) (*iotda.Client, error) {
+	return &iotdaProvider{version: "test", getenv: os.Getenv, newClient: func(cfg iotda.Config) (*iotda.Client, error) {
 		adjust(&cfg)
 		return iotda.New(cfg)
 	}}
@@ -418,6 +426,9 @@ func TestMain(m *testing.M) {
 		return
 	}
 	for _, name := range providerEnv {
+		if os.Getenv(realInstanceEnv) == "1" {
+			realSettings[name] = os.Getenv(name)
+		}
 		_ = os.Unsetenv(name)
 	}
 	code := m.Run()
@@ -591,4 +602,184 @@ func copyExample(t *testing.T, src string) string {
 		}
 	}
 	return dst
+}
+
+// realInstanceEnv, set to 1 together with the usual HW_* settings of a real
+// IoTDA instance (HW_REGION_NAME or HW_IOTDA_ENDPOINT, HW_PROJECT_ID,
+// HW_ACCESS_KEY and HW_SECRET_KEY or HW_AUTH_TOKEN, HW_IOTDA_INSTANCE_ID),
+// runs the acceptance tests that make sense there against that instance
+// instead of a mock. IOTDA_ACC_APP_ID names a second resource space the
+// tests may create policies in, and IOTDA_ACC_DEVICE_IDS (comma-separated)
+// existing devices the binding tests may bind; the steps that need them are
+// left out without them.
+const realInstanceEnv = "IOTDA_ACC_REAL"
+
+// realSettings holds the HW_* settings of the real instance, read by
+// TestMain and then removed from the environment, so that the tests on the
+// mock never see them.
+var realSettings = map[string]string{}
+
+// accTarget is where an acceptance test runs: its own mock, or the real
+// instance of IOTDA_ACC_REAL. Out-of-band changes (drift) go through an
+// API client on both, and checks only the mock can answer (call counters,
+// injected faults) run through mockOnly.
+type accTarget struct {
+	t *testing.T
+	// srv is the mock, nil on a real instance.
+	srv    *mock.TestServer
+	client *iotda.Client
+	// prefix keeps the names of one test's policies apart from everything
+	// else on a real instance.
+	prefix string
+}
+
+func newAccTarget(t *testing.T) *accTarget {
+	t.Helper()
+	a := &accTarget{t: t}
+	if os.Getenv(realInstanceEnv) != "1" {
+		a.srv = mock.NewTestServer(t, mock.Config{})
+		var err error
+		a.client, err = iotda.New(iotda.Config{
+			Endpoint: a.srv.URL, ProjectID: mock.TestProjectID, Region: "cn-north-4",
+			Credentials: iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	cfg, diags := resolveConfig(providerModel{}, func(name string) string { return realSettings[name] })
+	if diags.HasError() {
+		t.Fatalf("%s=1 needs the HW_* settings of a real instance: %v", realInstanceEnv, diags)
+	}
+	client, err := iotda.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.client = client
+	a.prefix = fmt.Sprintf("tfacc-%d-", time.Now().UnixNano()%1_000_000_000)
+	t.Cleanup(a.deleteLeftovers)
+	return a
+}
+
+func (a *accTarget) real() bool { return a.srv == nil }
+
+// factories serve the provider: on the mock with short retry waits, on a
+// real instance with the defaults and the instance's settings.
+func (a *accTarget) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	if !a.real() {
+		return testAccProviderFactories
+	}
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"iotda": func() (tfprotov6.ProviderServer, error) {
+			p := &iotdaProvider{version: "test", newClient: iotda.New, getenv: func(name string) string { return realSettings[name] }}
+			return providerserver.NewProtocol6WithError(p)()
+		},
+	}
+}
+
+// providerBlock configures the provider for the target: the mock's URL
+// and keys, or nothing (the settings come from the environment).
+func (a *accTarget) providerBlock() string {
+	if a.real() {
+		return "\nprovider \"iotda\" {}\n"
+	}
+	return providerBlock(a.srv)
+}
+
+// name gives a policy name of this test: unique on a real instance.
+func (a *accTarget) name(base string) string { return a.prefix + base }
+
+// mockOnly runs check only on the mock, and says on a real instance that
+// it was left out and why.
+func (a *accTarget) mockOnly(what string, check func()) {
+	if a.real() {
+		a.t.Logf("left out on a real instance (only the mock can answer it): %s", what)
+		return
+	}
+	check()
+}
+
+// policies lists this test's policies through the API.
+func (a *accTarget) policies() []iotda.PolicySummary {
+	a.t.Helper()
+	all, err := a.client.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var out []iotda.PolicySummary
+	for _, p := range all {
+		if strings.HasPrefix(p.PolicyName, a.prefix) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// onlyPolicyID is the id of the test's one policy.
+func (a *accTarget) onlyPolicyID() string {
+	a.t.Helper()
+	ps := a.policies()
+	if len(ps) != 1 {
+		a.t.Fatalf("%d policies of this test exist, want 1", len(ps))
+	}
+	return ps[0].PolicyID
+}
+
+// checkNoPolicies is a CheckDestroy that asks the API.
+func (a *accTarget) checkNoPolicies(*terraform.State) error {
+	if ps := a.policies(); len(ps) != 0 {
+		return fmt.Errorf("%d policies left after destroy", len(ps))
+	}
+	return nil
+}
+
+// deleteLeftovers removes, on a real instance, the policies of the test
+// that a failure left behind.
+func (a *accTarget) deleteLeftovers() {
+	all, err := a.client.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if err != nil {
+		a.t.Logf("listing leftover policies: %v", err)
+		return
+	}
+	for _, p := range all {
+		if strings.HasPrefix(p.PolicyName, a.prefix) {
+			if err := a.client.DeletePolicy(context.Background(), p.PolicyID); err != nil && !errors.Is(err, iotda.ErrNotFound) {
+				a.t.Logf("deleting leftover policy %s: %v", p.PolicyID, err)
+			}
+		}
+	}
+}
+
+// realList reads a comma-separated setting of the real instance.
+func realList(name string) []string {
+	var out []string
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// policyConfig is policyConfig on the target, with the target's policy name.
+func (a *accTarget) policyConfig(name, appID string, resources ...string) string {
+	app := ""
+	if appID != "" {
+		app = fmt.Sprintf("app_id = %q", appID)
+	}
+	quoted := make([]string, len(resources))
+	for i, r := range resources {
+		quoted[i] = fmt.Sprintf("%q", r)
+	}
+	return a.providerBlock() + policyBlock(a.name(name), app, quoted)
+}
+
+// statementResources lists the resources of every statement.
+func statementResources(stmts []iotda.Statement) []string {
+	var out []string
+	for _, s := range stmts {
+		out = append(out, s.Resources...)
+	}
+	return out
 }

@@ -37,7 +37,7 @@ var (
 // New returns a constructor of the provider for the given version.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &iotdaProvider{version: version, newClient: iotda.New}
+		return &iotdaProvider{version: version, newClient: iotda.New, getenv: os.Getenv}
 	}
 }
 
@@ -49,6 +49,10 @@ type iotdaProvider struct {
 	// or in tests a wrapper that adjusts the configuration first (see
 	// newTestProvider).
 	newClient func(iotda.Config) (*iotda.Client, error)
+	// getenv reads the environment fallbacks of the settings: os.Getenv,
+	// or in tests the settings of a real instance kept out of the process
+	// environment.
+	getenv func(string) string
 }
 
 type providerModel struct {
@@ -150,7 +154,7 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	cfg, diags := resolveConfig(config, os.Getenv)
+	cfg, diags := resolveConfig(config, p.getenv)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
