@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -19,21 +18,17 @@ import (
 
 func TestAccDevicePolicyBinding_batches(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	first := deviceIDs(0, 45)
-	second := deviceIDs(30, 70) // removes 0..29 (30) and adds 45..69 (25)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(70)
+	first := ids[:45]
+	second := ids[30:70] // removes 0..29 (30) and adds 45..69 (25)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy: func(*terraform.State) error {
-			if n := len(srv.Policies("")); n != 0 {
-				return fmt.Errorf("%d policies left", n)
-			}
-			return nil
-		},
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
-				Config: bindingConfig(srv, first),
-				Check:  resource.ComposeTestCheckFunc(expectCalls(srv, 3, 0), expectBound(t, srv, first)),
+				Config: a.bindingConfig(first),
+				Check:  resource.ComposeTestCheckFunc(a.expectCalls(3, 0), a.expectBound(first)),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(first...)),
 					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("target_type"), knownvalue.StringExact("device")),
@@ -48,12 +43,12 @@ func TestAccDevicePolicyBinding_batches(t *testing.T) {
 				ImportStateVerify: true,
 			},
 			{
-				PreConfig: srv.ResetCalls,
-				Config:    bindingConfig(srv, second),
+				PreConfig: a.resetCalls,
+				Config:    a.bindingConfig(second),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
 				},
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 2, 2), expectBound(t, srv, second)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(2, 2), a.expectBound(second)),
 			},
 		},
 	})

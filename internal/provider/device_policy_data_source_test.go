@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -28,27 +30,37 @@ func statementValue(effect string, actions []string, resources ...string) knownv
 
 func TestAccDevicePolicyDataSource_byID(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	p := createPolicy(t, srv, "sensors", "",
-		apiStatement(iotda.EffectAllow, bothActions, "topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"),
-		apiStatement(iotda.EffectDeny, publishOnly, "topic:/v1/firmware/*"))
+	a := newAccTarget(t)
+	p, err := a.client.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: a.name("sensors"), Statement: []iotda.Statement{
+		{Effect: iotda.EffectAllow, Actions: bothActions, Resources: []string{"topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"}},
+		{Effect: iotda.EffectDeny, Actions: publishOnly, Resources: []string{"topic:/v1/firmware/*"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			PreConfig: srv.ResetCalls,
-			Config: providerBlock(srv) + fmt.Sprintf(`
+			PreConfig: a.resetCalls,
+			Config: a.providerBlock() + fmt.Sprintf(`
 data "iotda_device_policy" "test" {
   policy_id = %q
 }
 `, p.PolicyID),
 			// Check runs right after the apply of the saved plan: the data
 			// source has been read once, during the plan.
-			Check: expectOpCalls(srv, map[mock.Operation]int{mock.OpShow: 1, mock.OpList: 0}),
+			Check: func(s *terraform.State) error {
+				var err error
+				a.mockOnly("one ShowDevicePolicy call and no listing", func() {
+					err = expectOpCalls(a.srv, map[mock.Operation]int{mock.OpShow: 1, mock.OpList: 0})(s)
+				})
+				return err
+			},
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(p.PolicyID)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(p.PolicyID)),
-				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact("sensors")),
-				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(srv.DefaultAppID(""))),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact(a.name("sensors"))),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(p.AppID)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("statement"), knownvalue.ListExact([]knownvalue.Check{
 					statementValue("ALLOW", bothActions, "topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"),
 					statementValue("DENY", publishOnly, "topic:/v1/firmware/*"),

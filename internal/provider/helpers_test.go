@@ -783,3 +783,67 @@ func statementResources(stmts []iotda.Statement) []string {
 	}
 	return out
 }
+
+// bindingConfig is bindingConfig on the target.
+func (a *accTarget) bindingConfig(ids []string) string {
+	return a.providerBlock() + fmt.Sprintf(`
+resource "iotda_device_policy" "test" {
+  policy_name = %q
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/devices/$${devices.deviceId}/up"]
+  }
+}
+`, a.name("fleet")) + bindingBlock(ids)
+}
+
+// deviceIDs are n device ids to bind: made up on the mock, the first n of
+// IOTDA_ACC_DEVICE_IDS on a real instance, where devices must exist. It
+// skips the test when the instance names fewer.
+func (a *accTarget) deviceIDs(n int) []string {
+	if !a.real() {
+		return deviceIDs(0, n)
+	}
+	ids := realList("IOTDA_ACC_DEVICE_IDS")
+	if len(ids) < n {
+		a.t.Skipf("needs %d existing devices of the real instance in IOTDA_ACC_DEVICE_IDS, which names %d", n, len(ids))
+	}
+	return ids[:n]
+}
+
+// expectBound checks through the API that the test's one policy has
+// exactly ids bound.
+func (a *accTarget) expectBound(ids []string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		targets, err := a.client.ListTargets(context.Background(), a.onlyPolicyID(), iotda.TargetTypeDevice)
+		if err != nil {
+			return err
+		}
+		got := make([]string, len(targets))
+		for i, tg := range targets {
+			got[i] = tg.TargetID
+		}
+		if slices.Sort(got); !slices.Equal(got, sorted(ids)) {
+			return fmt.Errorf("the server has %d targets bound, want %d", len(got), len(ids))
+		}
+		return nil
+	}
+}
+
+// expectCalls checks the bind and unbind calls on the mock; a real
+// instance cannot count them.
+func (a *accTarget) expectCalls(bind, unbind int) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		var err error
+		a.mockOnly(fmt.Sprintf("%d bind and %d unbind calls", bind, unbind), func() { err = expectCalls(a.srv, bind, unbind)(s) })
+		return err
+	}
+}
+
+// resetCalls zeroes the mock's counters before a step.
+func (a *accTarget) resetCalls() {
+	if !a.real() {
+		a.srv.ResetCalls()
+	}
+}
