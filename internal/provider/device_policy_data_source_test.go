@@ -202,7 +202,7 @@ func TestAccDevicePolicyDataSource_validation(t *testing.T) {
 func TestAccDevicePolicyDataSource_sameConfiguration(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
-	config := policyConfig(srv, "managed", "", "topic:/v1/a") + `
+	config := policyConfig(srv, "managed", "topic:/v1/a") + `
 data "iotda_device_policy" "test" {
   policy_id = iotda_device_policy.test.id
 }

@@ -40,7 +40,7 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 		CheckDestroy:             checkNoPolicies(srv),
 		Steps: []resource.TestStep{
 			{
-				Config:            policyConfig(srv, "identity", "", "topic:/v1/a"),
+				Config:            policyConfig(srv, "identity", "topic:/v1/a"),
 				ConfigStateChecks: withSameID(policyIdentityChecks(policyAddr)),
 			},
 			{
@@ -77,7 +77,7 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 			},
 			{
 				// ...and the update that puts it back.
-				Config: policyConfig(srv, "identity", "", "topic:/v1/a", "topic:/v1/b"),
+				Config: policyConfig(srv, "identity", "topic:/v1/a", "topic:/v1/b"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
 				},
@@ -95,7 +95,7 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 // importByIdentityConfig is a policy configuration with an import block
 // that names the policy by identity.
 func importByIdentityConfig(srv *mock.TestServer, policyID string) string {
-	return policyConfig(srv, "imported", "", "topic:/v1/a") + fmt.Sprintf(`
+	return policyConfig(srv, "imported", "topic:/v1/a") + fmt.Sprintf(`
 import {
   to       = %s
   identity = { policy_id = %q }

@@ -100,7 +100,7 @@ func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: policyConfig(srv, "order", "", "topic:/z", "topic:/a", "topic:/m")},
+			{Config: policyConfig(srv, "order", "topic:/z", "topic:/a", "topic:/m")},
 			{
 				PreConfig: func() {
 					// Another client rewrites the policy with the same content in another order.
@@ -119,7 +119,7 @@ func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: policyConfig(srv, "order", "", "topic:/z", "topic:/a", "topic:/m"),
+				Config: policyConfig(srv, "order", "topic:/z", "topic:/a", "topic:/m"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -249,7 +249,7 @@ func TestAccDevicePolicy_quota(t *testing.T) {
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{{
-			Config:      policyConfig(srv, "the-51st", "", "topic:/a"),
+			Config:      policyConfig(srv, "the-51st", "topic:/a"),
 			ExpectError: expectError(`Unable to Create Device Policy.*"the-51st".*HTTP 400.*already holds 50 device policies.*at most 50`),
 		}},
 	})
@@ -281,7 +281,7 @@ func TestAccDevicePolicy_importInvalidID(t *testing.T) {
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{{
-			Config:        policyConfig(srv, "p", "", "topic:/a"),
+			Config:        policyConfig(srv, "p", "topic:/a"),
 			ResourceName:  policyAddr,
 			ImportState:   true,
 			ImportStateId: "not-a-policy-id",
@@ -354,7 +354,7 @@ func TestAccDevicePolicy_createLostAnswer(t *testing.T) {
 				CheckDestroy:             checkNoPolicies(srv),
 				Steps: []resource.TestStep{{
 					PreConfig: func() { srv.InjectFault(mock.OpCreate, fault) },
-					Config:    policyConfig(srv, "maybe", "", "topic:/a"),
+					Config:    policyConfig(srv, "maybe", "topic:/a"),
 					Check: resource.ComposeTestCheckFunc(
 						func(*terraform.State) error {
 							if n := srv.Calls(mock.OpCreate); n != wantCreates {
@@ -386,7 +386,7 @@ func TestAccDevicePolicy_createLostAnswer(t *testing.T) {
 func TestAccDevicePolicy_createLostAnswerUnresolved(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
-	config := policyConfig(srv, "maybe", "", "topic:/a")
+	config := policyConfig(srv, "maybe", "topic:/a")
 	policyID := func() string {
 		if p := srv.Policies(""); len(p) == 1 {
 			return p[0].PolicyID
@@ -439,7 +439,7 @@ func TestAccDevicePolicy_createLostAnswerOtherPolicy(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{{
 			PreConfig:   func() { srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable}) },
-			Config:      policyConfig(srv, "maybe", "", "topic:/a"),
+			Config:      policyConfig(srv, "maybe", "topic:/a"),
 			ExpectError: expectError(`may have created the policy.*cannot tell which policy is this one.*` + other.PolicyID + `.*terraform import <address of this resource> ` + other.PolicyID),
 		}},
 	})

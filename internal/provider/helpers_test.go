@@ -81,16 +81,12 @@ const policyAddr = "iotda_device_policy.test"
 
 // policyConfig is a policy with one ALLOW statement over the given
 // resources; appID is left out when empty.
-func policyConfig(srv *mock.TestServer, name, appID string, resources ...string) string {
-	app := ""
-	if appID != "" {
-		app = fmt.Sprintf("app_id = %q", appID)
-	}
+func policyConfig(srv *mock.TestServer, name string, resources ...string) string {
 	quoted := make([]string, len(resources))
 	for i, r := range resources {
 		quoted[i] = fmt.Sprintf("%q", r)
 	}
-	return providerBlock(srv) + policyBlock(name, app, quoted)
+	return providerBlock(srv) + policyBlock(name, "", quoted)
 }
 
 // policyBlock is the iotda_device_policy.test of policyConfig, app being
