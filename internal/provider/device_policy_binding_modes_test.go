@@ -359,19 +359,23 @@ func TestAccDevicePolicyBinding_nonExclusiveFailures(t *testing.T) {
 // TestAccDevicePolicyBinding_listingFailsToo: a bind call fails as a whole
 // and so does the listing that would tell what it did. The error does not
 // claim an exact count, the state records only what is bound for certain,
-// and an apply without refresh (or from a saved plan) binds the rest.
+// and an apply without refresh (or from a saved plan) binds the rest, or,
+// when the configuration dropped them, unbinds them.
 func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name        string
-		afterAction bool
-		apply       func(w *workspace)
+		name         string
+		afterAction  bool
+		drop         bool // the next configuration leaves out the targets of the failed call
+		apply        func(w *workspace)
+		bind, unbind int
 	}{
-		{"not acted, -refresh=false", false, func(w *workspace) { w.run("apply", "-auto-approve", "-refresh=false") }},
-		{"acted, saved plan", true, func(w *workspace) {
+		{"not acted, -refresh=false", false, false, func(w *workspace) { w.run("apply", "-auto-approve", "-refresh=false") }, 1, 0},
+		{"acted, saved plan", true, false, func(w *workspace) {
 			w.run("plan", "-refresh=false", "-out=next.tfplan")
 			w.run("apply", "next.tfplan")
-		}},
+		}, 1, 0},
+		{"acted, dropped, -refresh=false", true, true, func(w *workspace) { w.run("apply", "-auto-approve", "-refresh=false") }, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -395,12 +399,20 @@ func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 			if got := w.stateTargets("test"); len(got) != 40 {
 				t.Fatalf("the state records %d targets, want the 40 bound for certain", len(got))
 			}
+			want := all
+			if tc.drop {
+				want = slices.Concat(first, deviceIDs(40, 60))
+				write(want)
+				expectWarnings(t, "dropped, without refresh", w.planWarnings("-refresh=false"), []string{"Targets Possibly Bound Will Be Unbound"}, map[string][]string{
+					"Targets Possibly Bound Will Be Unbound": {"20 device target(s)", deviceIDs(20, 21)[0]},
+				})
+			}
 			srv.ResetCalls()
 			tc.apply(w)
-			serverHas(t, srv, policy, "apply without refresh", all)
-			callsWere(t, srv, "apply without refresh", 1, 0)
+			serverHas(t, srv, policy, "apply without refresh", want)
+			callsWere(t, srv, "apply without refresh", tc.bind, tc.unbind)
 			if w.planChanges() {
-				t.Fatal("the binding plans a change after the missing targets were bound")
+				t.Fatal("the binding plans a change after the apply without refresh")
 			}
 		})
 	}

@@ -187,12 +187,36 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 	}
 	var state devicePolicyBindingModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || r.client == nil {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !state.exclusive() && !plan.Exclusive.IsUnknown() && plan.exclusive() {
+	r.planUnsure(ctx, plan, req.Private, resp)
+	if r.client != nil && !state.exclusive() && !plan.Exclusive.IsUnknown() && plan.exclusive() {
 		r.warnTakeover(ctx, policyID, targetType, plan.Targets, "Switching this binding to exclusive", &resp.Diagnostics)
 	}
+}
+
+// planUnsure plans the unbinding of targets a failed bind call may have
+// bound (see bindingOutcome.unsure) that the configuration no longer
+// lists. A refresh settles them and clears the list, so they are left only
+// in a plan without refresh (-refresh=false, or a plan saved so): the state
+// does not hold them, and without this nothing would unbind them. The
+// plan shows an update (the id is recomputed) and says why.
+func (r *devicePolicyBindingResource) planUnsure(ctx context.Context, plan devicePolicyBindingModel, private privateState, resp *resource.ModifyPlanResponse) {
+	if plan.Targets.IsUnknown() {
+		return
+	}
+	unsure, diags := getUnsure(ctx, private)
+	resp.Diagnostics.Append(diags...)
+	leaving := slices.DeleteFunc(unsure, func(id string) bool { return plan.Targets.Elements()[id] != nil })
+	if len(leaving) == 0 {
+		return
+	}
+	resp.Diagnostics.AddAttributeWarning(path.Root("targets"), "Targets Possibly Bound Will Be Unbound",
+		fmt.Sprintf("An earlier apply may have bound %d %s target(s) that the state does not record (a bind call and the listing after it failed): %s. "+
+			"The configuration no longer lists them, so this apply unbinds them (unbinding a target that is not bound changes nothing). "+
+			"A plan with refresh would have listed what is really bound.", len(leaving), plan.TargetType.ValueString(), firstFew(leaving)))
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringUnknown())...)
 }
 
 const policyNotFoundSummary = "Device Policy Not Found"
@@ -288,6 +312,7 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	}
 	resp.Diagnostics.Append(out.diags...)
 	plan.ID = types.StringValue(bindingID(policyID, targetType))
+	plan.ID = types.StringValue(bindingID(policyID, targetType))
 	plan.Targets = targetsValue(out.bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
@@ -372,6 +397,7 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 		// refresh removes the binding from state.
 		resp.Diagnostics.AddError(bindingErrorSummary(current, want), policyGoneDetail(policyID, out.err))
 	}
+	plan.ID = types.StringValue(bindingID(policyID, targetType))
 	plan.Targets = targetsValue(out.bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
