@@ -301,6 +301,38 @@ resource "iotda_device_policy_binding" "test" {
 	if n := srv.Calls(mock.OpListTargets); n != 0 {
 		t.Fatalf("the plan listed targets %d times for a policy not created yet", n)
 	}
+	// Terraform plans the binding again just before it creates it, once
+	// the policy id is known; the create uses that listing.
+	w.apply()
+	if n := srv.Calls(mock.OpListTargets); n != 1 {
+		t.Fatalf("creating the policy and its binding listed the targets %d times, want once", n)
+	}
+}
+
+// TestAccDevicePolicyBinding_createListsOnce: applying an exclusive binding
+// of an existing policy lists its targets once to plan and once to apply:
+// Terraform plans the binding again just before creating it, and the
+// create takes over what that listing found.
+func TestAccDevicePolicyBinding_createListsOnce(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	policy := sharedPolicy(t, srv)
+	outside := teamDevices("other", 0, 3)
+	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
+	w := newWorkspace(t)
+	mine := append([]string{outside[0]}, teamDevices("mine", 0, 25)...)
+	w.write(srv, bindingResource("test", policy, "", mine))
+	srv.ResetCalls()
+	out := string(w.run("apply", "-auto-approve"))
+	serverHas(t, srv, policy, "exclusive create", mine)
+	// Once in the plan, to warn; once in the apply, to take over.
+	if n := srv.Calls(mock.OpListTargets); n != 2 {
+		t.Fatalf("the apply listed the targets %d times, want twice", n)
+	}
+	if n := strings.Count(out, warnTakeover); n != 1 {
+		t.Fatalf("the apply shows the takeover warning %d times, want once:\n%s", n, out)
+	}
+	callsWere(t, srv, "exclusive create", 2, 1)
 }
 
 // TestAccDevicePolicyBinding_nonExclusiveFailures: per-target failures and

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -177,7 +179,7 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 			return
 		}
 		if plan.exclusive() {
-			r.warnTakeover(ctx, policyID, targetType, plan.Targets, "Creating this binding", &resp.Diagnostics)
+			r.warnTakeover(ctx, policyID, targetType, plan.Targets, true, &resp.Diagnostics)
 			return
 		}
 		if _, err := r.client.GetPolicy(ctx, policyID); errors.Is(err, iotda.ErrNotFound) {
@@ -192,7 +194,7 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 	}
 	r.planUnsure(ctx, plan, req.Private, resp)
 	if r.client != nil && !state.exclusive() && !plan.Exclusive.IsUnknown() && plan.exclusive() {
-		r.warnTakeover(ctx, policyID, targetType, plan.Targets, "Switching this binding to exclusive", &resp.Diagnostics)
+		r.warnTakeover(ctx, policyID, targetType, plan.Targets, false, &resp.Diagnostics)
 	}
 }
 
@@ -208,7 +210,8 @@ func (r *devicePolicyBindingResource) planUnsure(ctx context.Context, plan devic
 	}
 	unsure, diags := getUnsure(ctx, private)
 	resp.Diagnostics.Append(diags...)
-	leaving := slices.DeleteFunc(unsure, func(id string) bool { return plan.Targets.Elements()[id] != nil })
+	listed := plan.Targets.Elements() // a copy: take it once
+	leaving := slices.DeleteFunc(unsure, func(id string) bool { return listed[id] != nil })
 	if len(leaving) == 0 {
 		return
 	}
@@ -228,9 +231,18 @@ func policyNotFoundDetail(policyID string) string {
 }
 
 // warnTakeover warns, naming the first few, about the targets bound to the
-// policy that an exclusive binding does not list and will unbind.
-func (r *devicePolicyBindingResource) warnTakeover(ctx context.Context, policyID, targetType string, targets types.Map, action string, diags *diag.Diagnostics) {
+// policy that an exclusive binding, being created or switched to
+// exclusive, does not list and will unbind. The listing of a create is
+// kept for the Create that follows (see recentListings).
+func (r *devicePolicyBindingResource) warnTakeover(ctx context.Context, policyID, targetType string, targets types.Map, create bool, diags *diag.Diagnostics) {
+	action := "Switching this binding to exclusive"
+	if create {
+		action = "Creating this binding"
+	}
 	bound, err := r.listBound(ctx, policyID, targetType)
+	if err == nil && create {
+		recentListings.put(r.client, policyID, targetType, bound)
+	}
 	if errors.Is(err, iotda.ErrNotFound) {
 		diags.AddAttributeWarning(path.Root("policy_id"), policyNotFoundSummary, policyNotFoundDetail(policyID))
 		return
@@ -242,7 +254,8 @@ func (r *devicePolicyBindingResource) warnTakeover(ctx context.Context, policyID
 	}
 	others := bound
 	if !targets.IsUnknown() {
-		others = slices.DeleteFunc(bound, func(id string) bool { return targets.Elements()[id] != nil })
+		listed := targets.Elements() // a copy: take it once
+		others = slices.DeleteFunc(bound, func(id string) bool { return listed[id] != nil })
 	}
 	if len(others) == 0 {
 		return
@@ -283,8 +296,14 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 		// the difference, and unbound if the configuration leaves them out.
 		// This also makes the create that replaces a tainted binding bind
 		// only what is missing.
-		var err error
-		current, err = r.listBound(ctx, policyID, targetType)
+		var (
+			err error
+			ok  bool
+		)
+		current, ok = recentListings.take(r.client, policyID, targetType)
+		if !ok {
+			current, err = r.listBound(ctx, policyID, targetType)
+		}
 		if errors.Is(err, iotda.ErrNotFound) {
 			resp.Diagnostics.AddError("Unable to Bind Device Policy", policyGoneDetail(policyID, err))
 			return
@@ -317,6 +336,60 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
 	resp.Diagnostics.Append(setUnsure(ctx, resp.Private, out.unsure)...)
+}
+
+// recentListings keeps, for a few seconds, the listing that planning a
+// create made, for the Create that follows. Terraform plans every resource
+// again just before it applies it, in the same provider process, so
+// without it an apply would list the targets twice in a row: once to warn,
+// once to know what to take over. Each listing is used once.
+var recentListings = listingCache{entries: map[listingKey]listing{}}
+
+// recentListingAge is how old a kept listing may be when Create uses it:
+// long enough for the step from planning a resource to applying it, short
+// enough that it never stands for a listing made before a user approved a
+// plan.
+const recentListingAge = 5 * time.Second
+
+type listingKey struct {
+	client               *iotda.Client
+	policyID, targetType string
+}
+
+type listing struct {
+	ids []string
+	at  time.Time
+}
+
+type listingCache struct {
+	mu      sync.Mutex
+	entries map[listingKey]listing
+}
+
+func (c *listingCache) put(client *iotda.Client, policyID, targetType string, ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for k, l := range c.entries {
+		if now.Sub(l.at) > recentListingAge {
+			delete(c.entries, k)
+		}
+	}
+	c.entries[listingKey{client, policyID, targetType}] = listing{ids: slices.Clone(ids), at: now}
+}
+
+// take returns the kept listing and forgets it; false when there is none
+// recent enough.
+func (c *listingCache) take(client *iotda.Client, policyID, targetType string) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := listingKey{client, policyID, targetType}
+	l, ok := c.entries[k]
+	delete(c.entries, k)
+	if !ok || time.Since(l.at) > recentListingAge {
+		return nil, false
+	}
+	return l.ids, true
 }
 
 // partialCreateNote tells what happens to a binding whose create partly
@@ -378,7 +451,8 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	// Targets possibly bound by an earlier failed call count as bound when
 	// they are to go (unbinding a target that is not bound is harmless),
 	// and as missing when they are to stay (so they are bound for sure).
-	leaving := slices.DeleteFunc(slices.Clone(unsure), func(id string) bool { return plan.Targets.Elements()[id] != nil })
+	listed := plan.Targets.Elements() // a copy: take it once
+	leaving := slices.DeleteFunc(unsure, func(id string) bool { return listed[id] != nil })
 	current := mergeIDs(targetKeys(state.Targets), leaving)
 	if plan.exclusive() && !state.exclusive() {
 		// Becoming exclusive: every target bound now is part of the difference.
