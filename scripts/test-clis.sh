@@ -32,25 +32,28 @@ for cli in $clis; do
 	(
 		eval "$env_lines"
 		export TF_CLI_CONFIG_FILE=/dev/null
-		version=$(CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version 2>/dev/null | grep -m1 -E '^(Terraform|OpenTofu) v')
+		# (Read all of the output first: a reader that stops early would end
+		# the CLI with SIGPIPE.)
+		out=$(CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version 2>/dev/null || true)
+		version=$(printf '%s\n' "$out" | sed -n '/^\(Terraform\|OpenTofu\) v/{p;q;}')
 		say "tests on $version ($TF_ACC_TERRAFORM_PATH)"
 		echo "$version" >"$logs/$cli.version"
 		start=$SECONDS
 		# shellcheck disable=SC2086 # TEST_FLAGS is a list of flags.
 		go test -count=1 -v -timeout 30m ${TEST_FLAGS:-} ./... >"$logs/$cli.log" 2>&1 || echo failed >"$logs/$cli.failed"
 		echo $((SECONDS - start)) >"$logs/$cli.seconds"
-	)
+	) || echo "the run on $cli stopped" >>"$logs/$cli.failed"
 	log="$logs/$cli.log"
 	passed=$(grep -cE '^ *--- PASS: ' "$log" || true)
 	skipped=$(grep -cE '^ *--- SKIP: ' "$log" || true)
 	failed=$(grep -cE '^ *--- FAIL: ' "$log" || true)
 	ran=$((passed + skipped + failed))
 	version=$(cat "$logs/$cli.version" 2>/dev/null || echo "?")
-	line=$(printf '%-16s %-22s %6d %7d %8d %7d %6ss' "$cli" "$version" "$ran" "$passed" "$skipped" "$failed" "$(cat "$logs/$cli.seconds")")
+	line=$(printf '%-16s %-22s %6d %7d %8d %7d %6ss' "$cli" "$version" "$ran" "$passed" "$skipped" "$failed" "$(cat "$logs/$cli.seconds" 2>/dev/null || echo 0)")
 	if [ -e "$logs/$cli.failed" ]; then
 		status=1
 		echo "--- failures on $version (full log: $log):" >&2
-		grep -E -- '^ *--- FAIL: |^FAIL|^panic: |build failed' "$log" >&2 || tail -n 30 "$log" >&2
+		grep -E -- '^ *--- FAIL: |^FAIL|^panic: |build failed' "$log" >&2 || tail -n 30 "$log" >&2 || true
 		line="$line  FAILED"
 	fi
 	summary+=("$line")
