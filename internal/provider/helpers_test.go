@@ -80,7 +80,7 @@ func expectOpCalls(srv *mock.TestServer, want map[mock.Operation]int) resource.T
 const policyAddr = "iotda_device_policy.test"
 
 // policyConfig is a policy with one ALLOW statement over the given
-// resources; appID is left out when empty.
+// resources and a DENY statement on the firmware topics.
 func policyConfig(srv *mock.TestServer, name string, resources ...string) string {
 	quoted := make([]string, len(resources))
 	for i, r := range resources {
