@@ -18,6 +18,7 @@ import (
 // configuration; the plan shows only imports; after apply the plan is
 // empty and nothing was changed on the API.
 func TestAdoptWithQuery(t *testing.T) {
+	t.Parallel()
 	tf := terraformCLI(t)
 	info := skipUnlessCLI(t, tf, "1.14.0", "")
 	srv := mock.NewTestServer(t, mock.Config{})

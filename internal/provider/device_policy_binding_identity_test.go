@@ -31,6 +31,7 @@ func bindingIdentityChecks(addr string) []statecheck.StateCheck {
 }
 
 func TestAccDevicePolicyBinding_identity(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
@@ -82,6 +83,7 @@ func TestAccDevicePolicyBinding_identity(t *testing.T) {
 }
 
 func TestAccDevicePolicyBinding_importByIdentityErrors(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	config := func(policyID, targetType string) string {
 		return providerBlock(srv) + fmt.Sprintf(`
@@ -137,6 +139,7 @@ func boundOutOfBand(t *testing.T, srv *mock.TestServer, policies []mock.Policy) 
 }
 
 func TestAccDevicePolicyBindingList(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
 	policies := outOfBandPolicies(t, srv)
 	boundOutOfBand(t, srv, policies)

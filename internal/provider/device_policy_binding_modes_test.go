@@ -33,15 +33,6 @@ func sharedPolicy(t *testing.T, srv *mock.TestServer) string {
 	return createPolicy(t, srv, "shared", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/shared")).PolicyID
 }
 
-// teamDevices names n devices of a team, from index from on.
-func teamDevices(team string, from, to int) []string {
-	ids := make([]string, 0, to-from)
-	for i := from; i < to; i++ {
-		ids = append(ids, fmt.Sprintf("64a7ba7ef9cb063d27e16b97_%s-%03d", team, i))
-	}
-	return ids
-}
-
 // bindingResource is a binding of policyID to the devices ids; exclusive
 // is left out (the default) when empty.
 func bindingResource(name, policyID, exclusive string, ids []string) string {

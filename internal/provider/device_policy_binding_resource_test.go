@@ -83,26 +83,6 @@ func TestAccDevicePolicyBinding_drift(t *testing.T) {
 	})
 }
 
-// fillTarget binds id to five other policies, the most a target may have.
-func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
-	t.Helper()
-	var others []string
-	for i := range iotda.MaxPoliciesPerTarget {
-		p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
-			PolicyName: fmt.Sprintf("other-%d", i),
-			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, id); err != nil {
-			t.Fatal(err)
-		}
-		others = append(others, p.PolicyID)
-	}
-	return others
-}
-
 func TestAccDevicePolicyBinding_partialFailure(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
-
-var policyIDValue = knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{24}$`))
 
 // policyIdentityChecks: the identity is the policy id, and equals the id
 // attribute.

@@ -15,34 +15,6 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-// outOfBandPolicies makes three policies as another user of the API would:
-// two in resource space "factory-1" (one of them with an IoTDA variable and
-// its DENY statement first), one in "factory-2".
-func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []mock.Policy {
-	t.Helper()
-	reqs := []mock.CreatePolicyRequest{
-		{PolicyName: "sensors", AppID: "factory-1", Statement: []mock.Statement{
-			{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/firmware/*"}},
-			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/*"}},
-		}},
-		{PolicyName: "gateways", AppID: "factory-1", Statement: []mock.Statement{
-			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/v1/broadcast"}},
-		}},
-		{PolicyName: "sensors", AppID: "factory-2", Statement: []mock.Statement{
-			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v2/telemetry"}},
-		}},
-	}
-	out := make([]mock.Policy, 0, len(reqs))
-	for _, req := range reqs {
-		p, err := srv.CreatePolicy("", req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 func byPolicyID(id string) queryfilter.QueryFilter {
 	return queryfilter.ByResourceIdentity(map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(id)})
 }

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
@@ -81,53 +79,6 @@ func TestMoveHuaweicloudPolicy_errors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// cliInfo is the name and version of a CLI.
-type cliInfo struct {
-	tofu    bool
-	version *version.Version
-}
-
-func (c cliInfo) String() string {
-	if c.tofu {
-		return "OpenTofu " + c.version.String()
-	}
-	return "Terraform " + c.version.String()
-}
-
-func readCLIInfo(t *testing.T, tf string) cliInfo {
-	t.Helper()
-	out, err := exec.Command(tf, "version", "-json").Output()
-	if err != nil {
-		t.Fatalf("%s version -json: %v", tf, err)
-	}
-	var v struct {
-		Version string `json:"terraform_version"`
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("%s version -json: %v: %s", tf, err, out)
-	}
-	plain, _ := exec.Command(tf, "version").Output()
-	return cliInfo{tofu: strings.Contains(string(plain), "OpenTofu"), version: version.Must(version.NewVersion(v.Version))}
-}
-
-// skipUnlessCLI skips the test unless the CLI is at least the given
-// Terraform or OpenTofu version (an empty one: not supported by OpenTofu).
-func skipUnlessCLI(t *testing.T, tf, minTerraform, minOpenTofu string) cliInfo {
-	t.Helper()
-	info := readCLIInfo(t, tf)
-	least := minTerraform
-	if info.tofu {
-		least = minOpenTofu
-	}
-	if least == "" {
-		t.Skipf("%s does not support this", info)
-	}
-	if info.version.LessThan(version.Must(version.NewVersion(least))) {
-		t.Skipf("%s is older than %s", info, least)
-	}
-	return info
 }
 
 // huaweicloudStateFile is a state holding one huaweicloud_iotda_device_policy

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-version"
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -842,4 +843,110 @@ func (a *accTarget) resetCalls() {
 	if !a.real() {
 		a.srv.ResetCalls()
 	}
+}
+
+// teamDevices names n devices of a team, from index from on.
+func teamDevices(team string, from, to int) []string {
+	ids := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		ids = append(ids, fmt.Sprintf("64a7ba7ef9cb063d27e16b97_%s-%03d", team, i))
+	}
+	return ids
+}
+
+// fillTarget binds id to five other policies, the most a target may have.
+func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
+	t.Helper()
+	var others []string
+	for i := range iotda.MaxPoliciesPerTarget {
+		p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
+			PolicyName: fmt.Sprintf("other-%d", i),
+			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, id); err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, p.PolicyID)
+	}
+	return others
+}
+
+var policyIDValue = knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{24}$`))
+
+// outOfBandPolicies makes three policies as another user of the API would:
+// two in resource space "factory-1" (one of them with an IoTDA variable and
+// its DENY statement first), one in "factory-2".
+func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []mock.Policy {
+	t.Helper()
+	reqs := []mock.CreatePolicyRequest{
+		{PolicyName: "sensors", AppID: "factory-1", Statement: []mock.Statement{
+			{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/firmware/*"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/*"}},
+		}},
+		{PolicyName: "gateways", AppID: "factory-1", Statement: []mock.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/v1/broadcast"}},
+		}},
+		{PolicyName: "sensors", AppID: "factory-2", Statement: []mock.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v2/telemetry"}},
+		}},
+	}
+	out := make([]mock.Policy, 0, len(reqs))
+	for _, req := range reqs {
+		p, err := srv.CreatePolicy("", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// cliInfo is the name and version of a CLI.
+type cliInfo struct {
+	tofu    bool
+	version *version.Version
+}
+
+func (c cliInfo) String() string {
+	if c.tofu {
+		return "OpenTofu " + c.version.String()
+	}
+	return "Terraform " + c.version.String()
+}
+
+func readCLIInfo(t *testing.T, tf string) cliInfo {
+	t.Helper()
+	out, err := exec.Command(tf, "version", "-json").Output()
+	if err != nil {
+		t.Fatalf("%s version -json: %v", tf, err)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("%s version -json: %v: %s", tf, err, out)
+	}
+	plain, _ := exec.Command(tf, "version").Output()
+	return cliInfo{tofu: strings.Contains(string(plain), "OpenTofu"), version: version.Must(version.NewVersion(v.Version))}
+}
+
+// skipUnlessCLI skips the test unless the CLI is at least the given
+// Terraform or OpenTofu version (an empty one: not supported by OpenTofu).
+func skipUnlessCLI(t *testing.T, tf, minTerraform, minOpenTofu string) cliInfo {
+	t.Helper()
+	info := readCLIInfo(t, tf)
+	least := minTerraform
+	if info.tofu {
+		least = minOpenTofu
+	}
+	if least == "" {
+		t.Skipf("%s does not support this", info)
+	}
+	if info.version.LessThan(version.Must(version.NewVersion(least))) {
+		t.Skipf("%s is older than %s", info, least)
+	}
+	return info
 }
