@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -56,28 +57,31 @@ func TestAccDevicePolicyBinding_batches(t *testing.T) {
 
 func TestAccDevicePolicyBinding_drift(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 25)
+	a := newAccTarget(t)
+	all := a.deviceIDs(26)
+	ids, intruder := all[:25], all[25]
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: bindingConfig(srv, ids)},
+			{Config: a.bindingConfig(ids)},
 			{
 				PreConfig: func() {
-					policy := onlyPolicy(t, srv)
-					if _, err := srv.Unbind("", policy, iotda.TargetTypeDevice, ids[3]); err != nil {
+					ctx := context.Background()
+					policy := a.onlyPolicyID()
+					if _, err := a.client.UnbindPolicy(ctx, policy, iotda.TargetTypeDevice, []string{ids[3]}); err != nil {
 						t.Fatal(err)
 					}
-					if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, "intruder"); err != nil {
+					if _, err := a.client.BindPolicy(ctx, policy, iotda.TargetTypeDevice, []string{intruder}); err != nil {
 						t.Fatal(err)
 					}
-					srv.ResetCalls()
+					a.resetCalls()
 				},
-				Config: bindingConfig(srv, ids),
+				Config: a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
 				},
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 1), expectBound(t, srv, ids)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(1, 1), a.expectBound(ids)),
 			},
 		},
 	})
