@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -616,6 +617,13 @@ const realInstanceEnv = "IOTDA_ACC_REAL"
 // mock never see them.
 var realSettings = map[string]string{}
 
+// realRunID and accTargets make the policy names of each test of each run
+// unique on a shared instance.
+var (
+	realRunID  = time.Now().Unix() % 1_000_000
+	accTargets atomic.Int64
+)
+
 // accTarget is where an acceptance test runs: its own mock, or the real
 // instance of IOTDA_ACC_REAL. Out-of-band changes (drift) go through an
 // API client on both, and checks only the mock can answer (call counters,
@@ -654,7 +662,8 @@ func newAccTarget(t *testing.T) *accTarget {
 		t.Fatal(err)
 	}
 	a.client = client
-	a.prefix = fmt.Sprintf("tfacc-%d-", time.Now().UnixNano()%1_000_000_000)
+	// The run's start time tells runs apart; the counter, parallel tests.
+	a.prefix = fmt.Sprintf("tfacc-%d-%d-", realRunID, accTargets.Add(1))
 	t.Cleanup(a.deleteLeftovers)
 	return a
 }
