@@ -46,18 +46,24 @@ go build -o "$work/iotda-mock" ./cmd/iotda-mock
 
 say "starting the IoTDA mock on a free loopback port"
 # The keys go through the environment: flags would show in the process list.
+# The mock writes its URL to mock.url by renaming a complete temporary file
+# into place once it accepts connections: the file either does not exist yet
+# or holds the whole URL, so waiting for it cannot race the mock's start-up.
 IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$MOCK_SECRET_KEY" \
-	"$work/iotda-mock" -listen 127.0.0.1:0 -project-id "$MOCK_PROJECT_ID" \
-	>"$work/mock.out" 2>"$work/mock.log" &
+	"$work/iotda-mock" -listen 127.0.0.1:0 -url-file "$work/mock.url" -project-id "$MOCK_PROJECT_ID" \
+	>/dev/null 2>"$work/mock.log" &
 mock_pid=$!
-endpoint=""
-for _ in $(seq 1 100); do
-	endpoint=$(sed -n 's/^iotda-mock listening on \(http:[^ ]*\)$/\1/p' "$work/mock.out")
-	[ -n "$endpoint" ] && break
-	kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited early" >&2; exit 1; }
-	sleep 0.1
+deadline=$((SECONDS + 60))
+until [ -s "$work/mock.url" ]; do
+	kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited before it accepted connections" >&2; exit 1; }
+	[ "$SECONDS" -lt "$deadline" ] || { echo "the mock did not accept connections within 60 seconds" >&2; exit 1; }
+	sleep 0.05
 done
-[ -n "$endpoint" ] || { echo "the mock did not start within 10 seconds" >&2; exit 1; }
+endpoint=$(<"$work/mock.url")
+case "$endpoint" in
+http://127.0.0.1:[0-9]*) ;;
+*) echo "the mock wrote an unexpected URL: $endpoint" >&2; exit 1 ;;
+esac
 echo "mock: $endpoint (pid $mock_pid)"
 
 cp -R examples/demo "$work/config"
@@ -65,15 +71,19 @@ export HW_IOTDA_ENDPOINT="$endpoint" HW_REGION_NAME=cn-north-4 HW_PROJECT_ID="$M
 	HW_ACCESS_KEY="$MOCK_ACCESS_KEY" HW_SECRET_KEY="$MOCK_SECRET_KEY"
 cd "$work/config"
 
+# Colour codes only when the output is a terminal.
+color=()
+[ -t 1 ] || color=(-no-color)
+
 say "terraform apply"
-"$tf" apply -auto-approve -compact-warnings
+"$tf" apply -auto-approve -compact-warnings "${color[@]}"
 
 say "terraform output"
-"$tf" output
+"$tf" output "${color[@]}"
 
 say "terraform plan -detailed-exitcode (must be empty)"
 set +e
-"$tf" plan -detailed-exitcode -compact-warnings
+"$tf" plan -detailed-exitcode -compact-warnings "${color[@]}"
 plan_status=$?
 set -e
 case "$plan_status" in
@@ -83,4 +93,4 @@ case "$plan_status" in
 esac
 
 say "terraform destroy"
-"$tf" destroy -auto-approve -compact-warnings
+"$tf" destroy -auto-approve -compact-warnings "${color[@]}"

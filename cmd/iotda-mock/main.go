@@ -4,6 +4,7 @@
 //	iotda-mock [-listen 127.0.0.1:0] [-project-id ID] [-keys-file FILE]
 //	           [-access-key AK -secret-key SK] [-security-token TOKEN] [-token TOKEN]...
 //	           [-latency 20ms] [-state FILE] [-read-timeout 15s] [-idle-timeout 1m]
+//	           [-url-file FILE]
 //
 // The keys it accepts come from the flags, else from the environment
 // (IOTDA_MOCK_ACCESS_KEY, IOTDA_MOCK_SECRET_KEY, IOTDA_MOCK_SECURITY_TOKEN,
@@ -22,8 +23,11 @@
 //
 // It prints one line, "iotda-mock listening on http://ADDR", to standard
 // output once it accepts connections (ADDR is the bound address, so port 0
-// works), logs every request (method, path, status, duration) to standard
-// error, and serves until SIGINT or SIGTERM, then shuts down gracefully and
+// works). With -url-file it also writes "http://ADDR" and a newline to FILE
+// at that moment, atomically (a temporary file renamed into place), so a
+// script can wait for FILE to exist and never reads half of it; the file is
+// removed at shutdown. It logs every request (method, path, status,
+// duration) to standard error, and serves until SIGINT or SIGTERM, then shuts down gracefully and
 // exits 0. Without flags it accepts the mock package's test project and
 // test key pair. Invalid flags exit 2; a failure to listen or serve exits 1.
 //
@@ -43,6 +47,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	statePath := fs.String("state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
 	readTimeout := fs.Duration("read-timeout", 15*time.Second, "time a request may take to send its headers and body")
 	idleTimeout := fs.Duration("idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
+	urlFile := fs.String("url-file", "", "file the mock's URL is written to, atomically, once it accepts connections (removed at shutdown)")
 	var tokens []string
 	fs.Func("token", "IAM token accepted in X-Auth-Token (repeatable); prefer $"+envToken, func(v string) error {
 		if v == "" {
@@ -168,9 +174,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       *idleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	url := "http://" + ln.Addr().String()
+	if *urlFile != "" {
+		if err := writeFileAtomic(*urlFile, url+"\n"); err != nil {
+			logger.Error("cannot write the URL file", "error", err)
+			ln.Close()
+			return 1
+		}
+		defer os.Remove(*urlFile)
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "iotda-mock listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "iotda-mock listening on %s\n", url)
 	logger.Info("serving", "address", ln.Addr().String(), "project_id", *projectID, "state", *statePath)
 
 	select {
@@ -195,6 +210,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	return 0
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it
+// to path, so a reader sees either no file or all of it.
+func writeFileAtomic(path, data string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // statusRecorder remembers the status of an answer.

@@ -188,6 +188,30 @@ func TestRunServesAndKeepsState(t *testing.T) {
 	}
 }
 
+func TestRunWritesURLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mock.url")
+	url, stop := startRun(t, "-url-file", path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no URL file once the program printed its URL: %v", err)
+	}
+	if string(data) != url+"\n" {
+		t.Errorf("URL file = %q, want %q", data, url+"\n")
+	}
+	if status, body := call(t, http.MethodGet, strings.TrimSpace(string(data))+"/v5/iot/"+mock.TestProjectID+"/device-policies", nil); status != http.StatusOK {
+		t.Errorf("list at the URL of the file = %d %s", status, body)
+	}
+	if code, logs := stop(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the URL file is still there after shutdown: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*")); len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
 func TestRunTokenAndTemporaryKey(t *testing.T) {
 	url, stop := startRun(t, nil, "-token", "tok-1", "-token", "tok-2", "-security-token", "sec")
 	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
@@ -247,6 +271,7 @@ func TestRunBadFlags(t *testing.T) {
 		{"keys file with a bad line", []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY")}, 2},
 		{"keys file with an unknown name", []string{"-keys-file", keysFile(t, dir, "AWS_SECRET_ACCESS_KEY=x")}, 2},
 		{"bad listen address", []string{"-listen", "127.0.0.1:notaport"}, 1},
+		{"URL file in a missing directory", []string{"-url-file", filepath.Join(dir, "missing", "url")}, 1},
 		{"help", []string{"-h"}, 0},
 	}
 	for _, tc := range cases {
