@@ -190,7 +190,7 @@ func TestRunServesAndKeepsState(t *testing.T) {
 
 func TestRunWritesURLFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mock.url")
-	url, stop := startRun(t, "-url-file", path)
+	url, stop := startRun(t, nil, "-url-file", path)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no URL file once the program printed its URL: %v", err)

@@ -12,7 +12,7 @@ terraform {
 provider "iotda" {}
 
 resource "iotda_device_policy" "sensors" {
-  policy_name = "sensor-fleet"
+  policy_name = "reviewed-sensor-fleet"
 
   statement {
     effect    = "ALLOW"

@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    iotda = {
+      source = "iotda-terraform/iotda"
+    }
+  }
+}
+
 # A standard or enterprise instance: the endpoint is the instance's access
 # address, which selects derived signing (V11-HMAC-SHA256) automatically.
 # Credentials are best taken from HW_ACCESS_KEY and HW_SECRET_KEY.

@@ -5,47 +5,180 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-// TestExamples applies every example configuration with the real CLI
-// against the mock, checks the next plan is empty, and destroys it; the
-// policy-review example also runs its `terraform test` file.
+// examplesDir is the examples folder, relative to this package.
+const examplesDir = "../../examples"
+
+// providerSource is the source address every example must require the
+// provider by (the address of dev_overrides and of the registry).
+const providerSource = "iotda-terraform/iotda"
+
+// examplesTestedElsewhere are the examples that need more than an apply
+// against the mock, each with the test that runs it instead of TestExamples.
+var examplesTestedElsewhere = map[string]string{
+	// A state written by another provider, and that provider's stand-in.
+	"migrate-from-huaweicloud": "TestMoveFromHuaweicloud",
+}
+
+// discoverExamples returns every folder under examples/ that holds .tf files
+// (relative to examples/), except the tests/ folders of `terraform test`.
+// A new example is tested without being listed anywhere.
+func discoverExamples(tb testing.TB) []string {
+	tb.Helper()
+	var found []string
+	err := filepath.WalkDir(examplesDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "tests" {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() || path == examplesDir {
+			return nil
+		}
+		tfFiles, err := filepath.Glob(filepath.Join(path, "*.tf"))
+		if err != nil {
+			return err
+		}
+		if len(tfFiles) > 0 {
+			rel, err := filepath.Rel(examplesDir, path)
+			if err != nil {
+				return err
+			}
+			found = append(found, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Sanity: the walk must see the examples that have always been there.
+	for _, want := range []string{"demo", "provider", "resources/iotda_device_policy"} {
+		if !slices.Contains(found, want) {
+			tb.Fatalf("discovered examples %v lack %q", found, want)
+		}
+	}
+	return found
+}
+
+// readExample returns the concatenated .tf files of an example.
+func readExample(tb testing.TB, example string) string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(examplesDir, example, "*.tf"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var all strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		all.Write(data)
+		all.WriteString("\n")
+	}
+	return all.String()
+}
+
+var (
+	requiredProvidersRe = regexp.MustCompile(`(?s)terraform\s*\{[^}]*?required_providers\s*\{.*?\biotda\s*=\s*\{[^}]*source\s*=\s*"([^"]+)"`)
+	policyNameRe        = regexp.MustCompile(`(?m)^\s*policy_name\s*=\s*"([^"]+)"`)
+	managedObjectRe     = regexp.MustCompile(`(?m)^(resource|data)\s+"iotda_`)
+)
+
+// TestExamplesAreSelfContained checks that every example can be copied on
+// its own: it requires the provider by its source address, and no two
+// examples create a policy of the same name (so any two can be applied side
+// by side in one instance).
+func TestExamplesAreSelfContained(t *testing.T) {
+	t.Parallel()
+	examples := discoverExamples(t)
+	for example, test := range examplesTestedElsewhere {
+		if !slices.Contains(examples, example) {
+			t.Errorf("examplesTestedElsewhere names examples/%s, which does not exist", example)
+		}
+		if !testRunsExample(t, test, example) {
+			t.Errorf("examples/%s is left to %s, but no test file of this package defines %s and names the example", example, test, test)
+		}
+	}
+	owner := map[string]string{}
+	for _, example := range examples {
+		src := readExample(t, example)
+		m := requiredProvidersRe.FindStringSubmatch(src)
+		switch {
+		case m == nil:
+			t.Errorf("examples/%s has no terraform { required_providers { iotda = { source = %q } } } block", example, providerSource)
+		case m[1] != providerSource:
+			t.Errorf("examples/%s requires the provider from %q, want %q", example, m[1], providerSource)
+		}
+		for _, name := range policyNameRe.FindAllStringSubmatch(src, -1) {
+			if other, taken := owner[name[1]]; taken {
+				t.Errorf("examples/%s and examples/%s both create a policy named %q", other, example, name[1])
+			}
+			owner[name[1]] = example
+		}
+	}
+}
+
+// testRunsExample reports whether a test file of this package defines the
+// test and mentions the example's folder.
+func testRunsExample(tb testing.TB, test, example string) bool {
+	tb.Helper()
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		src := string(data)
+		if strings.Contains(src, "func "+test+"(t *testing.T)") && strings.Contains(src, `"`+example+`"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestExamples runs every example found under examples/ with the real CLI
+// against the mock: an example that manages objects is applied, its next
+// plan must be empty, and it is destroyed; its `terraform test` files run
+// first when it has a tests/ folder. An example without resources or data
+// sources (the provider block) is validated. The examples in
+// examplesTestedElsewhere are run by their own tests.
 func TestExamples(t *testing.T) {
 	t.Parallel()
 	tf := terraformCLI(t)
 	cliConfig := devOverridesConfig(t)
-	examples := []string{
-		"demo",
-		"policy-review",
-		"resources/iotda_device_policy",
-		"resources/iotda_device_policy_binding",
-		"functions/evaluate",
-		"functions/compare",
-		"functions/targets",
-		"data-sources/iotda_device_policy",
-		"data-sources/iotda_device_policies",
-		"data-sources/iotda_device_policy_targets",
-		"data-sources/iotda_device_access",
-	}
-	for _, example := range examples {
+	for _, example := range discoverExamples(t) {
+		if _, elsewhere := examplesTestedElsewhere[example]; elsewhere {
+			continue
+		}
 		t.Run(example, func(t *testing.T) {
 			t.Parallel()
 			srv := mock.NewTestServer(t, mock.Config{})
-			dir := copyExample(t, filepath.Join("..", "..", "examples", example))
-			env := []string{
-				"HW_IOTDA_ENDPOINT=" + srv.URL, "HW_REGION_NAME=cn-north-4", "HW_PROJECT_ID=" + mock.TestProjectID,
-				"HW_ACCESS_KEY=" + mock.TestAccessKey, "HW_SECRET_KEY=" + mock.TestSecretKey,
-			}
+			dir := copyExample(t, filepath.Join(examplesDir, example))
+			env := mockEnv(srv)
 			tfRun := func(args ...string) error {
 				out, err := runTerraform(tf, dir, cliConfig, env, append(args, "-no-color")...)
 				if err != nil {
 					t.Logf("terraform %s:\n%s", strings.Join(args, " "), out)
 				}
 				return err
+			}
+			if !managedObjectRe.MatchString(readExample(t, example)) {
+				if err := tfRun("validate"); err != nil {
+					t.Fatalf("validate: %v", err)
+				}
+				return
 			}
 			if _, err := os.Stat(filepath.Join(dir, "tests")); err == nil {
 				if err := tfRun("test"); err != nil {

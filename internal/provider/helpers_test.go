@@ -564,9 +564,11 @@ func runTerraform(tf, dir, cliConfig string, env []string, args ...string) ([]by
 	return cmd.CombinedOutput()
 }
 
-// copyExample copies an example's files (and its tests/ folder) to a
-// temporary folder, adding the provider requirement the resource examples
-// leave out.
+// copyExample copies an example's .tf files and its tests/ folder to a
+// temporary folder, as they are: an example must be self-contained
+// (TestExamplesAreSelfContained). The import snippets of the docs
+// (import.sh, import-by-identity.tf) are left out: they name objects the
+// test does not make.
 func copyExample(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -582,7 +584,7 @@ func copyExample(t *testing.T, src string) string {
 			return nil
 		}
 		if strings.HasPrefix(d.Name(), "import") {
-			return nil // import blocks of the docs name objects the test does not make
+			return nil
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -592,12 +594,6 @@ func copyExample(t *testing.T, src string) string {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	main, err := os.ReadFile(filepath.Join(dst, "main.tf"))
-	if err != nil || !strings.Contains(string(main), "required_providers") {
-		if err := os.WriteFile(filepath.Join(dst, "providers.tf"), []byte(requiredProviders), 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return dst
 }

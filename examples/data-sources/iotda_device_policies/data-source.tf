@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    iotda = {
+      source = "iotda-terraform/iotda"
+    }
+  }
+}
+
 resource "iotda_device_policy" "firmware_lockdown" {
   policy_name = "firmware-lockdown"
 

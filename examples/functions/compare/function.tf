@@ -1,5 +1,13 @@
+terraform {
+  required_providers {
+    iotda = {
+      source = "iotda-terraform/iotda"
+    }
+  }
+}
+
 resource "iotda_device_policy" "telemetry" {
-  policy_name = "telemetry-own-topics"
+  policy_name = "compared-telemetry"
 
   statement {
     effect    = "ALLOW"

@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    iotda = {
+      source = "iotda-terraform/iotda"
+    }
+  }
+}
+
 variable "sensor_ids" {
   description = "The devices to bind, e.g. from a data source or a file."
   type        = list(string)
@@ -5,7 +13,7 @@ variable "sensor_ids" {
 }
 
 resource "iotda_device_policy" "telemetry" {
-  policy_name = "telemetry-own-topics"
+  policy_name = "targets-telemetry"
 
   statement {
     effect    = "ALLOW"

@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    iotda = {
+      source = "iotda-terraform/iotda"
+    }
+  }
+}
+
 # Each device may publish only to its own telemetry topics and subscribe
 # only to its own command topic. `$${...}` keeps the IoTDA variable literal.
 resource "iotda_device_policy" "telemetry" {
