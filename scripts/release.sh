@@ -66,6 +66,9 @@ release)
 		on { print }
 	' CHANGELOG.md >"$notes"
 	[ -s "$notes" ] || die "CHANGELOG.md has no section \"## ${tag#v}\""
+	if grep -qE "^## ${tag#v} \(Unreleased\)" CHANGELOG.md; then
+		die "the CHANGELOG.md section of ${tag#v} still says (Unreleased): put the release date there first"
+	fi
 	args+=(--release-notes "$notes")
 	;;
 *)

@@ -213,7 +213,17 @@ func (s *summary) report(module, cli string) (failed bool) {
 		fmt.Fprintf(s.out, "FAIL: %s failed outside any test (build failure, panic or timeout: see above)\n", trim(p))
 	}
 	fmt.Fprintf(s.out, "acceptance tests ran with %s\n", cli)
-	fmt.Fprintf(s.out, "%d tests run in %d packages\n", total.run(), len(s.order))
+	withTests := 0
+	for _, name := range s.order {
+		if c := s.packages[name]; c.run() > 0 || c.failedOutside {
+			withTests++
+		}
+	}
+	plural := "s"
+	if withTests == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(s.out, "%d tests run in %d package%s\n", total.run(), withTests, plural)
 	fmt.Fprintf(s.out, "%d passed, %d failed, %d skipped\n", total.passed, total.failed, total.skipped)
 	return total.failed > 0 || total.run() == 0
 }

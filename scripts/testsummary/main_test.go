@@ -75,7 +75,7 @@ func TestRunPassingStream(t *testing.T) {
 		"p            2      1      0       1\n" +
 		"skipped: p TestB: no CLI\n" +
 		"acceptance tests ran with OpenTofu v1.12.6 (/cache/tofu)\n" +
-		"2 tests run in 2 packages\n" +
+		"2 tests run in 1 package\n" +
 		"1 passed, 0 failed, 1 skipped\n"
 	if got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
