@@ -188,25 +188,89 @@ func TestExamples(t *testing.T) {
 					t.Fatalf("terraform test left %d policies behind", n)
 				}
 			}
-			if err := tfRun("apply", "-auto-approve"); err != nil {
-				t.Fatalf("apply: %v", err)
-			}
-			if len(srv.Policies("")) == 0 {
-				t.Fatal("the example created no policy")
-			}
-			err := tfRun("plan", "-detailed-exitcode")
-			var exit *exec.ExitError
-			if errors.As(err, &exit) && exit.ExitCode() == 2 {
-				t.Fatal("the plan after apply is not empty")
-			} else if err != nil {
-				t.Fatalf("plan: %v", err)
-			}
-			if err := tfRun("destroy", "-auto-approve"); err != nil {
-				t.Fatalf("destroy: %v", err)
-			}
-			if n := len(srv.Policies("")); n != 0 {
-				t.Fatalf("%d policies left after destroy", n)
-			}
+			applyPlanDestroy(t, srv, tfRun)
 		})
 	}
+}
+
+// applyPlanDestroy applies the configuration, requires the next plan to be
+// empty and destroys it, checking the mock at each step.
+func applyPlanDestroy(t *testing.T, srv *mock.TestServer, tfRun func(args ...string) error) {
+	t.Helper()
+	if err := tfRun("apply", "-auto-approve"); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(srv.Policies("")) == 0 {
+		t.Fatal("the configuration created no policy")
+	}
+	err := tfRun("plan", "-detailed-exitcode")
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 2 {
+		t.Fatal("the plan after apply is not empty")
+	} else if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	if err := tfRun("destroy", "-auto-approve"); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	if n := len(srv.Policies("")); n != 0 {
+		t.Fatalf("%d policies left after destroy", n)
+	}
+}
+
+// TestReadmeTryItYourself applies the configuration of the README's "Try it
+// yourself" section (the heredoc of its step 4) the way the section does,
+// with the environment `make mock-env` prints, so the README cannot drift
+// from what works.
+func TestReadmeTryItYourself(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, _, _ := strings.Cut(string(readme[strings.Index(string(readme), "## Try it yourself"):]), "\n## ")
+	m := regexp.MustCompile("(?s)cat >main.tf <<'EOF'\n(.*?)\nEOF\n").FindStringSubmatch(section)
+	if m == nil {
+		t.Fatal("README.md: the Try it yourself section has no `cat >main.tf <<'EOF'` ... `EOF` block")
+	}
+	mockEnv := exec.Command("make", "-s", "--no-print-directory", "mock-env")
+	mockEnv.Dir = "../.."
+	out, err := mockEnv.Output()
+	if err != nil {
+		t.Fatalf("make mock-env: %v", err)
+	}
+	// The mock's demo project and keys, as the README tells the user to export them.
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		kv, ok := strings.CutPrefix(line, "export ")
+		name, value, ok2 := strings.Cut(kv, "=")
+		if !ok || !ok2 {
+			t.Fatalf("make mock-env printed %q, not an export line", line)
+		}
+		if !strings.Contains(section, line) {
+			t.Errorf("README.md does not show the line %q that make mock-env prints", line)
+		}
+		env[name] = value
+	}
+	srv := mock.NewTestServer(t, mock.Config{
+		ProjectID:   env["HW_PROJECT_ID"],
+		Credentials: []mock.Credential{{AccessKey: env["HW_ACCESS_KEY"], SecretKey: env["HW_SECRET_KEY"]}},
+	})
+	env["HW_IOTDA_ENDPOINT"] = srv.URL // a free port instead of 18080
+	var envList []string
+	for name, value := range env {
+		envList = append(envList, name+"="+value)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(m[1]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tf, cliConfig := terraformCLI(t), devOverridesConfig(t)
+	applyPlanDestroy(t, srv, func(args ...string) error {
+		out, err := runTerraform(tf, dir, cliConfig, envList, append(args, "-no-color")...)
+		if err != nil {
+			t.Logf("terraform %s:\n%s", strings.Join(args, " "), out)
+		}
+		return err
+	})
 }
