@@ -357,13 +357,38 @@ func (s *Server) listTargets(instanceID, policyID string, q targetsQuery) (ListT
 	if e != nil {
 		return ListTargetsResponse{}, e
 	}
-	records := bindingsOf(inst, policyID, q.targetType)
+	records := s.sortedBindings(inst, policyID, q.targetType)
 	page, info := paginate(records, func(r targetRecord) string { return r.recordID }, q.page)
 	res := ListTargetsResponse{Targets: make([]Target, 0, len(page)), Page: info}
 	for _, r := range page {
 		res.Targets = append(res.Targets, r.target)
 	}
 	return res, nil
+}
+
+// listingKey names one listing of a policy's bindings.
+type listingKey struct {
+	inst       *instance
+	policyID   string
+	targetType string
+}
+
+// sortedBindings is bindingsOf, kept until the state changes. The caller
+// holds stMu for reading, so the version cannot change meanwhile; the
+// records returned are shared and must not be modified.
+func (s *Server) sortedBindings(inst *instance, policyID, targetType string) []targetRecord {
+	s.listingsMu.Lock()
+	defer s.listingsMu.Unlock()
+	if s.listings == nil || s.listingsAt != s.version {
+		s.listings, s.listingsAt = map[listingKey][]targetRecord{}, s.version
+	}
+	key := listingKey{inst: inst, policyID: policyID, targetType: targetType}
+	records, ok := s.listings[key]
+	if !ok {
+		records = bindingsOf(inst, policyID, targetType)
+		s.listings[key] = records
+	}
+	return records
 }
 
 // bindingsOf lists the bindings of a policy, newest first; an empty
