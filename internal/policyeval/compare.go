@@ -180,17 +180,22 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 	var undecided []Undecided
 	for _, q := range allowTo {
 		found, open := false, false
-		r := escape([]pattern{q.p}, negA, budget)
-		switch {
-		case !r.decided:
-			open = true
-		case !r.included:
-			if topic, id, ok := confirm(r.witness); ok {
+		// record keeps the change a witness of q shows, or leaves q open
+		// when the witness is not confirmed.
+		record := func(w []symbol) {
+			if topic, id, ok := confirm(w); ok {
 				changes = append(changes, Change{Action: action, Topic: topic, Identity: id, Statement: q.stmt, Resource: q.resource})
 				found = true
 			} else {
 				open = true
 			}
+		}
+		r := escape([]pattern{q.p}, negA, budget)
+		switch {
+		case !r.decided:
+			open = true
+		case !r.included:
+			record(r.witness)
 		}
 		for _, d := range denyFrom {
 			if found {
@@ -201,12 +206,7 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 			case !r.decided:
 				open = true
 			case !r.included:
-				if topic, id, ok := confirm(r.witness); ok {
-					changes = append(changes, Change{Action: action, Topic: topic, Identity: id, Statement: q.stmt, Resource: q.resource})
-					found = true
-				} else {
-					open = true
-				}
+				record(r.witness)
 			case hasVariables(q.p) || hasVariables(d.p):
 				// With variables in two drivers, an empty symbolic
 				// intersection is not proven for every identity (a

@@ -101,62 +101,40 @@ func Review(stmts []Statement) []Warning {
 		}
 		for j, r := range s.Resources {
 			p := parsed[i][j]
+			warn := func(summary, detail string) {
+				out = append(out, Warning{Statement: i, Resource: j, Summary: summary, Detail: detail})
+			}
 			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$'
 			unknown := unknownVariables(p)
 			if used := literalWildcards(p); len(used) > 0 && !system && len(unknown) == 0 && !overridden {
-				out = append(out, Warning{
-					Statement: i,
-					Resource:  j,
-					Summary:   summaryWildcard,
-					Detail: fmt.Sprintf("Resource %q of statement %d contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
-						"so this resource matches only topics that contain %s literally. To match any characters use \"*\" (one or more characters, \"/\" included), for example %q.",
-						r, i, joinWords(quoteAll(used)), pronoun(len(used)), rewriteWildcards(p)),
-				})
+				warn(summaryWildcard, fmt.Sprintf("Resource %q of statement %d contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
+					"so this resource matches only topics that contain %s literally. To match any characters use \"*\" (one or more characters, \"/\" included), for example %q.",
+					r, i, joinWords(quoteAll(used)), pronoun(len(used)), rewriteWildcards(p)))
 			}
 			for _, name := range unknown {
-				out = append(out, Warning{
-					Statement: i,
-					Resource:  j,
-					Summary:   summaryUnknownVar,
-					Detail: fmt.Sprintf("Resource %q of statement %d uses %q, which is not an IoTDA variable, so the resource never matches any topic. "+
-						"Did you mean %q? The variables are %s (in Terraform configuration written with a doubled dollar sign, as $${devices.deviceId}).",
-						r, i, "${"+name+"}", "${"+closestVariable(name)+"}", variableList()),
-				})
+				warn(summaryUnknownVar, fmt.Sprintf("Resource %q of statement %d uses %q, which is not an IoTDA variable, so the resource never matches any topic. "+
+					"Did you mean %q? The variables are %s (in Terraform configuration written with a doubled dollar sign, as $${devices.deviceId}).",
+					r, i, "${"+name+"}", "${"+closestVariable(name)+"}", variableList()))
 			}
 			for _, text := range bareVariables(p) {
 				name := closestVariable(strings.Trim(text, "${}"))
-				out = append(out, Warning{
-					Statement: i,
-					Resource:  j,
-					Summary:   summaryBareVar,
-					Detail: fmt.Sprintf("Resource %q of statement %d contains %q, which looks like a variable but is not written as ${...}, so IoTDA matches it as literal text. "+
-						"Did you mean %q? In Terraform configuration write it with a doubled dollar sign: %q.",
-						r, i, text, "${"+name+"}", "$${"+name+"}"),
-				})
+				warn(summaryBareVar, fmt.Sprintf("Resource %q of statement %d contains %q, which looks like a variable but is not written as ${...}, so IoTDA matches it as literal text. "+
+					"Did you mean %q? In Terraform configuration write it with a doubled dollar sign: %q.",
+					r, i, text, "${"+name+"}", "$${"+name+"}"))
 			}
 			if n, ok := everything[[2]int{i, j}]; ok {
 				reach := "every topic"
 				if n > 1 {
 					reach = fmt.Sprintf("every topic of at least %d characters, in effect every topic", n)
 				}
-				out = append(out, Warning{
-					Statement: i,
-					Resource:  j,
-					Summary:   summaryEverything,
-					Detail: fmt.Sprintf("Resource %q of statement %d matches %s, and this policy's ALLOW statements use such a resource for both %s and %s, "+
-						"so every device the policy is bound to may publish and subscribe to every custom topic, other devices' topics included. "+
-						"Unless that is intended, narrow the resources, for example to \"topic:/v1/devices/${devices.deviceId}/*\" (written $${devices.deviceId} in Terraform configuration).",
-						r, i, reach, ActionPublish, ActionSubscribe),
-				})
+				warn(summaryEverything, fmt.Sprintf("Resource %q of statement %d matches %s, and this policy's ALLOW statements use such a resource for both %s and %s, "+
+					"so every device the policy is bound to may publish and subscribe to every custom topic, other devices' topics included. "+
+					"Unless that is intended, narrow the resources, for example to \"topic:/v1/devices/${devices.deviceId}/*\" (written $${devices.deviceId} in Terraform configuration).",
+					r, i, reach, ActionPublish, ActionSubscribe))
 			}
 			if system {
-				out = append(out, Warning{
-					Statement: i,
-					Resource:  j,
-					Summary:   summarySystem,
-					Detail: fmt.Sprintf("Resource %q of statement %d names topics starting with \"$\". IoTDA device policies do not govern system topics "+
-						"(\"$oc/...\" and any other topic starting with \"$\"), so this resource has no effect. Remove it.", r, i),
-				})
+				warn(summarySystem, fmt.Sprintf("Resource %q of statement %d names topics starting with \"$\". IoTDA device policies do not govern system topics "+
+					"(\"$oc/...\" and any other topic starting with \"$\"), so this resource has no effect. Remove it.", r, i))
 			}
 		}
 	}
