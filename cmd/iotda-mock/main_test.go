@@ -212,6 +212,22 @@ func TestRunWritesURLFile(t *testing.T) {
 	}
 }
 
+// tokenStatus GETs url authenticated by the IAM token and returns the status.
+func tokenStatus(t *testing.T, url, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", token)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestRunTokenAndTemporaryKey(t *testing.T) {
 	url, stop := startRun(t, nil, "-token", "tok-1", "-token", "tok-2", "-security-token", "sec")
 	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
@@ -222,18 +238,8 @@ func TestRunTokenAndTemporaryKey(t *testing.T) {
 		{"tok-2", http.StatusOK},
 		{"tok-3", http.StatusUnauthorized},
 	} {
-		req, err := http.NewRequest(http.MethodGet, base, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Auth-Token", tc.token)
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("token %s: status %d, want %d", tc.token, resp.StatusCode, tc.want)
+		if status := tokenStatus(t, base, tc.token); status != tc.want {
+			t.Errorf("token %s: status %d, want %d", tc.token, status, tc.want)
 		}
 	}
 	// The key pair is temporary now: without its security token it fails.
@@ -387,18 +393,8 @@ func TestRunKeysFromEnvironmentAndFile(t *testing.T) {
 				t.Errorf("with other keys: %d, want 401", status)
 			}
 			if tc.token != "" {
-				req, err := http.NewRequest(http.MethodGet, base, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("X-Auth-Token", tc.token)
-				resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					t.Errorf("token %s: %d", tc.token, resp.StatusCode)
+				if status := tokenStatus(t, base, tc.token); status != http.StatusOK {
+					t.Errorf("token %s: %d", tc.token, status)
 				}
 			}
 			code, logs := stop()

@@ -188,16 +188,8 @@ func (s *Server) remove(instanceID, policyID string) *Error {
 		if e != nil {
 			return false, e
 		}
-		delete(inst.policies, policyID)
+		inst.removePolicy(policyID)
 		s.record(instanceID, logRecord{Op: logDeletePolicy, PolicyID: policyID})
-		for t, bs := range inst.bindings {
-			bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == policyID })
-			if len(bs) == 0 {
-				delete(inst.bindings, t)
-			} else {
-				inst.bindings[t] = bs
-			}
-		}
 		return true, nil
 	})
 }

@@ -66,6 +66,14 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 	return zero
 }
 
+// bindAsync binds the device to the policy in the background and sends
+// the answer on answered.
+func bindAsync(c *apiClient, policyID, deviceID string, answered chan<- response) {
+	go func() {
+		answered <- c.do(http.MethodPost, "/device-policies/"+policyID+"/bind", bindBody(targetTypeDevice, deviceID))
+	}()
+}
+
 // TestWriteAnsweredOnlyOnDiskAndReadsGoOn holds the disk during a bind: the
 // bind is not answered until its state file is written, reads (and a
 // request without a body) are answered meanwhile, and writes that arrive
@@ -78,9 +86,7 @@ func TestWriteAnsweredOnlyOnDiskAndReadsGoOn(t *testing.T) {
 	c := newClient(t, ts)
 
 	answered := make(chan response, 10)
-	go func() {
-		answered <- c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody(targetTypeDevice, "first"))
-	}()
+	bindAsync(c, p.PolicyID, "first", answered)
 	waitFor(t, disk.started, "the first write")
 
 	// The disk is held: reads are answered, the bind is not.
@@ -98,9 +104,7 @@ func TestWriteAnsweredOnlyOnDiskAndReadsGoOn(t *testing.T) {
 
 	// Three more binds arrive while the first write is held.
 	for _, id := range []string{"second", "third", "fourth"} {
-		go func() {
-			answered <- c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody(targetTypeDevice, id))
-		}()
+		bindAsync(c, p.PolicyID, id, answered)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(ts.Targets("", p.PolicyID, targetTypeDevice)) < 4 && time.Now().Before(deadline) {
@@ -134,16 +138,12 @@ func TestWriteFailureIsAnswered(t *testing.T) {
 	disk := holdDisk(t, ts.Server)
 	c := newClient(t, ts)
 	answered := make(chan response, 1)
-	go func() {
-		answered <- c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody(targetTypeDevice, "lost"))
-	}()
+	bindAsync(c, p.PolicyID, "lost", answered)
 	waitFor(t, disk.started, "the write")
 	disk.release <- errors.New("disk full")
 	wantError(t, waitFor(t, answered, "the bind"), http.StatusInternalServerError, codeInternal, "state file", "disk full")
 
-	go func() {
-		answered <- c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody(targetTypeDevice, "kept"))
-	}()
+	bindAsync(c, p.PolicyID, "kept", answered)
 	waitFor(t, disk.started, "the next write")
 	disk.release <- nil
 	decodeAs[BindResult](t, waitFor(t, answered, "the next bind"), http.StatusOK)

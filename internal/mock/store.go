@@ -49,7 +49,20 @@ func newInstance() *instance {
 	return &instance{policies: map[string]*Policy{}, bindings: map[target][]binding{}}
 }
 
-// store is everything the mock remembers. The Server's mutex guards it.
+// removePolicy deletes a policy and its bindings.
+func (inst *instance) removePolicy(policyID string) {
+	delete(inst.policies, policyID)
+	for t, bs := range inst.bindings {
+		bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == policyID })
+		if len(bs) == 0 {
+			delete(inst.bindings, t)
+		} else {
+			inst.bindings[t] = bs
+		}
+	}
+}
+
+// store is everything the mock remembers. The Server's stMu guards it.
 type store struct {
 	// clock and counter make ids: clock never goes back, counter always
 	// goes up.

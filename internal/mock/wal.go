@@ -68,15 +68,7 @@ func (st *store) apply(r logRecord) error {
 		if inst.policies[r.PolicyID] == nil {
 			return fmt.Errorf("delete_policy of policy %s, which does not exist", quote(r.PolicyID))
 		}
-		delete(inst.policies, r.PolicyID)
-		for t, bs := range inst.bindings {
-			bs = slices.DeleteFunc(bs, func(b binding) bool { return b.policyID == r.PolicyID })
-			if len(bs) == 0 {
-				delete(inst.bindings, t)
-			} else {
-				inst.bindings[t] = bs
-			}
-		}
+		inst.removePolicy(r.PolicyID)
 	case logBind, logUnbind:
 		b := r.Binding
 		if b == nil {

@@ -199,6 +199,18 @@ func canonicalURI(u *url.URL) string {
 // acts only on signed ones. It fails on an invalid escape, which the
 // canonical query keeps escaped as it came.
 func ParseQuery(raw string) (url.Values, error) {
+	return parseQuery(raw, true)
+}
+
+// parseQueryLenient is ParseQuery that keeps a part it cannot unescape as
+// it came, so that every byte of the query is covered by a signature.
+func parseQueryLenient(raw string) url.Values {
+	values, _ := parseQuery(raw, false) // never fails when not strict
+	return values
+}
+
+// parseQuery is ParseQuery, or parseQueryLenient when not strict.
+func parseQuery(raw string, strict bool) (url.Values, error) {
 	values := url.Values{}
 	for pair := range strings.SplitSeq(raw, "&") {
 		if pair == "" {
@@ -207,35 +219,21 @@ func ParseQuery(raw string) (url.Values, error) {
 		k, v, _ := strings.Cut(pair, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil {
-			return nil, fmt.Errorf("query parameter %q: %w", k, err)
+			if strict {
+				return nil, fmt.Errorf("query parameter %q: %w", k, err)
+			}
+			key = k
 		}
 		value, err := url.QueryUnescape(v)
 		if err != nil {
-			return nil, fmt.Errorf("value of query parameter %q: %w", key, err)
+			if strict {
+				return nil, fmt.Errorf("value of query parameter %q: %w", key, err)
+			}
+			value = v
 		}
 		values[key] = append(values[key], value)
 	}
 	return values, nil
-}
-
-// parseQueryLenient is ParseQuery that keeps a part it cannot unescape as
-// it came, so that every byte of the query is covered by a signature.
-func parseQueryLenient(raw string) url.Values {
-	values := url.Values{}
-	for pair := range strings.SplitSeq(raw, "&") {
-		if pair == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, "=")
-		if key, err := url.QueryUnescape(k); err == nil {
-			k = key
-		}
-		if value, err := url.QueryUnescape(v); err == nil {
-			v = value
-		}
-		values[k] = append(values[k], v)
-	}
-	return values
 }
 
 func canonicalQuery(u *url.URL) string {
