@@ -49,13 +49,9 @@ func listPages[T any](ctx context.Context, c *Client, fetch pageFetcher[T]) ([][
 	seen := map[string]bool{}
 	perMarker := MaxOffset/c.pageSize + 1
 	for total < first.Count {
-		switch {
-		case marker == "":
-			return nil, fmt.Errorf("a full page of %d records came without a marker for the next page", c.pageSize)
-		case seen[marker]:
-			return nil, fmt.Errorf("pagination returned marker %s twice", marker)
+		if err := nextMarker(seen, marker, c.pageSize); err != nil {
+			return nil, err
 		}
-		seen[marker] = true
 		remaining := int(first.Count - total)
 		k := min(c.parallelism, perMarker, (remaining+c.pageSize-1)/c.pageSize)
 		round, err := fetchRound(ctx, fetch, marker, k, c.pageSize)
@@ -115,13 +111,9 @@ func listSequential[T any](ctx context.Context, c *Client, fetch pageFetcher[T],
 	}
 	seen := map[string]bool{}
 	for {
-		switch {
-		case marker == "":
-			return nil, fmt.Errorf("a full page of %d records came without a marker for the next page", c.pageSize)
-		case seen[marker]:
-			return nil, fmt.Errorf("pagination returned marker %s twice", marker)
+		if err := nextMarker(seen, marker, c.pageSize); err != nil {
+			return nil, err
 		}
-		seen[marker] = true
 		page, records, err := fetch(ctx, marker, 0)
 		if err != nil {
 			return nil, err
@@ -133,4 +125,18 @@ func listSequential[T any](ctx context.Context, c *Client, fetch pageFetcher[T],
 		}
 		marker = page.Marker
 	}
+}
+
+// nextMarker checks the marker a listing is about to read from: a full page
+// must name the next one, and no marker may come back twice (which would
+// loop). It records the marker as seen.
+func nextMarker(seen map[string]bool, marker string, pageSize int) error {
+	switch {
+	case marker == "":
+		return fmt.Errorf("a full page of %d records came without a marker for the next page", pageSize)
+	case seen[marker]:
+		return fmt.Errorf("pagination returned marker %s twice", marker)
+	}
+	seen[marker] = true
+	return nil
 }

@@ -33,6 +33,16 @@ func sharedPolicy(t *testing.T, srv *mock.TestServer) string {
 	return createPolicy(t, srv, "shared", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/shared")).PolicyID
 }
 
+// sharedPolicyBoundOutside is a sharedPolicy with n devices of another team
+// bound to it outside Terraform; it returns the policy id and those devices.
+func sharedPolicyBoundOutside(t *testing.T, srv *mock.TestServer, n int) (string, []string) {
+	t.Helper()
+	policy := sharedPolicy(t, srv)
+	outside := teamDevices("other", 0, n)
+	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
+	return policy, outside
+}
+
 // bindingResource is a binding of policyID to the devices ids; exclusive
 // is left out (the default) when empty.
 func bindingResource(name, policyID, exclusive string, ids []string) string {
@@ -224,9 +234,7 @@ func TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations(t *testing.T) {
 func TestAccDevicePolicyBinding_planWarnings(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
-	policy := sharedPolicy(t, srv)
-	outside := teamDevices("other", 0, 7)
-	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
+	policy, outside := sharedPolicyBoundOutside(t, srv, 7)
 	w := newWorkspace(t)
 	mine := append([]string{outside[0]}, teamDevices("mine", 0, 2)...)
 
@@ -307,9 +315,7 @@ resource "iotda_device_policy_binding" "test" {
 func TestAccDevicePolicyBinding_createListsOnce(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
-	policy := sharedPolicy(t, srv)
-	outside := teamDevices("other", 0, 3)
-	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
+	policy, outside := sharedPolicyBoundOutside(t, srv, 3)
 	w := newWorkspace(t)
 	mine := append([]string{outside[0]}, teamDevices("mine", 0, 25)...)
 	w.write(srv, bindingResource("test", policy, "", mine))
@@ -333,9 +339,7 @@ func TestAccDevicePolicyBinding_createListsOnce(t *testing.T) {
 func TestAccDevicePolicyBinding_nonExclusiveFailures(t *testing.T) {
 	t.Parallel()
 	srv := mock.NewTestServer(t, mock.Config{})
-	policy := sharedPolicy(t, srv)
-	outside := teamDevices("other", 0, 3)
-	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
+	policy, outside := sharedPolicyBoundOutside(t, srv, 3)
 	const busy = "64a7ba7ef9cb063d27e16b97_busy"
 	others := fillTarget(t, srv, busy)
 	w := newWorkspace(t)

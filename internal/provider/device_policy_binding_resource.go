@@ -331,7 +331,6 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	}
 	resp.Diagnostics.Append(out.diags...)
 	plan.ID = types.StringValue(bindingID(policyID, targetType))
-	plan.ID = types.StringValue(bindingID(policyID, targetType))
 	plan.Targets = targetsValue(out.bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 	setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)

@@ -90,10 +90,7 @@ func TestBindingStateAfterFailures(t *testing.T) {
 			t.Run(fmt.Sprintf("%s, exclusive=%t", name, exclusive), func(t *testing.T) {
 				t.Parallel()
 				srv := mock.NewTestServer(t, mock.Config{})
-				p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 				if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, prior...); err != nil {
 					t.Fatal(err)
 				}
@@ -166,10 +163,7 @@ func TestBindingStateAfterFailedDelete(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := mock.NewTestServer(t, mock.Config{})
-			p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 			for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
 				if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
 					t.Fatal(err)

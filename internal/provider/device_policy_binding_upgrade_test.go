@@ -76,12 +76,7 @@ func TestBindingStateUpgradeWithCLI(t *testing.T) {
 	tf := terraformCLI(t)
 	cliConfig := devOverridesConfig(t)
 	srv := mock.NewTestServer(t, mock.Config{})
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{
-		{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/up"}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	policy := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/up"))
 	ids := deviceIDs(0, 300)
 	for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
 		if _, err := srv.Bind("", policy.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
