@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -33,6 +34,11 @@ func main() {
 		fmt.Fprintln(os.Stdout, versionLine())
 		return
 	}
+	if level, ok := frameworkLogLevel(os.Getenv); ok {
+		// Read by the plugin framework when it sets up its logger for each
+		// request.
+		_ = os.Setenv(envLogFramework, level)
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/iotda-terraform/iotda",
 		Debug:   debug,
@@ -40,6 +46,40 @@ func main() {
 	if err != nil {
 		log.Fatal(err.Error())
 	}
+}
+
+// envLogFramework sets the level of the plugin framework's own logger.
+const envLogFramework = "TF_LOG_SDK_FRAMEWORK"
+
+// frameworkLogLevel is the level to give the plugin framework's own logger
+// when the user has not chosen one: the level at which the CLI keeps this
+// provider's logs (TF_LOG_PROVIDER, else TF_LOG; none set means it keeps
+// none), and false to leave the framework alone (TRACE, or a level only the
+// CLI interprets).
+//
+// Without a level of its own the framework logs at TRACE, and it writes a
+// trace line for every element of every collection it walks, several
+// times per request: a binding with 5,000 targets makes tens of thousands
+// of lines per plan and apply, each read and parsed by the CLI before it
+// drops them. That was more than half the CPU time of an apply at that
+// size, and every line looks up the logger through a context that grows by
+// one layer per element, which makes the cost grow as the square of the
+// size. Lines the CLI keeps are still written.
+func frameworkLogLevel(getenv func(string) string) (string, bool) {
+	if getenv(envLogFramework) != "" {
+		return "", false
+	}
+	kept := strings.ToUpper(strings.TrimSpace(getenv("TF_LOG_PROVIDER")))
+	if kept == "" {
+		kept = strings.ToUpper(strings.TrimSpace(getenv("TF_LOG")))
+	}
+	switch kept {
+	case "", "OFF":
+		return "OFF", true
+	case "DEBUG", "INFO", "WARN", "ERROR":
+		return kept, true
+	}
+	return "", false
 }
 
 // versionLine is what -version prints: the name, the version and, when the

@@ -30,3 +30,29 @@ func TestVersionLineWithoutCommit(t *testing.T) {
 		t.Errorf("versionLine() = %q, want %q", got, want)
 	}
 }
+
+func TestFrameworkLogLevel(t *testing.T) {
+	for _, tc := range []struct {
+		env   map[string]string
+		level string // "" when the framework is left alone
+	}{
+		{map[string]string{}, "OFF"},
+		{map[string]string{"TF_LOG": "off"}, "OFF"},
+		{map[string]string{"TF_LOG": "debug"}, "DEBUG"},
+		{map[string]string{"TF_LOG": " Info "}, "INFO"},
+		{map[string]string{"TF_LOG": "WARN"}, "WARN"},
+		{map[string]string{"TF_LOG": "ERROR"}, "ERROR"},
+		{map[string]string{"TF_LOG": "TRACE"}, ""},
+		{map[string]string{"TF_LOG": "JSON"}, ""},                                   // trace, as JSON
+		{map[string]string{"TF_LOG": "verbose"}, ""},                                // the CLI reads an unknown level as trace
+		{map[string]string{"TF_LOG": "TRACE", "TF_LOG_PROVIDER": "ERROR"}, "ERROR"}, // the provider's level wins
+		{map[string]string{"TF_LOG": "ERROR", "TF_LOG_PROVIDER": "trace"}, ""},
+		{map[string]string{"TF_LOG_SDK_FRAMEWORK": "trace"}, ""}, // the user's choice
+		{map[string]string{"TF_LOG_SDK_FRAMEWORK": "error", "TF_LOG": "trace"}, ""},
+	} {
+		level, ok := frameworkLogLevel(func(name string) string { return tc.env[name] })
+		if ok != (tc.level != "") || level != tc.level {
+			t.Errorf("%v: frameworkLogLevel = %q, %v; want %q", tc.env, level, ok, tc.level)
+		}
+	}
+}

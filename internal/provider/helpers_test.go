@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -501,15 +502,15 @@ func devOverridesConfig(tb testing.TB) string {
 // address -> folder of its binary.
 func devOverridesConfigWith(tb testing.TB, more map[string]string) string {
 	tb.Helper()
-	work := tb.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(work, "bin", "terraform-provider-iotda"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	overrides := map[string]string{"iotda-terraform/iotda": filepath.Join(work, "bin")}
-	for source, dir := range more {
-		overrides[source] = dir
-	}
+	overrides := map[string]string{"iotda-terraform/iotda": buildProvider(tb)}
+	maps.Copy(overrides, more)
+	return overridesConfig(tb, overrides)
+}
+
+// overridesConfig writes a CLI configuration that takes each provider
+// (source address -> folder of its binary) from its folder.
+func overridesConfig(tb testing.TB, overrides map[string]string) string {
+	tb.Helper()
 	sources := make([]string, 0, len(overrides))
 	for source := range overrides {
 		sources = append(sources, source)
@@ -521,11 +522,22 @@ func devOverridesConfigWith(tb testing.TB, more map[string]string) string {
 		fmt.Fprintf(&b, "    %q = %q\n", source, overrides[source])
 	}
 	b.WriteString("  }\n  direct {}\n}\n")
-	path := filepath.Join(work, "cli.tfrc")
+	path := filepath.Join(tb.TempDir(), "cli.tfrc")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	return path
+}
+
+// buildProvider builds the provider binary and returns its folder.
+func buildProvider(tb testing.TB) string {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-iotda"), "../..")
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	return dir
 }
 
 // mockEnv is the provider's environment for srv.

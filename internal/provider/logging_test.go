@@ -2,7 +2,10 @@ package provider
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,5 +58,75 @@ func TestClientLogsMaskSecrets(t *testing.T) {
 	}
 	if !strings.Contains(text, "***") {
 		t.Errorf("nothing was masked:\n%s", text)
+	}
+}
+
+// TestFrameworkTraceOnlyWhenKept runs the built provider under the CLI with
+// its standard error (where it writes its logs for the CLI to read)
+// captured, and checks the plugin framework writes trace lines only when
+// the CLI keeps them: not at all without a log variable, none at DEBUG, and
+// as before at TRACE or when TF_LOG_SDK_FRAMEWORK asks for them.
+func TestFrameworkTraceOnlyWhenKept(t *testing.T) {
+	t.Parallel()
+	cliProviderConfig(t)
+	provider := filepath.Join(sharedCLIDir, "bin", "terraform-provider-iotda")
+	tf := terraformCLI(t)
+	srv := mock.NewTestServer(t, mock.Config{})
+	for _, tc := range []struct {
+		env              string
+		framework, trace bool // framework lines at any level; trace lines
+	}{
+		{"", false, false},
+		{"TF_LOG=DEBUG", true, false},
+		{"TF_LOG=TRACE", true, true},
+		{"TF_LOG_PROVIDER=trace", true, true},
+		{"TF_LOG_SDK_FRAMEWORK=trace", true, true},
+	} {
+		t.Run(cmp.Or(tc.env, "no log variable"), func(t *testing.T) {
+			t.Parallel()
+			work := t.TempDir()
+			stderr := filepath.Join(work, "stderr.log")
+			wrapper := "#!/bin/sh\nexec '" + provider + "' \"$@\" 2>>'" + stderr + "'\n"
+			if err := os.MkdirAll(filepath.Join(work, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(work, "bin", "terraform-provider-iotda"), []byte(wrapper), 0o700); err != nil { //nolint:gosec // an executable script
+				t.Fatal(err)
+			}
+			cliConfig := overridesConfig(t, map[string]string{"iotda-terraform/iotda": filepath.Join(work, "bin")})
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(requiredProviders+bindingConfig(srv, deviceIDs(0, 3))), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"TF_LOG=", "TF_LOG_PROVIDER=", "TF_LOG_SDK_FRAMEWORK=", "TF_LOG_PATH=" + filepath.Join(work, "cli.log")}
+			if tc.env != "" {
+				env = append(env, tc.env)
+			}
+			if out, err := runTerraform(tf, dir, cliConfig, env, "plan", "-no-color"); err != nil {
+				t.Fatalf("plan: %v\n%s", err, out)
+			}
+			logs, err := os.ReadFile(stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var proto, framework, trace int
+			for _, line := range strings.Split(string(logs), "\n") {
+				switch {
+				case strings.Contains(line, `"@module":"sdk.proto"`):
+					proto++
+				case strings.Contains(line, `"@module":"sdk.framework"`):
+					framework++
+					if strings.Contains(line, `"@level":"trace"`) {
+						trace++
+					}
+				}
+			}
+			if proto == 0 {
+				t.Fatalf("no sdk.proto line on the provider's standard error: it was not captured\n%s", logs)
+			}
+			if (framework > 0) != tc.framework || (trace > 0) != tc.trace {
+				t.Errorf("%d framework lines, %d at trace; want framework lines: %v, trace lines: %v", framework, trace, tc.framework, tc.trace)
+			}
+		})
 	}
 }
