@@ -188,6 +188,7 @@ list "iotda_device_policy_binding" "all" {
 					if list, targets := srv.Calls(mock.OpList), srv.Calls(mock.OpListTargets); list != 1 || targets != 4 {
 						t.Errorf("the query made %d ListDevicePolicies and %d ShowTargetsInDevicePolicy calls, want 1 and 4", list, targets)
 					}
+					srv.ResetCalls()
 				},
 				Query: true,
 				Config: fmt.Sprintf(`
@@ -211,14 +212,43 @@ list "iotda_device_policy_binding" "third" {
     policy_id = %q
   }
 }
+
+list "iotda_device_policy_binding" "missing" {
+  provider = iotda
+  config {
+    policy_id = "0123456789abcdef01234567"
+  }
+}
 `, policies[0].PolicyID, policies[2].PolicyID),
 				QueryResultChecks: []querycheck.QueryResultCheck{
 					querycheck.ExpectLength("iotda_device_policy_binding.products", 1),
 					querycheck.ExpectIdentity("iotda_device_policy_binding.products", binding(1, iotda.TargetTypeProduct)),
 					querycheck.ExpectLength("iotda_device_policy_binding.first", 1),
 					querycheck.ExpectIdentity("iotda_device_policy_binding.first", binding(0, iotda.TargetTypeDevice)),
+					querycheck.ExpectResourceDisplayName("iotda_device_policy_binding.first", queryfilter.ByResourceIdentity(binding(0, iotda.TargetTypeDevice)),
+						knownvalue.StringExact("sensors (resource space factory-1): 3 device target(s)")),
 					querycheck.ExpectLength("iotda_device_policy_binding.third", 0),
+					querycheck.ExpectLength("iotda_device_policy_binding.missing", 0),
 				},
+			},
+			{
+				// A query of one policy reads it instead of listing every
+				// policy: "products" lists the policies and the product
+				// targets of each (1 + 3); "first" and "third" read their
+				// policy and list its targets (2 x (1 + 1)); "missing" reads
+				// nothing but its policy.
+				PreConfig: func() {
+					want := map[mock.Operation]int{mock.OpList: 1, mock.OpShow: 3, mock.OpListTargets: 5}
+					for op, n := range want {
+						if got := srv.Calls(op); got != n {
+							t.Errorf("the queries made %d %s calls, want %d", got, op, n)
+						}
+					}
+					if got := srv.TotalCalls(); got != 9 {
+						t.Errorf("the queries made %d calls, want 9", got)
+					}
+				},
+				Config: providerBlock(srv),
 			},
 		},
 	})

@@ -51,7 +51,7 @@ func (r *devicePolicyBindingListResource) ListResourceConfigSchema(_ context.Con
 			"per policy per 50 targets bound to it (all target types in the same listing); the targets come with the listing, so `include_resource` costs nothing more.",
 		Attributes: map[string]listschema.Attribute{
 			"policy_id": listschema.StringAttribute{
-				MarkdownDescription: "Only the bindings of this policy (then one `ShowTargetsInDevicePolicy` call per 50 of its targets, after the policy listing).",
+				MarkdownDescription: "Only the bindings of this policy: one `ShowDevicePolicy` call instead of the policy listing, then one `ShowTargetsInDevicePolicy` call per 50 of its targets. A policy that does not exist has no results.",
 				Optional:            true,
 				Validators:          []validator.String{validPolicyID},
 			},
@@ -78,18 +78,19 @@ func (r *devicePolicyBindingListResource) List(ctx context.Context, req list.Lis
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
-	policies, err := r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	onlyPolicy, onlyType := config.PolicyID.ValueString(), config.TargetType.ValueString()
+	policies, err := r.policies(ctx, onlyPolicy)
 	if err != nil {
-		stream.Results = listError("Unable to List Device Policy Bindings", fmt.Sprintf("Listing the device policies failed: %s", err))
+		detail := fmt.Sprintf("Listing the device policies failed: %s", err)
+		if onlyPolicy != "" {
+			detail = fmt.Sprintf("Reading device policy %s failed: %s", onlyPolicy, err)
+		}
+		stream.Results = listError("Unable to List Device Policy Bindings", detail)
 		return
 	}
-	onlyPolicy, onlyType := config.PolicyID.ValueString(), config.TargetType.ValueString()
 	stream.Results = func(push func(list.ListResult) bool) {
 		var pushed int64
 		for _, policy := range policies {
-			if onlyPolicy != "" && policy.PolicyID != onlyPolicy {
-				continue
-			}
 			targets, err := r.client.ListTargets(ctx, policy.PolicyID, onlyType)
 			if errors.Is(err, iotda.ErrNotFound) {
 				continue // deleted since the listing: nothing is bound to it
@@ -127,6 +128,23 @@ func (r *devicePolicyBindingListResource) List(ctx context.Context, req list.Lis
 			}
 		}
 	}
+}
+
+// policies are the policies whose bindings the query lists: every policy
+// of the instance, or the one with policyID (one read: none when it does
+// not exist).
+func (r *devicePolicyBindingListResource) policies(ctx context.Context, policyID string) ([]iotda.PolicySummary, error) {
+	if policyID == "" {
+		return r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{})
+	}
+	policy, err := r.client.GetPolicy(ctx, policyID)
+	if errors.Is(err, iotda.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []iotda.PolicySummary{{AppID: policy.AppID, PolicyID: policy.PolicyID, PolicyName: policy.PolicyName}}, nil
 }
 
 // bindingValue is the state of the exclusive binding of the given targets,

@@ -80,8 +80,9 @@ func (r *devicePolicyListResource) List(ctx context.Context, req list.ListReques
 		return
 	}
 	stream.Results = func(push func(list.ListResult) bool) {
-		for i, summary := range policies {
-			if req.Limit > 0 && int64(i) >= req.Limit {
+		var pushed int64
+		for _, summary := range policies {
+			if req.Limit > 0 && pushed >= req.Limit {
 				return
 			}
 			result := req.NewListResult(ctx)
@@ -101,6 +102,7 @@ func (r *devicePolicyListResource) List(ctx context.Context, req list.ListReques
 					result.Diagnostics.Append(result.Resource.Set(ctx, flattenPolicy(policy))...)
 				}
 			}
+			pushed++
 			if !push(result) {
 				return
 			}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -133,6 +134,35 @@ list "iotda_device_policy" "all" {
 				QueryResultChecks: []querycheck.QueryResultCheck{querycheck.ExpectLength("iotda_device_policy.all", 50)},
 			},
 			{PreConfig: expectCalls(1, 50), Config: providerBlock(srv)},
+		},
+	})
+}
+
+// TestAccDevicePolicyList_limitSkipsVanished: a policy deleted between the
+// listing and its read is no result, and does not count towards the limit.
+func TestAccDevicePolicyList_limitSkipsVanished(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	outOfBandPolicies(t, srv)
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: providerBlock(srv)},
+			{
+				// The first policy read answers 404, as if the policy had
+				// been deleted since the listing.
+				PreConfig: func() { srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusNotFound}) },
+				Query:     true,
+				Config: `
+list "iotda_device_policy" "two" {
+  provider         = iotda
+  include_resource = true
+  limit            = 2
+}
+`,
+				QueryResultChecks: []querycheck.QueryResultCheck{querycheck.ExpectLength("iotda_device_policy.two", 2)},
+			},
 		},
 	})
 }
