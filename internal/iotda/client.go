@@ -411,7 +411,7 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 			err = ctxErr
 		}
 		if noReplay(ctx) && !notSent(err) {
-			return fmt.Errorf("%s: %w (%w)", op, err, ErrOutcomeUnknown)
+			return &outcomeUnknown{fmt.Errorf("%s: %w", op, err)}
 		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -427,7 +427,7 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 			apiErr.RetryAfter, apiErr.MaxRetryAfter = wait, c.maxRetryAfter
 		}
 		if noReplay(ctx) && resp.StatusCode >= 500 {
-			return fmt.Errorf("%w (%w)", apiErr, ErrOutcomeUnknown)
+			return &outcomeUnknown{apiErr}
 		}
 		return apiErr
 	}

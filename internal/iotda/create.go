@@ -42,9 +42,24 @@ type CreateError struct {
 	Existing []PolicySummary
 	// ListErr is the error of that listing, when it failed.
 	ListErr error
+	// InstancePolicies is how many policies the instance held at that
+	// listing (when it succeeded): at MaxPoliciesPerInstance, a refused
+	// create is the quota's (its error code is not published).
+	InstancePolicies int
 }
 
 func (e *CreateError) Error() string { return e.Err.Error() }
+
+// Cause is the error of the last create call without the note that the API
+// may have acted on it (ErrOutcomeUnknown), for a message that says what
+// the listing after it showed instead.
+func (e *CreateError) Cause() error {
+	var unknown *outcomeUnknown
+	if errors.As(e.Err, &unknown) {
+		return unknown.err
+	}
+	return e.Err
+}
 
 func (e *CreateError) Unwrap() error { return e.Err }
 
@@ -74,8 +89,8 @@ func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyReque
 		if !lost && !refused {
 			return nil, outcome, err
 		}
-		existing, listErr := c.policiesNamed(ctx, req.AppID, req.PolicyName)
-		failure := &CreateError{Err: err, Existing: existing, ListErr: listErr}
+		existing, total, listErr := c.policiesNamed(ctx, req.AppID, req.PolicyName)
+		failure := &CreateError{Err: err, Existing: existing, ListErr: listErr, InstancePolicies: total}
 		if listErr != nil || !lost {
 			return nil, outcome, failure
 		}
@@ -101,23 +116,25 @@ func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyReque
 	}
 }
 
-// policiesNamed lists the policies named name in the resource space appID,
-// or in every resource space when appID is empty (the default resource
-// space, whose id the client does not know).
-func (c *Client) policiesNamed(ctx context.Context, appID, name string) ([]PolicySummary, error) {
-	all, err := c.ListPolicies(ctx, ListPoliciesFilter{AppID: appID, PolicyName: name})
+// policiesNamed lists the policies of the instance and returns those named
+// name in the resource space appID, or in every resource space when appID
+// is empty (the default resource space, whose id the client does not
+// know), with how many policies the instance holds. An instance holds at
+// most MaxPoliciesPerInstance policies, one page: listing them all costs
+// the same one call as a filtered listing, and also tells whether the
+// instance is full.
+func (c *Client) policiesNamed(ctx context.Context, appID, name string) ([]PolicySummary, int, error) {
+	all, err := c.ListPolicies(ctx, ListPoliciesFilter{})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	// The filters narrow the listing on the server; checking again keeps a
-	// server that ignores one from widening the match.
 	var out []PolicySummary
 	for _, p := range all {
 		if p.PolicyName == name && (appID == "" || p.AppID == appID) {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out, len(all), nil
 }
 
 // createdSince reports whether the policy was created after start, give or

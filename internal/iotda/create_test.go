@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -24,6 +25,7 @@ func TestCreatePolicyResolved(t *testing.T) {
 		notCreated bool
 		existing   int
 		listFails  bool
+		refused    bool // answered 400: the API did not act
 	}{
 		"one 503 before acting: sent again": {
 			setup: func(s *mock.TestServer) {
@@ -77,7 +79,7 @@ func TestCreatePolicyResolved(t *testing.T) {
 					panic(err)
 				}
 			},
-			creates: 1, policies: 1, existing: 1,
+			creates: 1, policies: 1, existing: 1, refused: true,
 		},
 		"after acting, the listing fails too": {
 			setup: func(s *mock.TestServer) {
@@ -121,6 +123,22 @@ func TestCreatePolicyResolved(t *testing.T) {
 			}
 			if failure.NotCreated != tc.notCreated || len(failure.Existing) != tc.existing || (failure.ListErr != nil) != tc.listFails {
 				t.Errorf("failure %+v, want not created %v, %d existing, listing failed %v", failure, tc.notCreated, tc.existing, tc.listFails)
+			}
+			if want := len(srv.Policies("")); !tc.listFails && failure.InstancePolicies != want {
+				t.Errorf("failure counts %d policies in the instance, want %d", failure.InstancePolicies, want)
+			}
+			// Cause is the call's own failure: without the note that the
+			// API may have acted, which the error carries when it may have.
+			cause := failure.Cause()
+			if errors.Is(cause, iotda.ErrOutcomeUnknown) || strings.Contains(cause.Error(), iotda.ErrOutcomeUnknown.Error()) {
+				t.Errorf("Cause() = %q still says the API may have acted", cause)
+			}
+			want := cause.Error() + " (" + iotda.ErrOutcomeUnknown.Error() + ")"
+			if tc.refused {
+				want = cause.Error()
+			}
+			if errors.Is(err, iotda.ErrOutcomeUnknown) == tc.refused || err.Error() != want {
+				t.Errorf("err = %q (may have acted: %v), want %q", err, errors.Is(err, iotda.ErrOutcomeUnknown), want)
 			}
 		})
 	}

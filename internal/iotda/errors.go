@@ -20,6 +20,17 @@ var ErrNotFound = errors.New("not found")
 // sent: the API may or may not have acted on it.
 var ErrOutcomeUnknown = errors.New("the API may have acted on the request before it failed")
 
+// outcomeUnknown is the error of a call that may have been acted on: its
+// text is the failure's followed by ErrOutcomeUnknown's in parentheses, and
+// it matches both.
+type outcomeUnknown struct{ err error }
+
+func (e *outcomeUnknown) Error() string {
+	return e.err.Error() + " (" + ErrOutcomeUnknown.Error() + ")"
+}
+
+func (e *outcomeUnknown) Unwrap() []error { return []error{e.err, ErrOutcomeUnknown} }
+
 // APIError is every failure the API answered with a status other than the
 // expected one. It carries what a user needs to act and to ask support.
 type APIError struct {

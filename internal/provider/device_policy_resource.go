@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -254,7 +253,7 @@ func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRe
 		Statement:  statements,
 	})
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to Create Device Policy", r.createFailure(ctx, err, plan))
+		resp.Diagnostics.AddError("Unable to Create Device Policy", createFailure(err, plan))
 		return
 	}
 	if outcome.Found {
@@ -371,7 +370,7 @@ func setPolicyIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, po
 // showed: that nothing was created, which policies hold the name now (each
 // with the command that imports it), or that the instance holds the
 // maximum number of policies (the quota's error code is not published).
-func (r *devicePolicyResource) createFailure(ctx context.Context, err error, plan devicePolicyModel) string {
+func createFailure(err error, plan devicePolicyModel) string {
 	name := plan.PolicyName.ValueString()
 	var failure *iotda.CreateError
 	if !errors.As(err, &failure) {
@@ -381,7 +380,7 @@ func (r *devicePolicyResource) createFailure(ctx context.Context, err error, pla
 	switch {
 	case failure.NotCreated:
 		return fmt.Sprintf("Creating device policy %q failed: %s.\n\nA listing after the failure showed that no policy of that name exists: the API created nothing. Apply again.",
-			name, strings.TrimSuffix(err.Error(), " ("+iotda.ErrOutcomeUnknown.Error()+")"))
+			name, failure.Cause())
 	case failure.ListErr != nil && lost:
 		return fmt.Sprintf("Creating device policy %q failed: %s\n\nIoTDA may have created the policy, and the listing that would show it failed too: %s. "+
 			"Before applying again, look for a policy named %q%s (the iotda_device_policies data source lists them) and, if this apply created it, import it: %s",
@@ -396,12 +395,9 @@ func (r *devicePolicyResource) createFailure(ctx context.Context, err error, pla
 			name, err, inSpace(plan.AppID.ValueString()), describePolicies(failure.Existing), importCommands(failure.Existing))
 	}
 	detail := fmt.Sprintf("Creating device policy %q failed: %s", name, err)
-	var apiErr *iotda.APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
-		if policies, err := r.client.ListPolicies(ctx, iotda.ListPoliciesFilter{}); err == nil && len(policies) >= iotda.MaxPoliciesPerInstance {
-			detail += fmt.Sprintf("\n\nThe instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
-				len(policies), iotda.MaxPoliciesPerInstance)
-		}
+	if failure.InstancePolicies >= iotda.MaxPoliciesPerInstance {
+		detail += fmt.Sprintf("\n\nThe instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
+			failure.InstancePolicies, iotda.MaxPoliciesPerInstance)
 	}
 	return detail
 }

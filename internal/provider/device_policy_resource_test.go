@@ -248,10 +248,23 @@ func TestAccDevicePolicy_quota(t *testing.T) {
 	}
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      policyConfig(srv, "the-51st", "topic:/a"),
-			ExpectError: expectError(`Unable to Create Device Policy.*"the-51st".*HTTP 400.*already holds 50 device policies.*at most 50`),
-		}},
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   srv.ResetCalls,
+				Config:      policyConfig(srv, "the-51st", "topic:/a"),
+				ExpectError: expectError(`Unable to Create Device Policy.*"the-51st".*HTTP 400.*already holds 50 device policies.*at most 50`),
+			},
+			{
+				// The create, then one listing that both looks for a
+				// policy of that name and counts the instance's policies.
+				PreConfig: func() {
+					if create, list, total := srv.Calls(mock.OpCreate), srv.Calls(mock.OpList), srv.TotalCalls(); create != 1 || list != 1 || total != 2 {
+						t.Errorf("%d calls (%d creates, %d listings), want 2 (1 and 1)", total, create, list)
+					}
+				},
+				Config: providerBlock(srv),
+			},
+		},
 	})
 }
 
