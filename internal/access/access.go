@@ -19,7 +19,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
@@ -214,32 +215,16 @@ func BoundVia(targets []iotda.Target, deviceID, productID, appID string) string 
 // of starting. After the first error no further call starts, the context
 // of those running is cancelled, and that error is returned.
 func forEach(ctx context.Context, n, parallelism int, fn func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	slots := make(chan struct{}, max(parallelism, 1))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(parallelism, 1))
 	for i := range n {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if err := fn(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel(err) })
-			}
-		})
+		g.Go(func() error { return fn(gctx, i) })
 	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		return context.Cause(ctx)
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	return first
+	return ctx.Err()
 }

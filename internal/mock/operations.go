@@ -315,18 +315,9 @@ func (s *Server) unbindLocked(instanceID string, inst *instance, policyID, targe
 	res := newBindResult(policyID, targetType)
 	changed := false
 	for _, id := range ids {
-		t := target{typ: targetType, id: id}
-		bs := inst.bindings[t]
-		i := slices.IndexFunc(bs, func(b binding) bool { return b.policyID == policyID })
-		if i < 0 {
+		if !inst.unbind(target{typ: targetType, id: id}, policyID) {
 			res.FailureTargets = append(res.FailureTargets, TargetFailure{TargetID: id, ErrorCode: codeTargetNotBound, ErrorMsg: msgTargetNotBound})
 			continue
-		}
-		bs = slices.Delete(bs, i, i+1)
-		if len(bs) == 0 {
-			delete(inst.bindings, t)
-		} else {
-			inst.bindings[t] = bs
 		}
 		s.record(instanceID, logRecord{Op: logUnbind, Binding: &bindingFile{PolicyID: policyID, TargetType: targetType, TargetID: id}})
 		res.SuccessTargets = append(res.SuccessTargets, id)

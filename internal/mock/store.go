@@ -62,6 +62,21 @@ func (inst *instance) removePolicy(policyID string) {
 	}
 }
 
+// unbind deletes the binding of policyID to t; false when there is none.
+func (inst *instance) unbind(t target, policyID string) bool {
+	bs := inst.bindings[t]
+	i := slices.IndexFunc(bs, func(b binding) bool { return b.policyID == policyID })
+	if i < 0 {
+		return false
+	}
+	if bs = slices.Delete(bs, i, i+1); len(bs) == 0 {
+		delete(inst.bindings, t)
+	} else {
+		inst.bindings[t] = bs
+	}
+	return true
+}
+
 // store is everything the mock remembers. The Server's stMu guards it.
 type store struct {
 	// clock and counter make ids: clock never goes back, counter always

@@ -75,24 +75,18 @@ func (st *store) apply(r logRecord) error {
 			return fmt.Errorf("%s without a binding", r.Op)
 		}
 		t := target{typ: b.TargetType, id: b.TargetID}
-		bs := inst.bindings[t]
-		i := slices.IndexFunc(bs, func(x binding) bool { return x.policyID == b.PolicyID })
-		if r.Op == logBind {
-			if i >= 0 || !isID(b.RecordID) {
-				return fmt.Errorf("bind of %s %s: already bound, or record id %s not valid", b.TargetType, quote(b.TargetID), quote(b.RecordID))
+		if r.Op == logUnbind {
+			if !inst.unbind(t, b.PolicyID) {
+				return fmt.Errorf("unbind of %s %s, which is not bound", b.TargetType, quote(b.TargetID))
 			}
-			inst.bindings[t] = append(bs, binding{recordID: b.RecordID, policyID: b.PolicyID})
-			st.observeID(b.RecordID)
 			return nil
 		}
-		if i < 0 {
-			return fmt.Errorf("unbind of %s %s, which is not bound", b.TargetType, quote(b.TargetID))
+		bs := inst.bindings[t]
+		if slices.ContainsFunc(bs, func(x binding) bool { return x.policyID == b.PolicyID }) || !isID(b.RecordID) {
+			return fmt.Errorf("bind of %s %s: already bound, or record id %s not valid", b.TargetType, quote(b.TargetID), quote(b.RecordID))
 		}
-		if bs = slices.Delete(bs, i, i+1); len(bs) == 0 {
-			delete(inst.bindings, t)
-		} else {
-			inst.bindings[t] = bs
-		}
+		inst.bindings[t] = append(bs, binding{recordID: b.RecordID, policyID: b.PolicyID})
+		st.observeID(b.RecordID)
 	default:
 		return fmt.Errorf("unknown operation %s", quote(r.Op))
 	}
