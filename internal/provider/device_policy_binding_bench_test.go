@@ -61,20 +61,8 @@ func BenchmarkDevicePolicyBinding(b *testing.B) {
 	tf := terraformCLI(b)
 	cli := cliVersion(b, tf)
 	cliConfig := devOverridesConfig(b)
-	sizes := []int{0, 100, 1000, 5000, 10000}
-	if s := os.Getenv("IOTDA_BENCH_SIZES"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 0 {
-				b.Fatalf("IOTDA_BENCH_SIZES: %q is not a size", f)
-			}
-			sizes = append(sizes, n)
-		}
-	}
-
 	var results []benchStep
-	for _, size := range sizes {
+	for _, size := range benchSizes(b) {
 		b.Run(fmt.Sprintf("targets=%d", size), func(b *testing.B) {
 			for range b.N {
 				results = append(results, runBindingBenchmark(b, tf, cliConfig, size)...)
@@ -83,6 +71,86 @@ func BenchmarkDevicePolicyBinding(b *testing.B) {
 	}
 	fmt.Printf("\nDevice policy binding on %s, %s latency per request, batch_parallelism %d:\n\n%s",
 		cli, benchLatency, benchParallelism, benchTable(results))
+}
+
+// BenchmarkDevicePolicyTargetsDataSource plans a configuration that reads
+// iotda_device_policy_targets of a policy with targets bound out of band,
+// at the sizes of IOTDA_BENCH_SIZES, and prints the same figures as
+// BenchmarkDevicePolicyBinding: the plan reads the data source once, one
+// listing page per 50 targets, and 0 targets is the floor.
+func BenchmarkDevicePolicyTargetsDataSource(b *testing.B) {
+	tf := terraformCLI(b)
+	cli := cliVersion(b, tf)
+	cliConfig := devOverridesConfig(b)
+	var results []benchStep
+	for _, size := range benchSizes(b) {
+		b.Run(fmt.Sprintf("targets=%d", size), func(b *testing.B) {
+			srv := mock.NewTestServer(b, mock.Config{Latency: benchLatency})
+			policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{
+				{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/up"}},
+			}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids := deviceIDs(0, size)
+			for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
+				if _, err := srv.Bind("", policy.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			dir := b.TempDir()
+			config := requiredProviders + providerBlockWith(srv, mock.TestSecretKey, fmt.Sprintf("batch_parallelism = %d", benchParallelism)) + fmt.Sprintf(`
+data "iotda_device_policy_targets" "fleet" {
+  policy_id = %q
+}
+
+output "targets" {
+  value = length(data.iotda_device_policy_targets.fleet.target_ids)
+}
+`, policy.PolicyID)
+			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			trips := 1 + ceilDiv(pages(size)-1, min(benchParallelism, iotda.MaxOffset/iotda.MaxPageSize+1))
+			for range b.N {
+				srv.ResetCalls()
+				step := benchStep{size: size, name: "plan (read the data source)", minimum: pages(size), trips: trips}
+				out, err := measureTerraform(tf, dir, cliConfig, &step, "plan", "-no-color")
+				step.calls = srv.TotalCalls()
+				if err != nil {
+					b.Fatalf("terraform plan: %v\n%s", err, out)
+				}
+				if !strings.Contains(string(out), fmt.Sprintf("targets = %d", size)) {
+					b.Fatalf("the plan does not show the %d targets read:\n%s", size, out)
+				}
+				if step.calls > step.minimum {
+					b.Errorf("%d targets: %d API calls, more than the minimum %d", size, step.calls, step.minimum)
+				}
+				results = append(results, step)
+			}
+		})
+	}
+	fmt.Printf("\niotda_device_policy_targets on %s, %s latency per request, batch_parallelism %d:\n\n%s",
+		cli, benchLatency, benchParallelism, benchTable(results))
+}
+
+// benchSizes are the sizes of IOTDA_BENCH_SIZES, by default 0 (the floor),
+// 100, 1,000, 5,000 and 10,000.
+func benchSizes(b *testing.B) []int {
+	b.Helper()
+	s := os.Getenv("IOTDA_BENCH_SIZES")
+	if s == "" {
+		return []int{0, 100, 1000, 5000, 10000}
+	}
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			b.Fatalf("IOTDA_BENCH_SIZES: %q is not a size", f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
 }
 
 // benchTable formats the steps with their bound: the empty binding's time

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -33,10 +34,10 @@ type devicePolicyTargetsDataSource struct {
 }
 
 type devicePolicyTargetsDataSourceModel struct {
-	PolicyID   types.String        `tfsdk:"policy_id"`
-	TargetType types.String        `tfsdk:"target_type"`
-	Targets    []targetModel       `tfsdk:"targets"`
-	TargetIDs  largeStringSetValue `tfsdk:"target_ids"`
+	PolicyID   types.String  `tfsdk:"policy_id"`
+	TargetType types.String  `tfsdk:"target_type"`
+	Targets    []targetModel `tfsdk:"targets"`
+	TargetIDs  types.List    `tfsdk:"target_ids"`
 }
 
 type targetModel struct {
@@ -83,11 +84,12 @@ func (d *devicePolicyTargetsDataSource) Schema(_ context.Context, _ datasource.S
 					},
 				},
 			},
-			"target_ids": schema.SetAttribute{
-				MarkdownDescription: "The ids of `targets`. Without `target_type`, an id bound as two types (say a device and a product of the same id) appears once.",
-				ElementType:         types.StringType,
-				CustomType:          newLargeStringSetType(),
-				Computed:            true,
+			"target_ids": schema.ListAttribute{
+				MarkdownDescription: "The ids of `targets`, sorted, each once: without `target_type`, an id bound as two types (say a device and a product of the same id) appears once. " +
+					"Pass it to `provider::iotda::targets()` for a binding's `targets`. A list rather than a set: the plugin framework compares a set read from the API " +
+					"element by element with every other, a cost that grows as the square of its size (seconds at 5,000 targets).",
+				ElementType: types.StringType,
+				Computed:    true,
 			},
 		},
 	}
@@ -130,6 +132,8 @@ func (d *devicePolicyTargetsDataSource) Read(ctx context.Context, req datasource
 		ids = append(ids, t.TargetID)
 	}
 	slices.Sort(ids)
-	config.TargetIDs = largeStringSet(slices.Compact(ids))
+	var diags diag.Diagnostics
+	config.TargetIDs, diags = types.ListValueFrom(ctx, types.StringType, slices.Compact(ids))
+	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, config)...)
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -64,15 +65,18 @@ data "iotda_device_policy_targets" "empty" {
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets"), knownvalue.ListSizeExact(125)),
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets").AtSliceIndex(0), targetValue("product", "shared-id")),
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets").AtSliceIndex(124), targetValue("device", devices[0])),
-				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids"), knownvalue.SetSizeExact(124)),
+				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids"), knownvalue.ListSizeExact(124)),
+				// Sorted, each id once ("shared-id" is a device and a product).
+				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids").AtSliceIndex(0), knownvalue.StringExact(slices.Min(devices))),
+				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids").AtSliceIndex(123), knownvalue.StringExact("space-1")),
 				statecheck.ExpectKnownValue(addr("products"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{
 					targetValue("product", "shared-id"), targetValue("product", "prod-b"), targetValue("product", "prod-a"),
 				})),
-				statecheck.ExpectKnownValue(addr("products"), tfjsonpath.New("target_ids"), stringSetExact("prod-a", "prod-b", "shared-id")),
+				statecheck.ExpectKnownValue(addr("products"), tfjsonpath.New("target_ids"), stringListExact("prod-a", "prod-b", "shared-id")),
 				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{targetValue("app", "space-1")})),
-				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("target_ids"), stringSetExact("space-1")),
+				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("target_ids"), stringListExact("space-1")),
 				statecheck.ExpectKnownValue(addr("empty"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{})),
-				statecheck.ExpectKnownValue(addr("empty"), tfjsonpath.New("target_ids"), knownvalue.SetExact([]knownvalue.Check{})),
+				statecheck.ExpectKnownValue(addr("empty"), tfjsonpath.New("target_ids"), knownvalue.ListExact([]knownvalue.Check{})),
 			},
 		}},
 	})
@@ -94,7 +98,7 @@ data "iotda_device_policy_targets" "test" {
 }
 `,
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.iotda_device_policy_targets.test", tfjsonpath.New("target_ids"), stringSetExact(ids...)),
+				statecheck.ExpectKnownValue("data.iotda_device_policy_targets.test", tfjsonpath.New("target_ids"), stringListExact(ids...)),
 				statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(ids...)),
 				statecheck.ExpectKnownValue("data.iotda_device_policy_targets.test", tfjsonpath.New("targets").AtSliceIndex(0).AtMapKey("target_type"), knownvalue.StringExact("device")),
 			},

@@ -131,6 +131,14 @@ func stringSetExact(values ...string) knownvalue.Check {
 	return knownvalue.SetExact(checks)
 }
 
+func stringListExact(values ...string) knownvalue.Check {
+	checks := make([]knownvalue.Check, len(values))
+	for i, v := range values {
+		checks[i] = knownvalue.StringExact(v)
+	}
+	return knownvalue.ListExact(checks)
+}
+
 const requiredProviders = `terraform {
   required_providers {
     iotda = { source = "iotda-terraform/iotda" }
