@@ -48,30 +48,37 @@ func main() {
 	}
 }
 
-// envLogFramework sets the level of the plugin framework's own logger.
-const envLogFramework = "TF_LOG_SDK_FRAMEWORK"
+// envLogFramework sets the level of the plugin framework's own logger;
+// envLogSDK that of every SDK logger, the framework's among them, when
+// envLogFramework is not set.
+const (
+	envLogFramework = "TF_LOG_SDK_FRAMEWORK"
+	envLogSDK       = "TF_LOG_SDK"
+)
 
 // frameworkLogLevel is the level to give the plugin framework's own logger
-// when the user has not chosen one: the level at which the CLI keeps this
-// provider's logs (TF_LOG_PROVIDER, else TF_LOG; none set means it keeps
-// none), and false to leave the framework alone (TRACE, or a level only the
-// CLI interprets).
+// when the user has not chosen one (with TF_LOG_SDK_FRAMEWORK or
+// TF_LOG_SDK): the level at which the CLI keeps this provider's logs
+// (TF_LOG_PROVIDER, else TF_LOG; none set means it keeps none), and false
+// to leave the framework alone (TRACE, or a level only the CLI interprets).
+// The level is read as the CLI reads it: in any case, but not trimmed (the
+// CLI reads " DEBUG" as an unknown level, so as TRACE).
 //
 // Without a level of its own the framework logs at TRACE, and it writes a
 // trace line for every element of every collection it walks, several
 // times per request: a binding with 5,000 targets makes tens of thousands
 // of lines per plan and apply, each read and parsed by the CLI before it
-// drops them. That was more than half the CPU time of an apply at that
-// size, and every line looks up the logger through a context that grows by
-// one layer per element, which makes the cost grow as the square of the
-// size. Lines the CLI keeps are still written.
+// drops them. That was about half the CPU time of an apply at that size,
+// and every line looks up the logger through a context that grows by one
+// layer per element, which makes the cost grow as the square of the size.
+// Lines the CLI keeps are still written.
 func frameworkLogLevel(getenv func(string) string) (string, bool) {
-	if getenv(envLogFramework) != "" {
+	if getenv(envLogFramework) != "" || getenv(envLogSDK) != "" {
 		return "", false
 	}
-	kept := strings.ToUpper(strings.TrimSpace(getenv("TF_LOG_PROVIDER")))
+	kept := strings.ToUpper(getenv("TF_LOG_PROVIDER"))
 	if kept == "" {
-		kept = strings.ToUpper(strings.TrimSpace(getenv("TF_LOG")))
+		kept = strings.ToUpper(getenv("TF_LOG"))
 	}
 	switch kept {
 	case "", "OFF":

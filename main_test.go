@@ -39,7 +39,8 @@ func TestFrameworkLogLevel(t *testing.T) {
 		{map[string]string{}, "OFF"},
 		{map[string]string{"TF_LOG": "off"}, "OFF"},
 		{map[string]string{"TF_LOG": "debug"}, "DEBUG"},
-		{map[string]string{"TF_LOG": " Info "}, "INFO"},
+		{map[string]string{"TF_LOG": "Info"}, "INFO"},
+		{map[string]string{"TF_LOG": " INFO "}, ""}, // the CLI does not trim: an unknown level, read as trace
 		{map[string]string{"TF_LOG": "WARN"}, "WARN"},
 		{map[string]string{"TF_LOG": "ERROR"}, "ERROR"},
 		{map[string]string{"TF_LOG": "TRACE"}, ""},
@@ -49,6 +50,8 @@ func TestFrameworkLogLevel(t *testing.T) {
 		{map[string]string{"TF_LOG": "ERROR", "TF_LOG_PROVIDER": "trace"}, ""},
 		{map[string]string{"TF_LOG_SDK_FRAMEWORK": "trace"}, ""}, // the user's choice
 		{map[string]string{"TF_LOG_SDK_FRAMEWORK": "error", "TF_LOG": "trace"}, ""},
+		{map[string]string{"TF_LOG_SDK": "off", "TF_LOG": "debug"}, ""}, // the user's choice for every SDK logger
+		{map[string]string{"TF_LOG_SDK": "trace"}, ""},
 	} {
 		level, ok := frameworkLogLevel(func(name string) string { return tc.env[name] })
 		if ok != (tc.level != "") || level != tc.level {

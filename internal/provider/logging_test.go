@@ -65,7 +65,8 @@ func TestClientLogsMaskSecrets(t *testing.T) {
 // its standard error (where it writes its logs for the CLI to read)
 // captured, and checks the plugin framework writes trace lines only when
 // the CLI keeps them: not at all without a log variable, none at DEBUG, and
-// as before at TRACE or when TF_LOG_SDK_FRAMEWORK asks for them.
+// as before at TRACE or when TF_LOG_SDK_FRAMEWORK or TF_LOG_SDK asks for
+// them.
 func TestFrameworkTraceOnlyWhenKept(t *testing.T) {
 	t.Parallel()
 	cliProviderConfig(t)
@@ -81,6 +82,7 @@ func TestFrameworkTraceOnlyWhenKept(t *testing.T) {
 		{"TF_LOG=TRACE", true, true},
 		{"TF_LOG_PROVIDER=trace", true, true},
 		{"TF_LOG_SDK_FRAMEWORK=trace", true, true},
+		{"TF_LOG_SDK=trace", true, true}, // the level of every SDK logger, the framework's too
 	} {
 		t.Run(cmp.Or(tc.env, "no log variable"), func(t *testing.T) {
 			t.Parallel()
@@ -98,7 +100,7 @@ func TestFrameworkTraceOnlyWhenKept(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(requiredProviders+bindingConfig(srv, deviceIDs(0, 3))), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			env := []string{"TF_LOG=", "TF_LOG_PROVIDER=", "TF_LOG_SDK_FRAMEWORK=", "TF_LOG_PATH=" + filepath.Join(work, "cli.log")}
+			env := []string{"TF_LOG=", "TF_LOG_PROVIDER=", "TF_LOG_SDK=", "TF_LOG_SDK_PROTO=", "TF_LOG_SDK_FRAMEWORK=", "TF_LOG_PATH=" + filepath.Join(work, "cli.log")}
 			if tc.env != "" {
 				env = append(env, tc.env)
 			}
