@@ -221,7 +221,15 @@ func forEach(ctx context.Context, n, parallelism int, fn func(context.Context, i
 		if gctx.Err() != nil {
 			break
 		}
-		g.Go(func() error { return fn(gctx, i) })
+		g.Go(func() error {
+			// g.Go waits for a slot after the check above: a call that
+			// got one after the first error (or the caller's cancel)
+			// does not start.
+			if gctx.Err() != nil {
+				return nil
+			}
+			return fn(gctx, i)
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
