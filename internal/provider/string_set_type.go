@@ -146,8 +146,3 @@ func sameStrings(a, b []attr.Value) bool {
 	}
 	return true
 }
-
-// largeStringSet builds a known largeStringSetValue.
-func largeStringSet(values []string) largeStringSetValue {
-	return largeStringSetValue{SetValue: stringSet(values)}
-}

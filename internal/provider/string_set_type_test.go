@@ -61,3 +61,8 @@ func TestLargeStringSet(t *testing.T) {
 		t.Errorf("ValueFromTerraform = %#v", v)
 	}
 }
+
+// largeStringSet builds a known largeStringSetValue.
+func largeStringSet(values []string) largeStringSetValue {
+	return largeStringSetValue{SetValue: stringSet(values)}
+}
