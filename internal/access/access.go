@@ -224,9 +224,9 @@ func forEach(ctx context.Context, n, parallelism int, fn func(context.Context, i
 		g.Go(func() error {
 			// g.Go waits for a slot after the check above: a call that
 			// got one after the first error (or the caller's cancel)
-			// does not start.
-			if gctx.Err() != nil {
-				return nil
+			// does not start. Its error only counts when it is the first.
+			if err := gctx.Err(); err != nil {
+				return err
 			}
 			return fn(gctx, i)
 		})

@@ -29,3 +29,26 @@ func TestForEachStartsNothingAfterAnError(t *testing.T) {
 		t.Errorf("%d calls started after the first one failed, want none", n)
 	}
 }
+
+// TestForEachStopsOnCancel: a call waiting for a slot when the caller
+// cancels is not started, and the cancellation is returned.
+func TestForEachStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var later atomic.Int32
+	err := forEach(ctx, 3, 1, func(_ context.Context, i int) error {
+		if i == 0 {
+			cancel()
+			time.Sleep(100 * time.Millisecond)
+			return nil
+		}
+		later.Add(1)
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want the cancellation", err)
+	}
+	if n := later.Load(); n != 0 {
+		t.Errorf("%d calls started after the cancel, want none", n)
+	}
+}
