@@ -34,7 +34,9 @@ func main() {
 		fmt.Fprintln(os.Stdout, versionLine())
 		return
 	}
-	if level, ok := frameworkLogLevel(os.Getenv); ok {
+	// With -debug the provider writes its logs to its own terminal, not to a
+	// CLI, and they stay as the plugin libraries set them.
+	if level, ok := frameworkLogLevel(os.Getenv); ok && !debug {
 		// Read by the plugin framework when it sets up its logger for each
 		// request.
 		_ = os.Setenv(envLogFramework, level)

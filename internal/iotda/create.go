@@ -42,9 +42,11 @@ type CreateError struct {
 	Existing []PolicySummary
 	// ListErr is the error of that listing, when it failed.
 	ListErr error
-	// InstancePolicies is how many policies the instance held at that
-	// listing (when it succeeded): at MaxPoliciesPerInstance, a refused
-	// create is the quota's (its error code is not published).
+	// InstancePolicies is how many policies the instance holds, counted
+	// after a create refused with HTTP 400 when no policy holds the name
+	// (0 otherwise, or when that listing failed): at
+	// MaxPoliciesPerInstance, the refusal is the quota's (its error code is
+	// not published).
 	InstancePolicies int
 }
 
@@ -74,7 +76,8 @@ func (e *CreateError) Unwrap() error { return e.Err }
 //   - anything else: a *CreateError holding what exists.
 //
 // A create refused with HTTP 400 also lists the policies of that name, so
-// that the *CreateError can name a policy that already holds the name.
+// that the *CreateError can name a policy that already holds the name, and
+// when none does, every policy, to count them (the quota).
 func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyRequest) (*Policy, CreateOutcome, error) {
 	var outcome CreateOutcome
 	start := time.Now()
@@ -89,9 +92,19 @@ func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyReque
 		if !lost && !refused {
 			return nil, outcome, err
 		}
-		existing, total, listErr := c.policiesNamed(ctx, req.AppID, req.PolicyName)
-		failure := &CreateError{Err: err, Existing: existing, ListErr: listErr, InstancePolicies: total}
-		if listErr != nil || !lost {
+		existing, listErr := c.policiesNamed(ctx, req.AppID, req.PolicyName)
+		failure := &CreateError{Err: err, Existing: existing, ListErr: listErr}
+		if listErr != nil {
+			return nil, outcome, failure
+		}
+		if !lost {
+			if len(existing) == 0 {
+				// Not the name: perhaps the quota. A listing without a
+				// resource space counts the whole instance.
+				if all, err := c.ListPolicies(ctx, ListPoliciesFilter{}); err == nil {
+					failure.InstancePolicies = len(all)
+				}
+			}
 			return nil, outcome, failure
 		}
 		if len(existing) == 0 {
@@ -116,25 +129,24 @@ func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyReque
 	}
 }
 
-// policiesNamed lists the policies of the instance and returns those named
-// name in the resource space appID, or in every resource space when appID
-// is empty (the default resource space, whose id the client does not
-// know), with how many policies the instance holds. An instance holds at
-// most MaxPoliciesPerInstance policies, one page: listing them all costs
-// the same one call as a filtered listing, and also tells whether the
-// instance is full.
-func (c *Client) policiesNamed(ctx context.Context, appID, name string) ([]PolicySummary, int, error) {
-	all, err := c.ListPolicies(ctx, ListPoliciesFilter{})
+// policiesNamed lists the policies named name in the resource space appID,
+// or in every resource space when appID is empty (the default resource
+// space, whose id the client does not know). The listing is filtered on
+// the server by both, as the API documents them.
+func (c *Client) policiesNamed(ctx context.Context, appID, name string) ([]PolicySummary, error) {
+	all, err := c.ListPolicies(ctx, ListPoliciesFilter{AppID: appID, PolicyName: name})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
+	// Checking again keeps a server that ignores a filter (or matches names
+	// loosely) from widening the match.
 	var out []PolicySummary
 	for _, p := range all {
 		if p.PolicyName == name && (appID == "" || p.AppID == appID) {
 			out = append(out, p)
 		}
 	}
-	return out, len(all), nil
+	return out, nil
 }
 
 // createdSince reports whether the policy was created after start, give or

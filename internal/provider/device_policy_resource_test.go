@@ -255,11 +255,11 @@ func TestAccDevicePolicy_quota(t *testing.T) {
 				ExpectError: expectError(`Unable to Create Device Policy.*"the-51st".*HTTP 400.*already holds 50 device policies.*at most 50`),
 			},
 			{
-				// The create, then one listing that both looks for a
-				// policy of that name and counts the instance's policies.
+				// The create, a listing of the policies of that name (none),
+				// then one of every policy, to count them.
 				PreConfig: func() {
-					if create, list, total := srv.Calls(mock.OpCreate), srv.Calls(mock.OpList), srv.TotalCalls(); create != 1 || list != 1 || total != 2 {
-						t.Errorf("%d calls (%d creates, %d listings), want 2 (1 and 1)", total, create, list)
+					if create, list, total := srv.Calls(mock.OpCreate), srv.Calls(mock.OpList), srv.TotalCalls(); create != 1 || list != 2 || total != 3 {
+						t.Errorf("%d calls (%d creates, %d listings), want 3 (1 and 2)", total, create, list)
 					}
 				},
 				Config: providerBlock(srv),

@@ -86,7 +86,7 @@ func (d *devicePolicyTargetsDataSource) Schema(_ context.Context, _ datasource.S
 			},
 			"target_ids": schema.ListAttribute{
 				MarkdownDescription: "The ids of `targets`, sorted, each once: without `target_type`, an id bound as two types (say a device and a product of the same id) appears once. " +
-					"Pass it to `provider::iotda::targets()` for a binding's `targets`. A list rather than a set: the plugin framework compares a set read from the API " +
+					"Pass it to `provider::iotda::targets()` for a binding's `targets`, or through `toset()` to `for_each`. A list rather than a set: the plugin framework compares a set read from the API " +
 					"element by element with every other, a cost that grows as the square of its size (seconds at 5,000 targets).",
 				ElementType: types.StringType,
 				Computed:    true,
