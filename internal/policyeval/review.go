@@ -30,6 +30,7 @@ const (
 	summarySystem     = "System Topic In Device Policy"
 	summaryUnknownVar = "Unknown Variable In Device Policy Topic"
 	summaryBareVar    = "Variable Without ${...} In Device Policy Topic"
+	summaryPrefix     = `Repeated "topic:" Prefix In Device Policy Topic`
 )
 
 // ungoverned holds patterns for the topics device policies do not govern,
@@ -40,8 +41,11 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 // Review returns warnings about one policy's statements, ordered by
 // statement; within a statement the warning about the whole statement comes
 // first, then the warnings about each resource in order (for one resource:
-// wildcard, every topic, system topic). It reports:
+// repeated prefix, wildcard, every topic, system topic). It reports:
 //
+//   - a resource whose topic starts with "topic:" again ("topic:topic:/v1/up"):
+//     the prefix is written once, so the resource matches only topics that
+//     begin with the text "topic:"; the detail shows it with one prefix.
 //   - a resource using "+" or "#", which are literal characters in IoTDA
 //     policies and not MQTT wildcards; the detail shows the pattern with
 //     "*" in their place.
@@ -103,6 +107,11 @@ func Review(stmts []Statement) []Warning {
 			p := parsed[i][j]
 			warn := func(summary, detail string) {
 				out = append(out, Warning{Statement: i, Resource: j, Summary: summary, Detail: detail})
+			}
+			if strings.HasPrefix(r, topicPrefix+topicPrefix) {
+				warn(summaryPrefix, fmt.Sprintf("Resource %q of statement %d starts with %q more than once. The prefix is written once, and what follows it is the topic, "+
+					"so this resource matches only topics that themselves begin with the text %q. Did you mean %q?",
+					r, i, topicPrefix, topicPrefix, singlePrefix(r)))
 			}
 			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$'
 			unknown := unknownVariables(p)
@@ -212,6 +221,15 @@ func deniedBy(parsed [][]pattern, denies []int, q pattern) ([]int, bool) {
 		return denies, true
 	}
 	return nil, false
+}
+
+// singlePrefix returns resource r with its repeated "topic:" prefixes
+// written once.
+func singlePrefix(r string) string {
+	for strings.HasPrefix(r, topicPrefix+topicPrefix) {
+		r = strings.TrimPrefix(r, topicPrefix)
+	}
+	return r
 }
 
 // literalWildcards returns the MQTT wildcard characters p uses literally,

@@ -164,6 +164,11 @@ func TestReview(t *testing.T) {
 			{0, 1, summaryBareVar, []string{`contains "{devices.clientId}"`, `Did you mean "${devices.clientId}"?`}},
 			{0, 2, summaryBareVar, []string{`contains "devices.productid"`, `Did you mean "${devices.productId}"?`}},
 		}},
+		{"prefix written twice", []Statement{allow(pub, "topic:/v1/a", "topic:topic:/v1/${devices.deviceId}/up"), deny(sub, "topic:topic:topic:/v1/x")}, []want{
+			{0, 1, summaryPrefix, []string{`starts with "topic:" more than once`, `Did you mean "topic:/v1/${devices.deviceId}/up"?`}},
+			{1, 0, summaryPrefix, []string{`Did you mean "topic:/v1/x"?`}},
+		}},
+		{"topic: later in the topic is not a repeated prefix", []Statement{allow(pub, "topic:/v1/topic:/x", "topic:topic/x")}, nil},
 		{"a dotted word that is no variable", []Statement{allow(pub, "topic:/v1/devices.status/x")}, nil},
 		{"no wildcard advice for resources without effect", []Statement{
 			allow(pub, "topic:$oc/+/x", "topic:/v1/${devices.deviceid}/+"),
