@@ -109,13 +109,13 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 			// provider's huaweicloud_iotda_device_policy (whose state moves
 			// here, see device_policy_move_state.go), and `dynamic` blocks
 			// can build statements from data. Blocks have no Required flag:
-			// IsRequired and SizeBetween enforce 1 to MaxStatements, and
+			// statementsRequired and SizeBetween enforce 1 to MaxStatements, and
 			// scripts/docs.sh gives the block min_items 1 so that the docs
 			// list it as required. Re-check both at every framework upgrade.
 			"statement": schema.ListNestedBlock{
 				MarkdownDescription: fmt.Sprintf("The rules of the policy, 1 to %d. When ALLOW and DENY statements match the same action and topic, DENY wins.", iotda.MaxStatements),
 				Validators: []validator.List{
-					listvalidator.IsRequired(),
+					statementsRequired{},
 					listvalidator.SizeBetween(1, iotda.MaxStatements),
 				},
 				NestedObject: schema.NestedBlockObject{

@@ -61,7 +61,7 @@ func topicResourceProblem(resource string) string {
 	topic, ok := strings.CutPrefix(resource, resourcePrefix)
 	switch {
 	case !ok:
-		return fmt.Sprintf("Resource %q must start with %q, as in \"topic:/v1/$${devices.deviceId}/up\".", resource, resourcePrefix)
+		return fmt.Sprintf("Resource %q must start with %q, followed by the topic pattern: %q%s.", resource, resourcePrefix, withPrefix(resource), hclVariableNote(withPrefix(resource)))
 	case topic == "":
 		return fmt.Sprintf("Resource %q has no topic after %q.", resource, resourcePrefix)
 	case len(topic) > maxTopicBytes:
@@ -70,6 +70,24 @@ func topicResourceProblem(resource string) string {
 		return fmt.Sprintf("Resource %q contains %s; only %s are allowed.", resource, quoteBadChars(resource), topicCharsRule)
 	}
 	return ""
+}
+
+// withPrefix returns a resource written without the "topic:" prefix, or
+// with it in other letter case ("Topic:"), as it should be.
+func withPrefix(resource string) string {
+	if len(resource) >= len(resourcePrefix) && strings.EqualFold(resource[:len(resourcePrefix)], resourcePrefix) {
+		return resourcePrefix + resource[len(resourcePrefix):]
+	}
+	return resourcePrefix + resource
+}
+
+// hclVariableNote shows a resource that uses an IoTDA variable as it is
+// written in Terraform configuration, where "${" starts an interpolation.
+func hclVariableNote(resource string) string {
+	if !strings.Contains(resource, "${") {
+		return ""
+	}
+	return fmt.Sprintf(" (written %q in Terraform configuration)", strings.ReplaceAll(resource, "${", "$${"))
 }
 
 func quoteBadChars(s string) string {
@@ -82,6 +100,35 @@ func quoteBadChars(s string) string {
 		}
 	}
 	return strings.Join(bad, ", ")
+}
+
+// statementsRequired reports a policy without statement blocks (none
+// written, or a dynamic block whose for_each is empty) with what to write,
+// where listvalidator.IsRequired would only say that the block is required.
+type statementsRequired struct{}
+
+var _ validator.List = statementsRequired{}
+
+func (statementsRequired) Description(context.Context) string {
+	return fmt.Sprintf("at least one statement block (1 to %d)", iotda.MaxStatements)
+}
+
+func (v statementsRequired) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (statementsRequired) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if !req.ConfigValue.IsNull() {
+		return
+	}
+	resp.Diagnostics.AddAttributeError(req.Path, "Missing Device Policy Statement",
+		fmt.Sprintf("A device policy needs 1 to %d statement blocks, and this one has none. Add one, for example:\n\n"+
+			"  statement {\n"+
+			"    effect    = \"ALLOW\"\n"+
+			"    actions   = [\"iotda:devices:publish\"]\n"+
+			"    resources = [\"topic:/v1/devices/$${devices.deviceId}/telemetry\"]\n"+
+			"  }\n\n"+
+			"A dynamic \"statement\" block must produce at least one: check that its for_each is not empty.", iotda.MaxStatements))
 }
 
 // topicValidator checks an MQTT topic to judge with the evaluator: not
