@@ -413,6 +413,9 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 		if noReplay(ctx) && !notSent(err) {
 			return &outcomeUnknown{fmt.Errorf("%s: %w", op, err)}
 		}
+		if notSent(err) && ctx.Err() == nil {
+			return fmt.Errorf("%s: %w (%s)", op, err, unreachableHint(c.base, int(attempts.Load())))
+		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
@@ -438,6 +441,16 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 		return fmt.Errorf("%s: decoding the response (HTTP %d, request id %s): %w", op, resp.StatusCode, resp.Header.Get("X-Request-Id"), err)
 	}
 	return nil
+}
+
+// unreachableHint says what to check when no connection to the endpoint
+// could be made (refused, unknown host, no route).
+func unreachableHint(endpoint *url.URL, attempts int) string {
+	tries := ""
+	if attempts > 1 {
+		tries = fmt.Sprintf(" in %d attempts", attempts)
+	}
+	return fmt.Sprintf("could not connect to the endpoint %s%s: check the endpoint's scheme, host and port, and that it is reachable from here", endpoint.Redacted(), tries)
 }
 
 func newAPIError(op string, resp *http.Response, data []byte) *APIError {

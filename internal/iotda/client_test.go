@@ -485,6 +485,39 @@ func TestCreateRetriedWhenNotSent(t *testing.T) {
 	}
 }
 
+// TestUnreachableEndpointSaysWhatToCheck: nothing listens at the endpoint.
+// The error keeps the network error and says to check the endpoint.
+func TestUnreachableEndpointSaysWhatToCheck(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	_ = l.Close()
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Endpoint = endpoint; cfg.MaxRetries = new(1) })
+	for name, call := range map[string]func() error{
+		"read": func() error {
+			_, err := c.GetPolicy(context.Background(), "0123456789abcdef01234567")
+			return err
+		},
+		"create": func() error {
+			_, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "p", Statement: statements("topic:/a")})
+			return err
+		},
+	} {
+		err := call()
+		var opErr *net.OpError
+		if !errors.As(err, &opErr) {
+			t.Fatalf("%s: error %v, want the network error", name, err)
+		}
+		want := "(could not connect to the endpoint " + endpoint + " in 2 attempts: check the endpoint's scheme, host and port"
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %q does not contain %q", name, err, want)
+		}
+	}
+}
+
 func TestContextDeadlineStopsRetries(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	c := newClient(t, srv, func(cfg *iotda.Config) {
