@@ -74,22 +74,40 @@ func (s *Server) commit(v uint64) error {
 			}
 			continue
 		}
-		c.writing = true
-		c.mu.Unlock()
-		covered, err := s.writeState()
-		c.mu.Lock()
-		c.writing = false
-		c.attempts++
-		c.last, c.lastErr = covered, err
-		if err == nil {
-			c.durable = max(c.durable, covered)
-		}
-		c.cond.Broadcast()
-		if err != nil {
-			return err // covered >= v: the change was made before the encoding
+		if err := s.write(false); err != nil {
+			return err // the write covered v: the change was made before the encoding
 		}
 	}
 	return nil
+}
+
+// write is one write of the state, by the one writer: the caller holds
+// committed.mu, which is released while the disk is written, and no other
+// write is under way. When closing, it writes the whole state file and then
+// closes the log, before another write can start.
+func (s *Server) write(closing bool) error {
+	c := &s.committed
+	c.writing = true
+	c.mu.Unlock()
+	if closing {
+		s.needSnapshot = true
+	}
+	covered, err := s.writeState()
+	var closeErr error
+	if closing && s.log != nil {
+		closeErr = s.log.Close() // after the sync: what was written is durable
+		s.log = nil
+	}
+	c.mu.Lock()
+	c.writing = false
+	c.attempts++
+	c.last, c.lastErr = covered, err
+	if err == nil {
+		c.durable = max(c.durable, covered)
+		err = closeErr
+	}
+	c.cond.Broadcast()
+	return err
 }
 
 // writeState makes the changes up to now durable and returns the number of
@@ -189,27 +207,11 @@ func (s *Server) Close() error {
 	}
 	c := &s.committed
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for c.writing {
 		c.cond.Wait()
 	}
-	c.writing = true
-	c.mu.Unlock()
-	s.needSnapshot = true
-	v, err := s.writeState()
-	c.mu.Lock()
-	c.writing = false
-	if err == nil {
-		c.durable = max(c.durable, v)
-	}
-	c.cond.Broadcast()
-	c.mu.Unlock()
-	if s.log != nil {
-		if cerr := s.log.Close(); err == nil {
-			err = cerr
-		}
-		s.log = nil
-	}
-	return err
+	return s.write(true)
 }
 
 // writeFileAtomic writes data to a temporary file beside path, syncs it,

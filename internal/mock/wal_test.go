@@ -1,10 +1,12 @@
 package mock
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -84,6 +86,55 @@ func TestLogReplay(t *testing.T) {
 	s3 := restart(t, path)
 	if got := s3.Policies(""); len(got) != 2 {
 		t.Errorf("%d policies from the state file alone, want 2", len(got))
+	}
+}
+
+// TestCloseDuringChanges closes the mock again and again while changes are
+// made: Close and the writes take turns on the disk, a change after a Close
+// opens the log again, and every acknowledged change is on disk after a
+// restart with no Close at the end (as after a crash).
+func TestCloseDuringChanges(t *testing.T) {
+	s, path := walServer(t)
+	p := mustCreate(t, s, "", "p")
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		acked []string
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := s.Bind("", p.PolicyID, "device", id); err != nil {
+					t.Errorf("bind %s: %v", id, err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	closes := 0
+	for running := true; running; closes++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close %d: %v", closes+1, err)
+		}
+	}
+	if _, err := s.Bind("", p.PolicyID, "device", "after"); err != nil {
+		t.Fatalf("bind after Close: %v", err)
+	}
+	acked = append(acked, "after")
+	slices.Sort(acked)
+	if got := restart(t, path).Targets("", p.PolicyID, ""); !slices.Equal(got, acked) {
+		t.Errorf("after %d Closes and a restart: targets %v, want %v", closes, got, acked)
 	}
 }
 
