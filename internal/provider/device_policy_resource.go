@@ -337,21 +337,22 @@ func (r *devicePolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 // block's id, or an import block's identity.
 func (r *devicePolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	id := req.ID
-	if id == "" && req.Identity != nil {
+	byIdentity := id == "" && req.Identity != nil
+	if byIdentity {
 		var policyID types.String
 		resp.Diagnostics.Append(req.Identity.GetAttribute(ctx, path.Root("policy_id"), &policyID)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		if !policyIDPattern.MatchString(policyID.ValueString()) {
-			resp.Diagnostics.AddAttributeError(path.Root("policy_id"), "Invalid Import Identity",
-				fmt.Sprintf("policy_id %q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", policyID.ValueString()))
-			return
-		}
 		id = policyID.ValueString()
-	} else if !policyIDPattern.MatchString(id) {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("%q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", id))
+	}
+	if !policyIDPattern.MatchString(id) {
+		problem := fmt.Sprintf("%q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", id)
+		if byIdentity {
+			resp.Diagnostics.AddAttributeError(path.Root("policy_id"), "Invalid Import Identity", "policy_id "+problem)
+		} else {
+			resp.Diagnostics.AddError("Invalid Import ID", problem)
+		}
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)

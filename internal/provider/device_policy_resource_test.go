@@ -10,9 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -286,6 +289,55 @@ resource "iotda_device_policy" "test" {
 			ExpectError: expectError(`HTTP 401 APIGW\.0301.*credentials were rejected`),
 		}},
 	})
+}
+
+// TestDevicePolicyImportStateRefusesBadIDs: a malformed import id is an
+// error of the whole import, a malformed identity an error at its
+// policy_id, and neither reaches the state.
+func TestDevicePolicyImportStateRefusesBadIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := &devicePolicyResource{}
+	var sch fwresource.SchemaResponse
+	r.Schema(ctx, fwresource.SchemaRequest{}, &sch)
+	var idSch fwresource.IdentitySchemaResponse
+	r.IdentitySchema(ctx, fwresource.IdentitySchemaRequest{}, &idSch)
+	identity := func(policyID string) *tfsdk.ResourceIdentity {
+		return &tfsdk.ResourceIdentity{Schema: idSch.IdentitySchema, Raw: tftypes.NewValue(idSch.IdentitySchema.Type().TerraformType(ctx),
+			map[string]tftypes.Value{"policy_id": tftypes.NewValue(tftypes.String, policyID)})}
+	}
+	for name, tc := range map[string]struct {
+		req     fwresource.ImportStateRequest
+		summary string
+		at      path.Path
+		detail  string
+	}{
+		"id":                {fwresource.ImportStateRequest{ID: "p-1"}, "Invalid Import ID", path.Empty(), `"p-1" is not a device policy id`},
+		"id, with identity": {fwresource.ImportStateRequest{ID: "p-1", Identity: identity("")}, "Invalid Import ID", path.Empty(), `"p-1" is not a device policy id`},
+		"identity":          {fwresource.ImportStateRequest{Identity: identity("p-2")}, "Invalid Import Identity", path.Root("policy_id"), `policy_id "p-2" is not a device policy id`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := fwresource.ImportStateResponse{
+				State:    tfsdk.State{Schema: sch.Schema, Raw: tftypes.NewValue(sch.Schema.Type().TerraformType(ctx), nil)},
+				Identity: identity(""),
+			}
+			r.ImportState(ctx, tc.req, &resp)
+			if len(resp.Diagnostics) != 1 {
+				t.Fatalf("diagnostics: %v", resp.Diagnostics)
+			}
+			d := resp.Diagnostics[0]
+			at := path.Empty()
+			if withPath, ok := d.(diag.DiagnosticWithPath); ok {
+				at = withPath.Path()
+			}
+			if d.Severity() != diag.SeverityError || d.Summary() != tc.summary || !at.Equal(tc.at) || !strings.HasPrefix(d.Detail(), tc.detail) {
+				t.Errorf("diagnostic %q at %q: %s\nwant %q at %q: %s...", d.Summary(), at, d.Detail(), tc.summary, tc.at, tc.detail)
+			}
+			if !resp.State.Raw.IsNull() {
+				t.Errorf("the state was set: %v", resp.State.Raw)
+			}
+		})
+	}
 }
 
 func TestAccDevicePolicy_importInvalidID(t *testing.T) {
