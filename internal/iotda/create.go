@@ -3,7 +3,6 @@ package iotda
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -180,12 +179,13 @@ func StatementKey(s Statement) string {
 	return s.Effect + "\x00" + strings.Join(actions, "\x01") + "\x00" + strings.Join(resources, "\x01")
 }
 
+// sleep waits for d, or until ctx is done and then returns ctx's error.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return fmt.Errorf("waiting to send the create again: %w", ctx.Err())
+		return ctx.Err()
 	case <-t.C:
 		return nil
 	}

@@ -3,9 +3,11 @@ package iotda_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
@@ -141,6 +143,77 @@ func TestCreatePolicyResolved(t *testing.T) {
 				t.Errorf("err = %q (may have acted: %v), want %q", err, errors.Is(err, iotda.ErrOutcomeUnknown), want)
 			}
 		})
+	}
+}
+
+// cancelAfterListing cancels the call's context as soon as the body of the
+// first listing has been read to the end: after the listing, before the
+// wait to send the create again.
+type cancelAfterListing struct {
+	cancel context.CancelFunc
+	next   http.RoundTripper
+}
+
+func (c *cancelAfterListing) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(req)
+	if err == nil && req.Method == http.MethodGet {
+		resp.Body = &cancelAtEOF{ReadCloser: resp.Body, cancel: c.cancel}
+	}
+	return resp, err
+}
+
+type cancelAtEOF struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (r *cancelAtEOF) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err == io.EOF {
+		r.cancel()
+	}
+	return n, err
+}
+
+// TestCreatePolicyResolvedCanceledWhileWaiting cancels a create while it
+// waits to send the create again (after a lost answer and a listing that
+// shows nothing was created): it stops at once, with the failure and
+// without another create.
+func TestCreatePolicyResolvedCanceledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newClient(t, srv, func(cfg *iotda.Config) {
+		cfg.MaxRetries = new(2)
+		cfg.RetryWaitMin, cfg.RetryWaitMax = time.Hour, time.Hour
+		cfg.Transport = &cancelAfterListing{cancel: cancel, next: http.DefaultTransport}
+	})
+	srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable})
+	type result struct {
+		outcome iotda.CreateOutcome
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, outcome, err := c.CreatePolicyResolved(ctx, iotda.CreatePolicyRequest{PolicyName: "fleet", Statement: statements("topic:/a")})
+		done <- result{outcome, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the create still waits 30s after the cancel")
+	}
+	var failure *iotda.CreateError
+	if !errors.As(r.err, &failure) || !failure.NotCreated {
+		t.Fatalf("err = %v, want a *CreateError saying nothing was created", r.err)
+	}
+	if got := srv.Calls(mock.OpCreate); got != 1 || r.outcome.Resent != 0 {
+		t.Errorf("%d create calls, %d resent after the cancel, want 1 and 0", got, r.outcome.Resent)
+	}
+	if got := srv.Calls(mock.OpList); got != 1 {
+		t.Errorf("%d listings, want 1", got)
 	}
 }
 
