@@ -304,11 +304,12 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	}
 	creds := cfg.Credentials
 	if creds.AuthToken == "" {
+		// One error when nothing is set: "Missing IoTDA Credentials" already
+		// asks for both keys.
 		if creds.AccessKey == "" {
 			diags.AddAttributeError(path.Root("access_key"), "Missing IoTDA Credentials",
 				"Set access_key and secret_key (or HW_ACCESS_KEY and HW_SECRET_KEY), or auth_token (or HW_AUTH_TOKEN).")
-		}
-		if creds.SecretKey == "" {
+		} else if creds.SecretKey == "" {
 			diags.AddAttributeError(path.Root("secret_key"), "Missing IoTDA Secret Key",
 				"Set secret_key (or HW_SECRET_KEY or HUAWEICLOUD_SDK_SK) together with access_key.")
 		}

@@ -89,6 +89,12 @@ func TestResolveConfig(t *testing.T) {
 		"unknown parallelism":   {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s"), BatchParallelism: types.Int64Unknown()}, `"batch_parallelism" must be known`},
 		"endpoint not a URL":    {providerModel{Endpoint: types.StringValue("iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "is not an http(s) URL"},
 	}
+	t.Run("no credentials at all is one error", func(t *testing.T) {
+		_, diags := resolveConfig(providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p")}, env(nil))
+		if len(diags.Errors()) != 1 || diags.Errors()[0].Summary() != "Missing IoTDA Credentials" {
+			t.Fatalf("diagnostics %s, want the one error Missing IoTDA Credentials", diags)
+		}
+	})
 	for name, tc := range missing {
 		t.Run(name, func(t *testing.T) {
 			_, diags := resolveConfig(tc.model, env(nil))
