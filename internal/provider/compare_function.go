@@ -71,7 +71,7 @@ func (f *compareFunction) Definition(_ context.Context, _ function.DefinitionReq
 			function.ListParameter{
 				Name:                "old_statements",
 				ElementType:         statementObjectType,
-				MarkdownDescription: "The statements before the change: a policy's `statement` value (several pooled with `concat()`), or objects with `effect`, `actions` and `resources`.",
+				MarkdownDescription: "The statements before the change: a policy's `statement` value (several pooled with `concat()`), or objects with `effect`, `actions` and `resources`. " + statementsArgRule,
 			},
 			function.ListParameter{
 				Name:                "new_statements",
@@ -97,6 +97,14 @@ func (f *compareFunction) Run(ctx context.Context, req function.RunRequest, resp
 	newStmts, ok := expandStatements(ctx, newModels)
 	if !ok {
 		resp.Error = function.NewArgumentFuncError(1, "new_statements must be fully known")
+		return
+	}
+	if err := checkStatementsArg("old statement", oldStmts); err != nil {
+		resp.Error = function.NewArgumentFuncError(0, err.Error())
+		return
+	}
+	if err := checkStatementsArg("new statement", newStmts); err != nil {
+		resp.Error = function.NewArgumentFuncError(1, err.Error())
 		return
 	}
 	diff, err := policyeval.Compare(toEvalStatements(oldStmts), toEvalStatements(newStmts))

@@ -56,7 +56,7 @@ func (f *evaluateFunction) Definition(_ context.Context, _ function.DefinitionRe
 			function.ListParameter{
 				Name:                "statements",
 				ElementType:         statementObjectType,
-				MarkdownDescription: "The statements to pool: the `statement` value of one or more `iotda_device_policy` resources, concatenated with `concat()`, or objects with `effect`, `actions` and `resources`.",
+				MarkdownDescription: "The statements to pool: the `statement` value of one or more `iotda_device_policy` resources, concatenated with `concat()`, or objects with `effect`, `actions` and `resources`. " + statementsArgRule,
 			},
 			function.StringParameter{
 				Name:                "action",
@@ -90,6 +90,10 @@ func (f *evaluateFunction) Run(ctx context.Context, req function.RunRequest, res
 	stmts, ok := expandStatements(ctx, statements)
 	if !ok {
 		resp.Error = function.NewArgumentFuncError(0, "statements must be fully known")
+		return
+	}
+	if err := checkStatementsArg("statement", stmts); err != nil {
+		resp.Error = function.NewArgumentFuncError(0, err.Error())
 		return
 	}
 	id, err := identityFrom(identity)
