@@ -118,9 +118,16 @@ func (r *devicePolicyResource) warnTargetsLoseIt(ctx context.Context, state tfsd
 	if len(targets) == 1 {
 		lose = "loses"
 	}
-	diags.AddWarning(summary, fmt.Sprintf("%s device policy %s (%q) deletes it, and IoTDA unbinds every target of a deleted policy: %s %s the access it grants. "+
-		"Bindings managed by iotda_device_policy_binding that reference the policy are planned on their own; any other target stays unbound.",
-		verb, id.ValueString(), name.ValueString(), describeTargets(targets), lose))
+	after := "They stay unbound, whatever bound them (an iotda_device_policy_binding, the console, another configuration)."
+	if len(targets) == 1 {
+		after = "It stays unbound, whatever bound it (an iotda_device_policy_binding, the console, another configuration)."
+	}
+	if replace {
+		after = "An iotda_device_policy_binding whose policy_id refers to this policy is replaced with it and binds its targets to the new policy (its own plan lists them); " +
+			"targets bound any other way (the console, another configuration, a policy_id written as a literal id) stay unbound."
+	}
+	diags.AddWarning(summary, fmt.Sprintf("%s device policy %s (%q) deletes it, and IoTDA unbinds every target of a deleted policy: %s %s the access it grants. %s",
+		verb, id.ValueString(), name.ValueString(), describeTargets(targets), lose, after))
 }
 
 // describeTargets counts targets by type, naming the first few of each, as

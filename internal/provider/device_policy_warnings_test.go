@@ -174,7 +174,7 @@ func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
 	srv.ResetCalls()
 	expectWarnings(t, "destroy", w.planWarnings("-destroy"), []string{warnDestroy}, map[string][]string{warnDestroy: {
 		"Destroying device policy " + policyID + ` ("bound")`,
-		`4 devices ("dev-1", "dev-2", "dev-3", ...) and 1 product ("prod-1") lose the access it grants`,
+		`4 devices ("dev-1", "dev-2", "dev-3", ...) and 1 product ("prod-1") lose the access it grants. They stay unbound, whatever bound them`,
 	}})
 	if got := srv.Calls(mock.OpListTargets); got != 1 {
 		t.Errorf("the destroy plan listed the targets %d times, want once", got)
@@ -189,6 +189,8 @@ func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
 	w.write(srv, fleetPolicy("bound", "other-space", ownUp))
 	expectWarnings(t, "replace", w.planWarnings(), []string{warnReplace}, map[string][]string{warnReplace: {
 		"Replacing device policy " + policyID, "4 devices", "1 product",
+		"An iotda_device_policy_binding whose policy_id refers to this policy is replaced with it and binds its targets to the new policy",
+		"targets bound any other way (the console, another configuration, a policy_id written as a literal id) stay unbound.",
 	}})
 	w.write(srv, fleetPolicy("bound", "", ownUp))
 	w.run("destroy", "-auto-approve")
