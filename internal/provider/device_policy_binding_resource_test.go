@@ -299,7 +299,7 @@ resource "iotda_device_policy_binding" "test" {
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: config("policy-1", "device", "d1"), PlanOnly: true, ExpectError: expectError(`policy_id must be a device policy id`)},
+			{Config: config("policy-1", "device", "d1"), PlanOnly: true, ExpectError: expectError(`policy_id must be a device policy id: 24 lower-case hexadecimal characters. A policy's name is not its id: the iotda_device_policy data source finds a policy by name \(policy_id = data.iotda_device_policy.<name>.id\), got: policy-1`)},
 			{Config: config(goodID, "gateway", "d1"), PlanOnly: true, ExpectError: expectError(`target_type value must be one of.*"device".*"product".*"app"`)},
 			{Config: config(goodID, "device", "dev 1"), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters, digits, "_" or "-"`)},
 			{Config: config(goodID, "device", strings.Repeat("d", 129)), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters`)},
