@@ -26,7 +26,7 @@ var (
 	validNameCharacters = stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`)
 	validPolicyID       = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters. "+
 		"A policy's name is not its id: the iotda_device_policy data source finds a policy by name (policy_id = data.iotda_device_policy.<name>.id)")
-	validTargetID       = stringvalidator.RegexMatches(targetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
+	validTargetID = stringvalidator.RegexMatches(targetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
 )
 
 const (
