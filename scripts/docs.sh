@@ -40,9 +40,10 @@ HCL
 # validators): say so in the schema the docs are made from. Check at every
 # framework upgrade whether blocks can declare min_items themselves.
 block='"statement":{"nesting_mode":"list","block":'
+required=${block/'"block":'/'"min_items":1,"block":'}
 [ "$(grep -o "$block" "$work/schema.json" | wc -l)" = 1 ] ||
 	{ echo "docs.sh: expected the schema to hold one statement block (iotda_device_policy)" >&2; exit 1; }
-sed -i 's#"statement":{"nesting_mode":"list","block":#"statement":{"nesting_mode":"list","min_items":1,"block":#' "$work/schema.json"
+sed -i "s#$block#$required#" "$work/schema.json"
 
 "$tf" fmt -recursive examples >/dev/null
 go tool -modfile=tools/go.mod tfplugindocs generate \
