@@ -2,8 +2,9 @@
 # make test-clis: run the whole test suite once on each CLI (default:
 # terraform from PATH, Terraform 1.16.4 and OpenTofu 1.12.6), then print per
 # CLI how many tests (top-level tests and subtests) ran, passed, skipped and
-# failed. Tests that need a newer CLI skip below it, so each feature is
-# tested on every CLI that has it.
+# failed, as scripts/testsummary counts them from `go test -json`. Tests
+# that need a newer CLI skip below it, so each feature is tested on every
+# CLI that has it.
 #
 # Environment:
 #   CLIS        the CLIs, as names of scripts/terraform-cli.sh --cli
@@ -20,6 +21,7 @@ cd "$root"
 
 clis=${CLIS:-terraform terraform-1.16 tofu}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/test-clis.XXXXXX")
+go build -o "$logs/testsummary" ./scripts/testsummary
 summary=()
 status=0
 
@@ -39,14 +41,17 @@ for cli in $clis; do
 		say "tests on $version ($TF_ACC_TERRAFORM_PATH)"
 		echo "$version" >"$logs/$cli.version"
 		start=$SECONDS
+		# The events go to $cli.json; testsummary writes $cli.log: what
+		# failed, in full, the skipped tests with their reasons, the counts.
 		# shellcheck disable=SC2086 # TEST_FLAGS is a list of flags.
-		go test -count=1 -v -timeout 30m ${TEST_FLAGS:-} ./... >"$logs/$cli.log" 2>&1 || echo failed >"$logs/$cli.failed"
+		go test -count=1 -json -timeout 30m ${TEST_FLAGS:-} ./... 2>&1 | tee "$logs/$cli.json" |
+			"$logs/testsummary" -cli "$TF_ACC_TERRAFORM_PATH" >"$logs/$cli.log" || echo failed >"$logs/$cli.failed"
 		echo $((SECONDS - start)) >"$logs/$cli.seconds"
 	) || echo "the run on $cli stopped" >>"$logs/$cli.failed"
 	log="$logs/$cli.log"
-	passed=$(grep -cE '^ *--- PASS: ' "$log" || true)
-	skipped=$(grep -cE '^ *--- SKIP: ' "$log" || true)
-	failed=$(grep -cE '^ *--- FAIL: ' "$log" || true)
+	# testsummary's closing line: "N passed, N failed, N skipped".
+	counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" 2>/dev/null | tail -n 1 || true)
+	read -r passed failed skipped <<<"${counts:-0 0 0}"
 	ran=$((passed + skipped + failed))
 	version=$(cat "$logs/$cli.version" 2>/dev/null || echo "?")
 	line=$(printf '%-16s %-22s %6d %7d %8d %7d %6ss' "$cli" "$version" "$ran" "$passed" "$skipped" "$failed" "$(cat "$logs/$cli.seconds" 2>/dev/null || echo 0)")
@@ -64,7 +69,7 @@ printf '%-16s %-22s %6s %7s %8s %7s %7s\n' CLI VERSION RAN PASSED SKIPPED FAILED
 printf '%s\n' "${summary[@]}"
 for cli in $clis; do
 	[ -f "$logs/$cli.log" ] || continue
-	skipped=$(sed -n 's/^ *--- SKIP: \([^ ]*\).*/\1/p' "$logs/$cli.log" | sort | tr '\n' ' ')
+	skipped=$(sed -n 's/^skipped: [^ ]* \([^ ]*\): .*/\1/p' "$logs/$cli.log" | sort | tr '\n' ' ')
 	[ -z "$skipped" ] || echo "skipped on $cli: $skipped"
 done
 echo "(full logs: $logs)"
