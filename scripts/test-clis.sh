@@ -10,6 +10,9 @@
 #   CLIS        the CLIs, as names of scripts/terraform-cli.sh --cli
 #               (default "terraform terraform-1.16 tofu")
 #   TEST_FLAGS  extra go test flags (default none)
+#   TESTED_CLI  path of a CLI the whole suite has just run on (CI sets it to
+#               the CLI of `make test`, which runs it with -race): the suite
+#               is not run on it again, and its row says so
 #
 # A CLI that is not built yet is built first (once per machine; the build
 # says how long it takes). Exits non-zero when a test failed on any CLI.
@@ -31,15 +34,20 @@ for cli in $clis; do
 		status=1
 		continue
 	}
+	cli_path=$(eval "$env_lines" && printf '%s\n' "$TF_ACC_TERRAFORM_PATH")
+	# (Read all of the output first: a reader that stops early would end
+	# the CLI with SIGPIPE.)
+	out=$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$cli_path" version 2>/dev/null || true)
+	version=$(printf '%s\n' "$out" | sed -n '/^\(Terraform\|OpenTofu\) v/{p;q;}')
+	if [ -n "${TESTED_CLI:-}" ] && [ "$cli_path" -ef "$TESTED_CLI" ]; then
+		say "no tests on $version ($cli_path): they ran on it already (TESTED_CLI)"
+		summary+=("$(printf '%-16s %-22s %s' "$cli" "$version" "already tested (TESTED_CLI)")")
+		continue
+	fi
 	(
 		eval "$env_lines"
 		export TF_CLI_CONFIG_FILE=/dev/null
-		# (Read all of the output first: a reader that stops early would end
-		# the CLI with SIGPIPE.)
-		out=$(CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version 2>/dev/null || true)
-		version=$(printf '%s\n' "$out" | sed -n '/^\(Terraform\|OpenTofu\) v/{p;q;}')
 		say "tests on $version ($TF_ACC_TERRAFORM_PATH)"
-		echo "$version" >"$logs/$cli.version"
 		start=$SECONDS
 		# The events go to $cli.json; testsummary writes $cli.log: what
 		# failed, in full, the skipped tests with their reasons, the counts.
@@ -53,7 +61,6 @@ for cli in $clis; do
 	counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" 2>/dev/null | tail -n 1 || true)
 	read -r passed failed skipped <<<"${counts:-0 0 0}"
 	ran=$((passed + skipped + failed))
-	version=$(cat "$logs/$cli.version" 2>/dev/null || echo "?")
 	line=$(printf '%-16s %-22s %6d %7d %8d %7d %6ss' "$cli" "$version" "$ran" "$passed" "$skipped" "$failed" "$(cat "$logs/$cli.seconds" 2>/dev/null || echo 0)")
 	if [ -e "$logs/$cli.failed" ]; then
 		status=1
