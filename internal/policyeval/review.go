@@ -31,6 +31,7 @@ const (
 	summaryUnknownVar = "Unknown Variable In Device Policy Topic"
 	summaryBareVar    = "Variable Without ${...} In Device Policy Topic"
 	summaryPrefix     = `Repeated "topic:" Prefix In Device Policy Topic`
+	summaryEscapedVar = "Doubled Dollar Sign In Device Policy Topic"
 )
 
 // ungoverned holds patterns for the topics device policies do not govern,
@@ -41,11 +42,17 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 // Review returns warnings about one policy's statements, ordered by
 // statement; within a statement the warning about the whole statement comes
 // first, then the warnings about each resource in order (for one resource:
-// repeated prefix, wildcard, every topic, system topic). It reports:
+// repeated prefix, doubled dollar sign, wildcard, every topic, system topic).
+// It reports:
 //
 //   - a resource whose topic starts with "topic:" again ("topic:topic:/v1/up"):
 //     the prefix is written once, so the resource matches only topics that
 //     begin with the text "topic:"; the detail shows it with one prefix.
+//   - a resource containing "$${": the escape Terraform configuration uses
+//     for "${" in a quoted string, which reached the provider unescaped (a
+//     value from a JSON variables file or read with file() or yamldecode()
+//     is not unescaped), so IoTDA matches a literal "$" before the
+//     variable; the detail shows it with one dollar sign.
 //   - a resource using "+" or "#", which are literal characters in IoTDA
 //     policies and not MQTT wildcards; the detail shows the pattern with
 //     "*" in their place.
@@ -112,6 +119,12 @@ func Review(stmts []Statement) []Warning {
 				warn(summaryPrefix, fmt.Sprintf("Resource %q of statement %d starts with %q more than once. The prefix is written once, and what follows it is the topic, "+
 					"so this resource matches only topics that themselves begin with the text %q. Did you mean %q?",
 					r, i, topicPrefix, topicPrefix, singlePrefix(r)))
+			}
+			if strings.Contains(r, "$${") {
+				warn(summaryEscapedVar, fmt.Sprintf("Resource %q of statement %d contains \"$${\". In a quoted string of Terraform configuration, $${ stands for ${, "+
+					"but this value reached the provider with both dollar signs (values from a JSON variables file, or read with file(), jsondecode() or yamldecode(), are not unescaped), "+
+					"so IoTDA matches a literal \"$\" before the variable. Write it with a single dollar sign where it comes from: %q.",
+					r, i, strings.ReplaceAll(r, "$${", "${")))
 			}
 			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$'
 			unknown := unknownVariables(p)

@@ -168,6 +168,9 @@ func TestReview(t *testing.T) {
 			{0, 1, summaryPrefix, []string{`starts with "topic:" more than once`, `Did you mean "topic:/v1/${devices.deviceId}/up"?`}},
 			{1, 0, summaryPrefix, []string{`Did you mean "topic:/v1/x"?`}},
 		}},
+		{"dollar sign doubled as in HCL", []Statement{allow(pub, "topic:/v1/$${devices.deviceId}/up", "topic:/v1/${devices.deviceId}/$x")}, []want{
+			{0, 0, summaryEscapedVar, []string{`contains "$${"`, `reached the provider with both dollar signs`, `with a single dollar sign where it comes from: "topic:/v1/${devices.deviceId}/up".`}},
+		}},
 		{"topic: later in the topic is not a repeated prefix", []Statement{allow(pub, "topic:/v1/topic:/x", "topic:topic/x")}, nil},
 		{"a dotted word that is no variable", []Statement{allow(pub, "topic:/v1/devices.status/x")}, nil},
 		{"no wildcard advice for resources without effect", []Statement{

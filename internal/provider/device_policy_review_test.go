@@ -69,6 +69,7 @@ func TestReviewWarnings(t *testing.T) {
 		{"partly denied allow", [][3][]string{stmt("ALLOW", pub, "topic:/v1/*"), stmt("DENY", both, "topic:/v1/a/*")}, nil, ""},
 		{"allow everything", [][3][]string{stmt("ALLOW", both, "topic:*")}, []string{"Device Policy Allows Every Topic"}, `statement[0].resources[Value("topic:*")]`},
 		{"prefix written twice", [][3][]string{stmt("ALLOW", pub, "topic:topic:/v1/up")}, []string{`Repeated "topic:" Prefix In Device Policy Topic`}, `statement[0].resources[Value("topic:topic:/v1/up")]`},
+		{"dollar sign doubled as in HCL", [][3][]string{stmt("ALLOW", pub, "topic:/v1/$${devices.deviceId}/up")}, []string{"Doubled Dollar Sign In Device Policy Topic"}, `statement[0].resources[Value("topic:/v1/$${devices.deviceId}/up")]`},
 		{"system topic", [][3][]string{stmt("ALLOW", pub, "topic:$oc/devices/d1/sys/messages/up")}, []string{"System Topic In Device Policy"}, ""},
 	}
 	for _, tc := range cases {
