@@ -295,8 +295,13 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 			cfg.Endpoint = "https://iotda." + cfg.Region + ".myhuaweicloud.com"
 		}
 	} else if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		diags.AddAttributeError(path.Root("endpoint"), "Invalid IoTDA Endpoint",
-			fmt.Sprintf("%q is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com.", cfg.Endpoint))
+		detail := fmt.Sprintf("%q is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com.", cfg.Endpoint)
+		if !strings.Contains(cfg.Endpoint, "://") {
+			// A host (and port) without its scheme, as an access address is
+			// often copied.
+			detail += fmt.Sprintf(" Write it with its scheme: %q (or http:// for a local mock).", "https://"+cfg.Endpoint)
+		}
+		diags.AddAttributeError(path.Root("endpoint"), "Invalid IoTDA Endpoint", detail)
 	}
 	if cfg.ProjectID == "" {
 		diags.AddAttributeError(path.Root("project_id"), "Missing IoTDA Project ID",

@@ -81,13 +81,14 @@ func TestResolveConfig(t *testing.T) {
 		model providerModel
 		want  string
 	}{
-		"no endpoint or region": {providerModel{ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "HW_REGION_NAME"},
-		"no project":            {providerModel{Region: types.StringValue("cn-north-4"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "HW_PROJECT_ID"},
-		"no access key":         {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), SecretKey: types.StringValue("s")}, "HW_ACCESS_KEY"},
-		"no secret key":         {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a")}, "HW_SECRET_KEY"},
-		"unknown project":       {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringUnknown(), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "not known until apply"},
-		"unknown parallelism":   {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s"), BatchParallelism: types.Int64Unknown()}, `"batch_parallelism" must be known`},
-		"endpoint not a URL":    {providerModel{Endpoint: types.StringValue("iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "is not an http(s) URL"},
+		"no endpoint or region":        {providerModel{ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "HW_REGION_NAME"},
+		"no project":                   {providerModel{Region: types.StringValue("cn-north-4"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "HW_PROJECT_ID"},
+		"no access key":                {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), SecretKey: types.StringValue("s")}, "HW_ACCESS_KEY"},
+		"no secret key":                {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a")}, "HW_SECRET_KEY"},
+		"unknown project":              {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringUnknown(), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, "not known until apply"},
+		"unknown parallelism":          {providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s"), BatchParallelism: types.Int64Unknown()}, `"batch_parallelism" must be known`},
+		"endpoint not a URL":           {providerModel{Endpoint: types.StringValue("iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, `is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com. Write it with its scheme: "https://iotda.example.com"`},
+		"endpoint with another scheme": {providerModel{Endpoint: types.StringValue("ftp://iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, `"ftp://iotda.example.com" is not an http(s) URL`},
 	}
 	t.Run("no credentials at all is one error", func(t *testing.T) {
 		_, diags := resolveConfig(providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p")}, env(nil))
