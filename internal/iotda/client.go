@@ -414,7 +414,7 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 			return &outcomeUnknown{fmt.Errorf("%s: %w", op, err)}
 		}
 		if notSent(err) && ctx.Err() == nil {
-			return fmt.Errorf("%s: %w (%s)", op, err, unreachableHint(c.base, int(attempts.Load())))
+			return fmt.Errorf("%s: %w (%s)", op, err, unreachableHint(err, c.base, int(attempts.Load())))
 		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -444,8 +444,12 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 }
 
 // unreachableHint says what to check when no connection to the endpoint
-// could be made (refused, unknown host, no route).
-func unreachableHint(endpoint *url.URL, attempts int) string {
+// could be made (refused, unknown host, no route), or when an https
+// endpoint answers in plain HTTP.
+func unreachableHint(err error, endpoint *url.URL, attempts int) string {
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return fmt.Sprintf("the endpoint %s answers plain HTTP, not HTTPS: check its scheme (http:// for a local mock) and port; nothing was sent", endpoint.Redacted())
+	}
 	tries := ""
 	if attempts > 1 {
 		tries = fmt.Sprintf(" in %d attempts", attempts)

@@ -518,6 +518,36 @@ func TestUnreachableEndpointSaysWhatToCheck(t *testing.T) {
 	}
 }
 
+// TestHTTPSEndpointAnsweringHTTP: an https endpoint whose server speaks
+// plain HTTP (the local mock, say) fails at once, without retries, says to
+// check the scheme, and a create is known not to have been sent: no
+// "may have been created" and no listing.
+func TestHTTPSEndpointAnsweringHTTP(t *testing.T) {
+	srv := mock.NewTestServer(t, mock.Config{})
+	endpoint := strings.Replace(srv.URL, "http://", "https://", 1)
+	rt := &recordingTransport{next: http.DefaultTransport}
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.Endpoint = endpoint; cfg.Transport = rt })
+	_, err := c.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: "p", Statement: statements("topic:/a")})
+	if !errors.Is(err, http.ErrSchemeMismatch) {
+		t.Fatalf("error %v, want http.ErrSchemeMismatch", err)
+	}
+	if errors.Is(err, iotda.ErrOutcomeUnknown) {
+		t.Errorf("error %q says the create may have been acted on; nothing was sent", err)
+	}
+	if want := "(the endpoint " + endpoint + " answers plain HTTP, not HTTPS: check its scheme"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	if n := srv.TotalCalls(); n != 0 {
+		t.Errorf("the mock answered %d calls, want none", n)
+	}
+	if _, err := c.GetPolicy(context.Background(), "0123456789abcdef01234567"); !errors.Is(err, http.ErrSchemeMismatch) {
+		t.Errorf("GetPolicy error %v, want http.ErrSchemeMismatch", err)
+	}
+	if n := len(rt.paths); n != 2 {
+		t.Errorf("%d attempts for a create and a read, want 2: the scheme is not retried", n)
+	}
+}
+
 func TestContextDeadlineStopsRetries(t *testing.T) {
 	srv := mock.NewTestServer(t, mock.Config{})
 	c := newClient(t, srv, func(cfg *iotda.Config) {

@@ -181,6 +181,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	}
 	noReplay := noReplay(ctx)
 	if err != nil {
+		if errors.Is(err, http.ErrSchemeMismatch) {
+			return false, nil // the same answer every time: the endpoint's scheme is wrong
+		}
 		if noReplay {
 			return notSent(err), nil
 		}
@@ -215,10 +218,11 @@ func (c *Client) retryAfterTooLong(resp *http.Response) (time.Duration, bool) {
 }
 
 // notSent reports whether a transport error happened while connecting,
-// before any byte of the request was written.
+// before any byte of the request was written: the connection could not be
+// made, or an https endpoint answered the TLS handshake in plain HTTP.
 func notSent(err error) bool {
 	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial"
+	return errors.As(err, &opErr) && opErr.Op == "dial" || errors.Is(err, http.ErrSchemeMismatch)
 }
 
 // backoff waits what Retry-After asks for (checkRetry has refused waits
