@@ -89,7 +89,7 @@ func Compare(oldStmts, newStmts []Statement) (Diff, error) {
 	for side, stmts := range [][]Statement{oldStmts, newStmts} {
 		for i, s := range stmts {
 			if s.Effect != effectAllow && s.Effect != effectDeny {
-				return Diff{}, fmt.Errorf("%s statement %d: the effect must be %q or %q, not %q",
+				return Diff{}, fmt.Errorf("%s statement[%d]: the effect must be %q or %q, not %q",
 					[]string{"old", "new"}[side], i, effectAllow, effectDeny, s.Effect)
 			}
 		}

@@ -143,10 +143,10 @@ func TestCompareIdentity(t *testing.T) {
 }
 
 func TestCompareErrors(t *testing.T) {
-	if _, err := Compare([]Statement{{Effect: "allow"}}, nil); err == nil || !strings.Contains(err.Error(), "old statement 0") {
+	if _, err := Compare([]Statement{{Effect: "allow"}}, nil); err == nil || !strings.Contains(err.Error(), "old statement[0]") {
 		t.Errorf("Compare with a bad old effect: %v", err)
 	}
-	if _, err := Compare(nil, []Statement{allow(pub), {Effect: "PERMIT"}}); err == nil || !strings.Contains(err.Error(), "new statement 1") {
+	if _, err := Compare(nil, []Statement{allow(pub), {Effect: "PERMIT"}}); err == nil || !strings.Contains(err.Error(), "new statement[1]") {
 		t.Errorf("Compare with a bad new effect: %v", err)
 	}
 }

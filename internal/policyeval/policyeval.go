@@ -122,7 +122,7 @@ func Evaluate(stmts []Statement, action, topic string, id Identity) (Result, err
 	}
 	for i, s := range stmts {
 		if s.Effect != effectAllow && s.Effect != effectDeny {
-			return Result{}, fmt.Errorf("statement %d: the effect must be %q or %q, not %q", i, effectAllow, effectDeny, s.Effect)
+			return Result{}, fmt.Errorf("statement[%d]: the effect must be %q or %q, not %q", i, effectAllow, effectDeny, s.Effect)
 		}
 	}
 	if strings.HasPrefix(topic, "$") {

@@ -191,8 +191,8 @@ func TestEvaluateErrors(t *testing.T) {
 		{"empty topic", ok, "publish", "", "topic must not be empty"},
 		{"topic with the resource prefix", ok, "publish", "topic:/v1/up", `the topic "topic:/v1/up" starts with "topic:", the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. "/v1/up"`},
 		{"the resource prefix alone", ok, "publish", "topic:", `without the prefix, e.g. "/v1/devices/sensor-1/telemetry"`},
-		{"bad effect", append(ok, Statement{Effect: "allow"}), "publish", "/a", `statement 1: the effect must be "ALLOW" or "DENY", not "allow"`},
-		{"bad effect on a system topic", []Statement{{Effect: "PERMIT"}}, "publish", "$oc/x", `statement 0`},
+		{"bad effect", append(ok, Statement{Effect: "allow"}), "publish", "/a", `statement[1]: the effect must be "ALLOW" or "DENY", not "allow"`},
+		{"bad effect on a system topic", []Statement{{Effect: "PERMIT"}}, "publish", "$oc/x", `statement[0]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,7 +104,7 @@ func Review(stmts []Statement) []Warning {
 					Statement: i,
 					Resource:  -1,
 					Summary:   summaryOverridden,
-					Detail: fmt.Sprintf("Statement %d is an ALLOW statement, but every topic it allows for %s is also denied by %s of this policy, and DENY beats ALLOW. "+
+					Detail: fmt.Sprintf("statement[%d] is an ALLOW statement, but every topic it allows for %s is also denied by %s of this policy, and DENY beats ALLOW. "+
 						"The statement can never grant anything: remove it, or narrow the DENY resources if it should take effect.",
 						i, joinWords(quoteAll(uniqueStrings(s.Actions))), denyList(by)),
 				})
@@ -116,12 +116,12 @@ func Review(stmts []Statement) []Warning {
 				out = append(out, Warning{Statement: i, Resource: j, Summary: summary, Detail: detail})
 			}
 			if strings.HasPrefix(r, topicPrefix+topicPrefix) {
-				warn(summaryPrefix, fmt.Sprintf("Resource %q of statement %d starts with %q more than once. The prefix is written once, and what follows it is the topic, "+
+				warn(summaryPrefix, fmt.Sprintf("Resource %q of statement[%d] starts with %q more than once. The prefix is written once, and what follows it is the topic, "+
 					"so this resource matches only topics that themselves begin with the text %q. Did you mean %q?",
 					r, i, topicPrefix, topicPrefix, singlePrefix(r)))
 			}
 			if strings.Contains(r, "$${") {
-				warn(summaryEscapedVar, fmt.Sprintf("Resource %q of statement %d contains \"$${\". In a quoted string of Terraform configuration, $${ stands for ${, "+
+				warn(summaryEscapedVar, fmt.Sprintf("Resource %q of statement[%d] contains \"$${\". In a quoted string of Terraform configuration, $${ stands for ${, "+
 					"but this value reached the provider with both dollar signs (values from a JSON variables file, or read with file(), jsondecode() or yamldecode(), are not unescaped), "+
 					"so IoTDA matches a literal \"$\" before the variable. Write it with a single dollar sign where it comes from: %q.",
 					r, i, strings.ReplaceAll(r, "$${", "${")))
@@ -129,18 +129,18 @@ func Review(stmts []Statement) []Warning {
 			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$'
 			unknown := unknownVariables(p)
 			if used := literalWildcards(p); len(used) > 0 && !system && len(unknown) == 0 && !overridden {
-				warn(summaryWildcard, fmt.Sprintf("Resource %q of statement %d contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
+				warn(summaryWildcard, fmt.Sprintf("Resource %q of statement[%d] contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
 					"so this resource matches only topics that contain %s literally. To match any characters use \"*\" (one or more characters, \"/\" included), for example %q.",
 					r, i, joinWords(quoteAll(used)), pronoun(len(used)), rewriteWildcards(p)))
 			}
 			for _, name := range unknown {
-				warn(summaryUnknownVar, fmt.Sprintf("Resource %q of statement %d uses %q, which is not an IoTDA variable, so the resource never matches any topic. "+
+				warn(summaryUnknownVar, fmt.Sprintf("Resource %q of statement[%d] uses %q, which is not an IoTDA variable, so the resource never matches any topic. "+
 					"Did you mean %q? The variables are %s (in Terraform configuration written with a doubled dollar sign, as $${devices.deviceId}).",
 					r, i, "${"+name+"}", "${"+closestVariable(name)+"}", variableList()))
 			}
 			for _, text := range bareVariables(p) {
 				name := closestVariable(strings.Trim(text, "${}"))
-				warn(summaryBareVar, fmt.Sprintf("Resource %q of statement %d contains %q, which looks like a variable but is not written as ${...}, so IoTDA matches it as literal text. "+
+				warn(summaryBareVar, fmt.Sprintf("Resource %q of statement[%d] contains %q, which looks like a variable but is not written as ${...}, so IoTDA matches it as literal text. "+
 					"Did you mean %q? In Terraform configuration write it with a doubled dollar sign: %q.",
 					r, i, text, "${"+name+"}", "$${"+name+"}"))
 			}
@@ -149,13 +149,13 @@ func Review(stmts []Statement) []Warning {
 				if n > 1 {
 					reach = fmt.Sprintf("every topic of at least %d characters, in effect every topic", n)
 				}
-				warn(summaryEverything, fmt.Sprintf("Resource %q of statement %d matches %s, and this policy's ALLOW statements use such a resource for both %s and %s, "+
+				warn(summaryEverything, fmt.Sprintf("Resource %q of statement[%d] matches %s, and this policy's ALLOW statements use such a resource for both %s and %s, "+
 					"so every device the policy is bound to may publish and subscribe to every custom topic, other devices' topics included. "+
 					"Unless that is intended, narrow the resources, for example to \"topic:/v1/devices/${devices.deviceId}/*\" (written $${devices.deviceId} in Terraform configuration).",
 					r, i, reach, ActionPublish, ActionSubscribe))
 			}
 			if system {
-				warn(summarySystem, fmt.Sprintf("Resource %q of statement %d names topics starting with \"$\". IoTDA device policies do not govern system topics "+
+				warn(summarySystem, fmt.Sprintf("Resource %q of statement[%d] names topics starting with \"$\". IoTDA device policies do not govern system topics "+
 					"(\"$oc/...\" and any other topic starting with \"$\"), so this resource has no effect. Remove it.", r, i))
 			}
 		}
@@ -292,17 +292,14 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// denyList names DENY statements, as in "DENY statement 0" or "DENY
-// statements 0, 2 and 3".
+// denyList names DENY statements by index, as in "DENY statement[0]" or
+// "DENY statement[0] and statement[2]".
 func denyList(idx []int) string {
 	words := make([]string, len(idx))
 	for i, n := range idx {
-		words[i] = fmt.Sprint(n)
+		words[i] = fmt.Sprintf("statement[%d]", n)
 	}
-	if len(idx) == 1 {
-		return "DENY statement " + words[0]
-	}
-	return "DENY statements " + joinWords(words)
+	return "DENY " + joinWords(words)
 }
 
 // joinWords joins words as in "a", "a and b" or "a, b and c".

@@ -54,7 +54,7 @@ func TestReview(t *testing.T) {
 		{"deny shadows allow", []Statement{
 			deny(pub, "topic:/v1/*"),
 			allow(pub, "topic:/v1/?/x"),
-		}, []want{{1, -1, summaryOverridden, []string{"Statement 1", `"iotda:devices:publish"`, "DENY statement 0 "}}}},
+		}, []want{{1, -1, summaryOverridden, []string{"statement[1] is an ALLOW", `"iotda:devices:publish"`, "DENY statement[0] "}}}},
 		{"narrower deny does not shadow", []Statement{
 			deny(pub, "topic:/v1/a/*"),
 			allow(pub, "topic:/v1/*"),
@@ -66,17 +66,17 @@ func TestReview(t *testing.T) {
 		{"deny on both shadows both", []Statement{
 			allow(pubSub, "topic:/v1/a"),
 			deny(pubSub, "topic:/v1/*"),
-		}, []want{{0, -1, summaryOverridden, []string{`"iotda:devices:publish" and "iotda:devices:subscribe"`, "DENY statement 1 "}}}},
+		}, []want{{0, -1, summaryOverridden, []string{`"iotda:devices:publish" and "iotda:devices:subscribe"`, "DENY statement[1] "}}}},
 		{"deny per action across statements", []Statement{
 			deny(pub, "topic:/v1/*"),
 			deny(sub, "topic:*"),
 			allow(pubSub, "topic:/v1/a"),
-		}, []want{{2, -1, summaryOverridden, []string{"DENY statements 0 and 1 "}}}},
+		}, []want{{2, -1, summaryOverridden, []string{"DENY statement[0] and statement[1] "}}}},
 		{"deny statements together shadow", []Statement{
 			deny(pub, "topic:?"),
 			deny(pub, "topic:?*"),
 			allow(pub, "topic:*"),
-		}, []want{{2, -1, summaryOverridden, []string{"DENY statements 0 and 1 "}}}},
+		}, []want{{2, -1, summaryOverridden, []string{"DENY statement[0] and statement[1] "}}}},
 		{"deny statements together leave a gap", []Statement{
 			deny(pub, "topic:?"),
 			deny(pub, "topic:??*"),
@@ -90,7 +90,7 @@ func TestReview(t *testing.T) {
 			deny(pub, "topic:/a/*"),
 			deny(pub, "topic:/c", "topic:/d"),
 			allow(pub, "topic:/a/b", "topic:/c"),
-		}, []want{{2, -1, summaryOverridden, []string{"DENY statements 0 and 1 "}}}},
+		}, []want{{2, -1, summaryOverridden, []string{"DENY statement[0] and statement[1] "}}}},
 		{"allow does not shadow allow", []Statement{
 			allow(pub, "topic:*"),
 			allow(pub, "topic:/a"),
@@ -119,7 +119,7 @@ func TestReview(t *testing.T) {
 			deny(pub, "topic:/a"),
 			allow(pub, "topic:/a", "topic:$oc/x"),
 		}, []want{
-			{1, -1, summaryOverridden, []string{"DENY statement 0 "}},
+			{1, -1, summaryOverridden, []string{"DENY statement[0] "}},
 			{1, 1, summarySystem, nil},
 		}},
 		{"only system topics is not overridden", []Statement{

@@ -149,7 +149,7 @@ output "guarded" {
 output "x" {
   value = provider::iotda::compare([{ effect = "PERMIT", actions = [], resources = [] }], [])
 }`,
-				ExpectError: expectError(`old statement 0: the effect must be "ALLOW" or "DENY", not "PERMIT"`),
+				ExpectError: expectError(`old statement\[0\]: the effect must be "ALLOW" or "DENY", not "PERMIT"`),
 			},
 			{
 				// A new statement that would never match is refused: judged as
@@ -158,14 +158,14 @@ output "x" {
 output "x" {
   value = provider::iotda::compare([], [{ effect = "ALLOW", actions = ["iotda:devices:subscribe"], resources = ["/v1/*"] }])
 }`,
-				ExpectError: expectError(`new statement 0: resource "/v1/\*" does not start with "topic:", so it would never match: write "topic:/v1/\*"`),
+				ExpectError: expectError(`new statement\[0\]: resource "/v1/\*" does not start with "topic:", so it would never match: write "topic:/v1/\*"`),
 			},
 			{
 				Config: `
 output "x" {
   value = provider::iotda::compare([{ effect = "ALLOW", actions = ["Subscribe"], resources = ["topic:/v1/*"] }], [])
 }`,
-				ExpectError: expectError(`old statement 0: action "Subscribe" is not .* write "iotda:devices:subscribe"`),
+				ExpectError: expectError(`old statement\[0\]: action "Subscribe" is not .* write "iotda:devices:subscribe"`),
 			},
 		},
 	})

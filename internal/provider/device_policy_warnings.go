@@ -63,14 +63,14 @@ func listChanges(b *strings.Builder, changes []policyeval.Change, side string, l
 		if c.Action == policyeval.ActionSubscribe {
 			verb = "subscribe to"
 		}
-		fmt.Fprintf(b, "  - %s %q %s (statement %d of the %s policy, resource %q)\n", verb, c.Topic, forIdentity(c.Identity), c.Statement, side, c.Resource)
+		fmt.Fprintf(b, "  - %s %q %s (statement[%d] of the %s policy, resource %q)\n", verb, c.Topic, forIdentity(c.Identity), c.Statement, side, c.Resource)
 	}
 }
 
 // listUndecided writes the resources whose comparison was not decided.
 func listUndecided(b *strings.Builder, us []policyeval.Undecided, side, what string) {
 	for _, u := range us {
-		fmt.Fprintf(b, "  - undecided: whether resource %q of statement %d of the %s policy %s for %s depends on device identities in a way the comparison cannot settle; check it with provider::iotda::evaluate\n",
+		fmt.Fprintf(b, "  - undecided: whether resource %q of statement[%d] of the %s policy %s for %s depends on device identities in a way the comparison cannot settle; check it with provider::iotda::evaluate\n",
 			u.Resource, u.Statement, side, what, u.Action)
 	}
 }

@@ -85,31 +85,31 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 		{name: "statement added", config: fleetPolicy("fleet-renamed", "", ownDown, noFirmware, ownUp, broadcast),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
 				`("fleet-renamed") publish or subscribe to topics they could not before`,
-				`subscribe to "/v1/broadcast" for every device (statement 3 of the planned policy, resource "topic:/v1/broadcast")`,
+				`subscribe to "/v1/broadcast" for every device (statement[3] of the planned policy, resource "topic:/v1/broadcast")`,
 				"provider::iotda::compare",
 			}}},
 		{name: "deny removed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
-				`publish to "/v1/fleet/firmware/x"`, `(statement 1 of the planned policy, resource "topic:/v1/fleet/*")`,
+				`publish to "/v1/fleet/firmware/x"`, `(statement[1] of the planned policy, resource "topic:/v1/fleet/*")`,
 			}}},
 		{name: "deny added back", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware),
 			want: []string{warnNarrows}, details: map[string][]string{warnNarrows: {
 				"This change takes access away from the devices bound to",
-				`publish to "/v1/fleet/firmware/x"`, `(statement 1 of the current policy, resource "topic:/v1/fleet/*")`,
+				`publish to "/v1/fleet/firmware/x"`, `(statement[1] of the current policy, resource "topic:/v1/fleet/*")`,
 			}}},
 		{name: "variable replaced by a wildcard", config: fleetPolicy("fleet-renamed", "", ownDown, ownUpAnyFor, broadcast, noFirmware),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
-				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement 1 of the planned policy, resource "topic:/v1/devices/*/up")`,
+				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement[1] of the planned policy, resource "topic:/v1/devices/*/up")`,
 			}}},
 		{name: "wildcard widened", config: fleetPolicy("fleet-renamed", "", ownDown, allUp, broadcast, noFirmware),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
-				`publish to "x" for every device (statement 1 of the planned policy, resource "topic:*")`,
+				`publish to "x" for every device (statement[1] of the planned policy, resource "topic:*")`,
 			}}},
 		{name: "widened and narrowed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware, subscribeAll),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
-				`subscribe to "x" for every device (statement 4 of the planned policy, resource "topic:*")`,
-				"It also takes access away:", `publish to "x" for every device (statement 1 of the current policy, resource "topic:*")`,
-				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement 1 of the current policy, resource "topic:/v1/devices/*/up")`,
+				`subscribe to "x" for every device (statement[4] of the planned policy, resource "topic:*")`,
+				"It also takes access away:", `publish to "x" for every device (statement[1] of the current policy, resource "topic:*")`,
+				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement[1] of the current policy, resource "topic:/v1/devices/*/up")`,
 			}}},
 	}
 	for _, step := range steps {
@@ -149,7 +149,7 @@ func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 	))
 	expectWarnings(t, "plan", w.planWarnings(), []string{warnEverything, warnOverridden}, map[string][]string{
 		warnEverything: {`"topic:*"`, "every device the policy is bound to may publish and subscribe to every custom topic"},
-		warnOverridden: {"Statement 2 is an ALLOW statement", "DENY statement 1"},
+		warnOverridden: {"statement[2] is an ALLOW statement", "DENY statement[1]"},
 	})
 	if srv.TotalCalls() != 0 {
 		t.Errorf("planning new policies made %d API calls, want none", srv.TotalCalls())

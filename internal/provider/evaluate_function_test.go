@@ -104,14 +104,14 @@ output "x" {
 output "x" {
   value = provider::iotda::evaluate([{ effect = "DENY", actions = ["publish"], resources = ["topic:/v1/*"] }], "publish", "/v1/a", {})
 }`,
-				ExpectError: expectError(`statement 0: action "publish" is not "iotda:devices:publish" or "iotda:devices:subscribe", so the statement would never match: write "iotda:devices:publish"`),
+				ExpectError: expectError(`statement\[0\]: action "publish" is not "iotda:devices:publish" or "iotda:devices:subscribe", so the statement would never match: write "iotda:devices:publish"`),
 			},
 			{
 				Config: `
 output "x" {
   value = provider::iotda::evaluate([{ effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:/v1/a", "/v1/*"] }], "publish", "/v1/b", {})
 }`,
-				ExpectError: expectError(`statement 0: resource "/v1/\*" does not start with "topic:", so it would never match: write "topic:/v1/\*"`),
+				ExpectError: expectError(`statement\[0\]: resource "/v1/\*" does not start with "topic:", so it would never match: write "topic:/v1/\*"`),
 			},
 		},
 	})

@@ -29,7 +29,7 @@ const statementsArgRule = "Written by hand, they follow the rules of a policy: a
 // without the "topic:" prefix. Judged as written, such a statement would
 // make a check asserting "not allowed" or "no new access" pass for the
 // wrong reason. The error names a statement as which and its index, e.g.
-// "new statement 0".
+// "new statement[0]" (an index, as in statement[0] of the configuration).
 func checkStatementsArg(which string, stmts []iotda.Statement) error {
 	for i, s := range stmts {
 		for _, a := range s.Actions {
@@ -38,12 +38,12 @@ func checkStatementsArg(which string, stmts []iotda.Statement) error {
 				if full := "iotda:devices:" + strings.ToLower(a); full == iotda.ActionPublish || full == iotda.ActionSubscribe {
 					hint = fmt.Sprintf(": write %q", full)
 				}
-				return fmt.Errorf("%s %d: action %q is not %q or %q, so the statement would never match%s", which, i, a, iotda.ActionPublish, iotda.ActionSubscribe, hint)
+				return fmt.Errorf("%s[%d]: action %q is not %q or %q, so the statement would never match%s", which, i, a, iotda.ActionPublish, iotda.ActionSubscribe, hint)
 			}
 		}
 		for _, r := range s.Resources {
 			if !strings.HasPrefix(r, resourcePrefix) {
-				return fmt.Errorf("%s %d: resource %q does not start with %q, so it would never match: write %q", which, i, r, resourcePrefix, withPrefix(r))
+				return fmt.Errorf("%s[%d]: resource %q does not start with %q, so it would never match: write %q", which, i, r, resourcePrefix, withPrefix(r))
 			}
 		}
 	}
