@@ -69,7 +69,8 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 //     [ActionSubscribe] (in one statement or several): the policy grants
 //     every device every custom topic.
 //   - a resource whose pattern starts with "$", naming system topics,
-//     which policies do not govern.
+//     which policies do not govern; not when it starts with "$${", whose
+//     doubled-dollar warning says to write "${" instead.
 //   - a resource using a ${...} name that is not an IoTDA variable (such
 //     as "${devices.deviceid}" or "${device.deviceId}"), which never
 //     matches, naming the closest variable.
@@ -126,7 +127,10 @@ func Review(stmts []Statement) []Warning {
 					"so IoTDA matches a literal \"$\" before the variable. Write it with a single dollar sign where it comes from: %q.",
 					r, i, strings.ReplaceAll(r, "$${", "${")))
 			}
-			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$'
+			// "topic:$${devices.deviceId}/up" is a topic meant to start with a
+			// variable: the advice to remove it as a system topic would
+			// contradict the doubled-dollar warning's.
+			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$' && !strings.HasPrefix(r, topicPrefix+"$${")
 			unknown := unknownVariables(p)
 			if used := literalWildcards(p); len(used) > 0 && !system && len(unknown) == 0 && !overridden {
 				warn(summaryWildcard, fmt.Sprintf("Resource %q of statement[%d] contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+

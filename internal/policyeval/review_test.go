@@ -171,6 +171,10 @@ func TestReview(t *testing.T) {
 		{"dollar sign doubled as in HCL", []Statement{allow(pub, "topic:/v1/$${devices.deviceId}/up", "topic:/v1/${devices.deviceId}/$x")}, []want{
 			{0, 0, summaryEscapedVar, []string{`contains "$${"`, `reached the provider with both dollar signs`, `with a single dollar sign where it comes from: "topic:/v1/${devices.deviceId}/up".`}},
 		}},
+		{"doubled dollar sign at the start of the topic is no system topic to remove", []Statement{allow(pub, "topic:$${devices.deviceId}/up", "topic:$oc/x")}, []want{
+			{0, 0, summaryEscapedVar, []string{`"topic:${devices.deviceId}/up"`}},
+			{0, 1, summarySystem, nil},
+		}},
 		{"topic: later in the topic is not a repeated prefix", []Statement{allow(pub, "topic:/v1/topic:/x", "topic:topic/x")}, nil},
 		{"a dotted word that is no variable", []Statement{allow(pub, "topic:/v1/devices.status/x")}, nil},
 		{"no wildcard advice for resources without effect", []Statement{
