@@ -237,6 +237,22 @@ func (s envSetting) resolve(getenv func(string) string, diags *diag.Diagnostics)
 	return ""
 }
 
+// withScheme returns endpoint with https:// in front when it is a host
+// (with an optional port and path) written without its scheme, as an
+// access address is often copied. A mistyped scheme ("https:/host",
+// "http//host") or a port without a host gets no suggestion: prefixing it
+// would make nonsense.
+func withScheme(endpoint string) (string, bool) {
+	if strings.Contains(endpoint, "//") || strings.HasPrefix(strings.ToLower(endpoint), "http") {
+		return "", false
+	}
+	u, err := url.Parse("https://" + endpoint)
+	if err != nil || u.Hostname() == "" || strings.HasSuffix(u.Host, ":") {
+		return "", false
+	}
+	return "https://" + endpoint, true
+}
+
 // resolveConfig turns the provider block and the environment into a client
 // configuration, with an attribute error for each missing or unknown value.
 func resolveConfig(config providerModel, getenv func(string) string) (iotda.Config, diag.Diagnostics) {
@@ -296,10 +312,8 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 		}
 	} else if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		detail := fmt.Sprintf("%q is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com.", cfg.Endpoint)
-		if !strings.Contains(cfg.Endpoint, "://") {
-			// A host (and port) without its scheme, as an access address is
-			// often copied.
-			detail += fmt.Sprintf(" Write it with its scheme: %q (or http:// for a local mock).", "https://"+cfg.Endpoint)
+		if fixed, ok := withScheme(cfg.Endpoint); ok {
+			detail += fmt.Sprintf(" Write it with its scheme: %q (or http:// for a local mock).", fixed)
 		}
 		diags.AddAttributeError(path.Root("endpoint"), "Invalid IoTDA Endpoint", detail)
 	}

@@ -90,6 +90,33 @@ func TestResolveConfig(t *testing.T) {
 		"endpoint not a URL":           {providerModel{Endpoint: types.StringValue("iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, `is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com. Write it with its scheme: "https://iotda.example.com"`},
 		"endpoint with another scheme": {providerModel{Endpoint: types.StringValue("ftp://iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, `"ftp://iotda.example.com" is not an http(s) URL`},
 	}
+	// An endpoint without scheme is shown with https://; a mistyped scheme
+	// or a port without host is not: prefixing it would suggest nonsense
+	// such as "https://https:/host".
+	for endpoint, want := range map[string]string{
+		"iotda.example.com":        "https://iotda.example.com",
+		"127.0.0.1:18388":          "https://127.0.0.1:18388",
+		"localhost:18388":          "https://localhost:18388",
+		"https:/iotda.example.com": "",
+		"https//iotda.example.com": "",
+		"http//127.0.0.1:18388":    "",
+		":18388":                   "",
+		"ftp://iotda.example.com":  "",
+	} {
+		t.Run("endpoint "+endpoint, func(t *testing.T) {
+			_, diags := resolveConfig(providerModel{Endpoint: types.StringValue(endpoint), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, env(nil))
+			if len(diags.Errors()) != 1 || diags.Errors()[0].Summary() != "Invalid IoTDA Endpoint" {
+				t.Fatalf("diagnostics %s, want the one error Invalid IoTDA Endpoint", diags)
+			}
+			detail := diags.Errors()[0].Detail()
+			if hint := fmt.Sprintf("Write it with its scheme: %q", want); want != "" && !strings.Contains(detail, hint) {
+				t.Errorf("detail %q does not contain %q", detail, hint)
+			}
+			if want == "" && strings.Contains(detail, "Write it with its scheme") {
+				t.Errorf("detail %q suggests a scheme for an endpoint that is not a host without one", detail)
+			}
+		})
+	}
 	t.Run("no credentials at all is one error", func(t *testing.T) {
 		_, diags := resolveConfig(providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p")}, env(nil))
 		if len(diags.Errors()) != 1 || diags.Errors()[0].Summary() != "Missing IoTDA Credentials" {
