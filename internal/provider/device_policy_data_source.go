@@ -63,7 +63,7 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Optional:            true,
 				Computed:            true,
 				Validators: []validator.String{
-					validPolicyID,
+					validPolicyIDOrName,
 				},
 			},
 			"policy_name": computedToo(policyNameAttribute("The exact name of the policy to read. Conflicts with `policy_id`; computed when the policy is found by id.")),

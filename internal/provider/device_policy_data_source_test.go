@@ -187,6 +187,7 @@ func TestAccDevicePolicyDataSource_validation(t *testing.T) {
 		{"both id and name", "policy_id = \"0123456789abcdef01234567\"\npolicy_name = \"p\"", `Invalid Attribute Combination.*Exactly one of these attributes must be configured: \[policy_id,policy_name\]`},
 		{"app id with id", "policy_id = \"0123456789abcdef01234567\"\napp_id = \"space-1\"", `Invalid Attribute Combination.*cannot be configured together: \[policy_id,app_id\]`},
 		{"malformed id", `policy_id = "0123456789ABCDEF01234567"`, `policy_id must be a device policy id: 24 lower-case hexadecimal characters`},
+		{"name as id", `policy_id = "my-policy"`, `policy_id must be a device policy id: 24 lower-case hexadecimal characters. A policy's name is not its id: to find a policy by name, set policy_name instead of policy_id, got: my-policy`},
 		{"name characters", `policy_name = "my policy"`, `policy_name must contain only letters, digits, "_" and "-"`},
 		{"long app id", fmt.Sprintf("policy_name = \"p\"\napp_id = %q", "a123456789012345678901234567890123456"), `app_id string length must be between 1 and 36`},
 	}

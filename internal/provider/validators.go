@@ -26,6 +26,11 @@ var (
 	validNameCharacters = stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`)
 	validPolicyID       = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters. "+
 		"A policy's name is not its id: the iotda_device_policy data source finds a policy by name (policy_id = data.iotda_device_policy.<name>.id)")
+	// The iotda_device_policy data source itself finds a policy by name
+	// with policy_name: pointing it at itself would send the user in a
+	// circle.
+	validPolicyIDOrName = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters. "+
+		"A policy's name is not its id: to find a policy by name, set policy_name instead of policy_id")
 	validTargetID = stringvalidator.RegexMatches(targetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
 )
 
