@@ -50,8 +50,9 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 //     begin with the text "topic:"; the detail shows it with one prefix.
 //   - a resource containing "$${": the escape Terraform configuration uses
 //     for "${" in a quoted string, which reached the provider unescaped (a
-//     value from a JSON variables file or read with file() or yamldecode()
-//     is not unescaped), so IoTDA matches a literal "$" before the
+//     value from a JSON variables file, a -var option or a TF_VAR_
+//     environment variable, or read with file() or yamldecode() is not
+//     unescaped), so IoTDA matches a literal "$" before the
 //     variable; the detail shows it with one dollar sign.
 //   - a resource using "+" or "#", which are literal characters in IoTDA
 //     policies and not MQTT wildcards; the detail shows the pattern with
@@ -123,7 +124,7 @@ func Review(stmts []Statement) []Warning {
 			}
 			if strings.Contains(r, "$${") {
 				warn(summaryEscapedVar, fmt.Sprintf("Resource %q of statement[%d] contains \"$${\". In a quoted string of Terraform configuration, $${ stands for ${, "+
-					"but this value reached the provider with both dollar signs (values from a JSON variables file, or read with file(), jsondecode() or yamldecode(), are not unescaped), "+
+					"but this value reached the provider with both dollar signs (values from a JSON variables file, a -var option or a TF_VAR_ environment variable, or read with file(), jsondecode() or yamldecode(), are not unescaped), "+
 					"so IoTDA matches a literal \"$\" before the variable. Write it with a single dollar sign where it comes from: %q.",
 					r, i, strings.ReplaceAll(r, "$${", "${")))
 			}
