@@ -191,11 +191,42 @@ func TestExamples(t *testing.T) {
 				if n := len(srv.Policies("")); n != 0 {
 					t.Fatalf("terraform test left %d policies behind", n)
 				}
+				runOfflineTests(t, tf, dir, cliConfig)
 			}
 			applyPlanDestroy(t, srv, tfRun)
 		})
 	}
 }
+
+// runOfflineTests runs again, with no endpoint and no credentials, each
+// test file of an example that replaces the provider with mock_provider:
+// such a file says it needs no IoTDA, which the run with the mock's
+// settings cannot show.
+func runOfflineTests(t *testing.T, tf, dir, cliConfig string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "tests", "*.tftest.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), `mock_provider "iotda"`) {
+			continue
+		}
+		filter := "tests/" + filepath.Base(file)
+		out, err := runTerraform(tf, dir, cliConfig, nil, "test", "-filter="+filter, "-no-color")
+		if err != nil || !offlinePassedRe.Match(out) {
+			t.Fatalf("terraform test -filter=%s with no endpoint and no credentials: %v\n%s", filter, err, out)
+		}
+	}
+}
+
+// offlinePassedRe matches the closing line of a terraform test run that ran
+// something and passed.
+var offlinePassedRe = regexp.MustCompile(`Success! [1-9][0-9]* passed, 0 failed`)
 
 // applyPlanDestroy applies the configuration, requires the next plan to be
 // empty and destroys it, checking the mock at each step.
