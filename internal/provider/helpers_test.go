@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,19 +123,20 @@ func checkNoPolicies(srv *mock.TestServer) resource.TestCheckFunc {
 }
 
 func stringSetExact(values ...string) knownvalue.Check {
-	checks := make([]knownvalue.Check, len(values))
-	for i, v := range values {
-		checks[i] = knownvalue.StringExact(v)
-	}
-	return knownvalue.SetExact(checks)
+	return knownvalue.SetExact(stringChecks(values))
 }
 
 func stringListExact(values ...string) knownvalue.Check {
+	return knownvalue.ListExact(stringChecks(values))
+}
+
+// stringChecks checks each of values exactly.
+func stringChecks(values []string) []knownvalue.Check {
 	checks := make([]knownvalue.Check, len(values))
 	for i, v := range values {
 		checks[i] = knownvalue.StringExact(v)
 	}
-	return knownvalue.ListExact(checks)
+	return checks
 }
 
 const requiredProviders = `terraform {
@@ -168,14 +168,13 @@ func cliProviderConfig(t *testing.T) string {
 			return
 		}
 		sharedCLIDir = dir
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "terraform-provider-iotda"), "../..").CombinedOutput()
-		if err != nil {
-			sharedCLIErr = "building the provider: " + err.Error() + "\n" + string(out)
+		bin := filepath.Join(dir, "bin")
+		if err := buildProviderInto(bin); err != nil {
+			sharedCLIErr = err.Error()
 			return
 		}
 		sharedCLIConfig = filepath.Join(dir, "cli.tfrc")
-		config := "provider_installation {\n  dev_overrides {\n    \"iotda-terraform/iotda\" = \"" + filepath.Join(dir, "bin") + "\"\n  }\n  direct {}\n}\n"
-		if err := os.WriteFile(sharedCLIConfig, []byte(config), 0o600); err != nil {
+		if err := os.WriteFile(sharedCLIConfig, []byte(overridesText(map[string]string{"iotda-terraform/iotda": bin})), 0o600); err != nil {
 			sharedCLIErr = err.Error()
 		}
 	})
@@ -519,33 +518,41 @@ func devOverridesConfigWith(tb testing.TB, more map[string]string) string {
 // (source address -> folder of its binary) from its folder.
 func overridesConfig(tb testing.TB, overrides map[string]string) string {
 	tb.Helper()
-	sources := make([]string, 0, len(overrides))
-	for source := range overrides {
-		sources = append(sources, source)
-	}
-	sort.Strings(sources)
-	var b strings.Builder
-	b.WriteString("provider_installation {\n  dev_overrides {\n")
-	for _, source := range sources {
-		fmt.Fprintf(&b, "    %q = %q\n", source, overrides[source])
-	}
-	b.WriteString("  }\n  direct {}\n}\n")
 	path := filepath.Join(tb.TempDir(), "cli.tfrc")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(overridesText(overrides)), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	return path
+}
+
+// overridesText is the CLI configuration of overridesConfig.
+func overridesText(overrides map[string]string) string {
+	var b strings.Builder
+	b.WriteString("provider_installation {\n  dev_overrides {\n")
+	for _, source := range slices.Sorted(maps.Keys(overrides)) {
+		fmt.Fprintf(&b, "    %q = %q\n", source, overrides[source])
+	}
+	b.WriteString("  }\n  direct {}\n}\n")
+	return b.String()
 }
 
 // buildProvider builds the provider binary and returns its folder.
 func buildProvider(tb testing.TB) string {
 	tb.Helper()
 	dir := filepath.Join(tb.TempDir(), "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-iotda"), "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("building the provider: %v\n%s", err, out)
+	if err := buildProviderInto(dir); err != nil {
+		tb.Fatal(err)
 	}
 	return dir
+}
+
+// buildProviderInto builds the provider binary into dir.
+func buildProviderInto(dir string) error {
+	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-iotda"), "../..").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("building the provider: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // mockEnv is the provider's environment for srv.
