@@ -104,6 +104,10 @@ type Config struct {
 	// Transport carries the requests; nil means a pooled transport built
 	// from Insecure. Tests use it to wrap or fail the connection.
 	Transport http.RoundTripper
+	// CallCounter, when set, counts every request sent. Only tests set it:
+	// it lets a call budget hold on a real instance, which has no counters
+	// to read.
+	CallCounter *CallCounter
 	UserAgent string
 	Logger    Logger
 	// Now is the signing clock; nil means time.Now.
@@ -180,6 +184,7 @@ func New(cfg Config) (*Client, error) {
 			logger:    cfg.Logger,
 			projectID: cfg.ProjectID,
 			instance:  cfg.InstanceID,
+			counter:   cfg.CallCounter,
 		},
 	}
 
@@ -231,7 +236,7 @@ func (c *Client) BatchParallelism() int {
 func (c *Client) CreatePolicy(ctx context.Context, req CreatePolicyRequest) (*Policy, error) {
 	var out Policy
 	ctx = withoutReplay(ctx)
-	if err := c.do(ctx, "CreateDevicePolicy", http.MethodPost, c.path(), nil, req, http.StatusCreated, &out); err != nil {
+	if err := c.do(ctx, OpCreate, http.MethodPost, c.path(), nil, req, http.StatusCreated, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -240,7 +245,7 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreatePolicyRequest) (*Po
 // UpdatePolicy changes the name and/or the statements of a policy.
 func (c *Client) UpdatePolicy(ctx context.Context, policyID string, req UpdatePolicyRequest) (*Policy, error) {
 	var out Policy
-	if err := c.do(ctx, "UpdateDevicePolicy", http.MethodPut, c.path(policyID), nil, req, http.StatusOK, &out); err != nil {
+	if err := c.do(ctx, OpUpdate, http.MethodPut, c.path(policyID), nil, req, http.StatusOK, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -249,7 +254,7 @@ func (c *Client) UpdatePolicy(ctx context.Context, policyID string, req UpdatePo
 // GetPolicy reads one policy; a missing one is ErrNotFound.
 func (c *Client) GetPolicy(ctx context.Context, policyID string) (*Policy, error) {
 	var out Policy
-	if err := c.do(ctx, "ShowDevicePolicy", http.MethodGet, c.path(policyID), nil, nil, http.StatusOK, &out); err != nil {
+	if err := c.do(ctx, OpShow, http.MethodGet, c.path(policyID), nil, nil, http.StatusOK, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -258,7 +263,7 @@ func (c *Client) GetPolicy(ctx context.Context, policyID string) (*Policy, error
 // DeletePolicy deletes a policy, which unbinds all its targets; a missing one
 // is ErrNotFound.
 func (c *Client) DeletePolicy(ctx context.Context, policyID string) error {
-	return c.do(ctx, "DeleteDevicePolicy", http.MethodDelete, c.path(policyID), nil, nil, http.StatusNoContent, nil)
+	return c.do(ctx, OpDelete, http.MethodDelete, c.path(policyID), nil, nil, http.StatusNoContent, nil)
 }
 
 // ListPolicies returns every policy matching the filter, following the
@@ -277,7 +282,7 @@ func (c *Client) ListPolicies(ctx context.Context, filter ListPoliciesFilter) ([
 			query.Set("policy_name", filter.PolicyName)
 		}
 		var out ListPoliciesResponse
-		if err := c.do(ctx, "ListDevicePolicies", http.MethodGet, c.path(), query, nil, http.StatusOK, &out); err != nil {
+		if err := c.do(ctx, OpList, http.MethodGet, c.path(), query, nil, http.StatusOK, &out); err != nil {
 			return Page{}, 0, err
 		}
 		all = append(all, out.Policies...)
@@ -289,16 +294,16 @@ func (c *Client) ListPolicies(ctx context.Context, filter ListPoliciesFilter) ([
 // BindPolicy binds up to MaxTargetsPerCall targets. Targets the API refused
 // are in the result's FailureTargets, not in the error.
 func (c *Client) BindPolicy(ctx context.Context, policyID, targetType string, targetIDs []string) (*BindResult, error) {
-	return c.bindOrUnbind(ctx, "BindDevicePolicy", "bind", policyID, targetType, targetIDs)
+	return c.bindOrUnbind(ctx, OpBind, "bind", policyID, targetType, targetIDs)
 }
 
 // UnbindPolicy unbinds up to MaxTargetsPerCall targets. Targets the API
 // refused are in the result's FailureTargets, not in the error.
 func (c *Client) UnbindPolicy(ctx context.Context, policyID, targetType string, targetIDs []string) (*BindResult, error) {
-	return c.bindOrUnbind(ctx, "UnbindDevicePolicy", "unbind", policyID, targetType, targetIDs)
+	return c.bindOrUnbind(ctx, OpUnbind, "unbind", policyID, targetType, targetIDs)
 }
 
-func (c *Client) bindOrUnbind(ctx context.Context, op, verb, policyID, targetType string, targetIDs []string) (*BindResult, error) {
+func (c *Client) bindOrUnbind(ctx context.Context, op Operation, verb, policyID, targetType string, targetIDs []string) (*BindResult, error) {
 	if len(targetIDs) == 0 || len(targetIDs) > MaxTargetsPerCall {
 		return nil, fmt.Errorf("%s: %d target ids given, the API takes 1 to %d per call", op, len(targetIDs), MaxTargetsPerCall)
 	}
@@ -318,7 +323,7 @@ func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) (
 	pages, err := listPages(ctx, c, func(ctx context.Context, marker string, offset int) (Page, []Target, error) {
 		req := ListTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker, Offset: offset}
 		var out ListTargetsResponse
-		if err := c.do(ctx, "ShowTargetsInDevicePolicy", http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
+		if err := c.do(ctx, OpListTargets, http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
 			return Page{}, nil, err
 		}
 		return out.Page, out.Targets, nil
@@ -378,7 +383,7 @@ func (c *Client) path(segments ...string) []string {
 
 // do sends one API call and decodes the answer into out when the status is
 // the expected one; any other answer becomes an *APIError.
-func (c *Client) do(ctx context.Context, op, method string, segments []string, query url.Values, in any, want int, out any) error {
+func (c *Client) do(ctx context.Context, op Operation, method string, segments []string, query url.Values, in any, want int, out any) error {
 	u := *c.base
 	u.Path = strings.TrimSuffix(c.base.Path, "/")
 	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/")
@@ -424,7 +429,7 @@ func (c *Client) do(ctx context.Context, op, method string, segments []string, q
 		return fmt.Errorf("%s: reading the response: %w", op, err)
 	}
 	if resp.StatusCode != want {
-		apiErr := newAPIError(op, resp, data)
+		apiErr := newAPIError(string(op), resp, data)
 		apiErr.Attempts = int(attempts.Load())
 		if wait, ok := c.retryAfterTooLong(resp); ok {
 			apiErr.RetryAfter, apiErr.MaxRetryAfter = wait, c.maxRetryAfter

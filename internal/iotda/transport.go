@@ -87,6 +87,7 @@ type signingTransport struct {
 	logger    Logger
 	projectID string
 	instance  string
+	counter   *CallCounter
 }
 
 func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -116,11 +117,12 @@ func (t *signingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if n, ok := req.Context().Value(attemptsKey).(*atomic.Int32); ok {
 		n.Add(1)
 	}
+	t.counter.add(operationFrom(req.Context()))
 	start := time.Now()
 	resp, err := t.base.RoundTrip(out)
 	if t.logger != nil {
 		fields := map[string]any{
-			"operation":   operationFrom(req.Context()),
+			"operation":   string(operationFrom(req.Context())),
 			"method":      req.Method,
 			"path":        req.URL.Path,
 			"duration_ms": time.Since(start).Milliseconds(),
@@ -144,12 +146,12 @@ const (
 	attemptsKey
 )
 
-func withOperation(ctx context.Context, op string) context.Context {
+func withOperation(ctx context.Context, op Operation) context.Context {
 	return context.WithValue(ctx, operationKey, op)
 }
 
-func operationFrom(ctx context.Context) string {
-	op, _ := ctx.Value(operationKey).(string)
+func operationFrom(ctx context.Context) Operation {
+	op, _ := ctx.Value(operationKey).(Operation)
 	return op
 }
 
