@@ -31,9 +31,9 @@
 // exits 0. Without flags it accepts the mock package's test project and
 // test key pair. Invalid flags exit 2; a failure to listen or serve exits 1.
 //
-// A signed request must sign Instance-Id, X-Project-Id and X-Security-Token
-// when it carries them, and its body is hashed as received (see the mock
-// package's documentation).
+// A signed request's body is hashed as received; X-Project-Id,
+// X-Security-Token and Instance-Id may come unsigned, as the gateway
+// accepts them (see the mock package's documentation).
 package main
 
 import (

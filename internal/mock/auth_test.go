@@ -236,78 +236,192 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 }
 
-// TestAuthHeadersMustBeSigned checks that Instance-Id, X-Project-Id and
-// X-Security-Token count only when signed: added after signing, or present
-// but left out of the signed headers, they make the request fail, so a
-// signed bind cannot be sent to another instance.
-func TestAuthHeadersMustBeSigned(t *testing.T) {
-	ts := authServer(t)
-	policy := mustCreate(t, ts.Server, "inst-a", "signed-headers")
-	bindPath := "/v5/iot/" + TestProjectID + "/device-policies/" + policy.PolicyID + "/bind"
+// golangsdkUserAgent is the User-Agent of the huaweicloud Terraform
+// provider's HTTP library.
+const golangsdkUserAgent = "terraform-provider-iac golangsdk/2.0.0"
 
-	cases := []struct {
-		name   string
-		header string
-		value  string
+// golangsdkRequest builds a request the way the huaweicloud Terraform
+// provider's HTTP library (chnsz/golangsdk) sends it: Accept and User-Agent
+// always, Content-Type only with a body, every header present signed (not
+// host, which is not among its headers), and then, unsigned, X-Project-Id,
+// X-Domain-Id and, for a temporary key, X-Security-Token. instanceID, when
+// set, is added unsigned too.
+func golangsdkRequest(t *testing.T, base, method, path string, body []byte, creds signer.Credentials, securityToken, instanceID string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, base+"/v5/iot/"+TestProjectID+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", golangsdkUserAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json;charset=UTF-8")
+	}
+	var signed []string
+	for name := range req.Header {
+		signed = append(signed, strings.ToLower(name))
+	}
+	signed = append(signed, "x-sdk-date")
+	slices.Sort(signed)
+	signWith(t, req, body, creds, signed)
+	req.Header.Set("X-Project-Id", TestProjectID)
+	req.Header.Set("X-Domain-Id", "0970dd7a1300f5672ff2c003c60ae115")
+	if securityToken != "" {
+		req.Header.Set("X-Security-Token", securityToken)
+	}
+	if instanceID != "" {
+		req.Header.Set("Instance-Id", instanceID)
+	}
+	return req
+}
+
+// TestAuthGolangsdkOrder checks that the mock accepts what the gateway
+// accepts: a request signed first, with X-Project-Id, X-Security-Token and
+// Instance-Id added afterwards unsigned (as chnsz/golangsdk does), goes
+// through every operation with both algorithms and both kinds of key.
+func TestAuthGolangsdkOrder(t *testing.T) {
+	ts := authServer(t)
+	keys := []struct {
+		name  string
+		creds signer.Credentials
+		token string
 	}{
-		{"Instance-Id", "Instance-Id", "inst-b"},
-		{"empty Instance-Id", "Instance-Id", ""},
-		{"X-Project-Id", "X-Project-Id", TestProjectID},
-		{"X-Security-Token", "X-Security-Token", tempSecurityToken},
+		{"permanent", signer.Credentials{AccessKey: TestAccessKey, SecretKey: TestSecretKey}, ""},
+		{"temporary", signer.Credentials{AccessKey: tempAccessKey, SecretKey: tempSecretKey}, tempSecurityToken},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name+" added after signing", func(t *testing.T) {
-			c := newClient(t, ts)
-			c.instance = "inst-a"
-			body := encodeBody(t, bindBody("device", "d-"+strings.ToLower(strings.ReplaceAll(tc.name, " ", "-"))))
-			req, err := http.NewRequest(http.MethodPost, ts.URL+bindPath, bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Instance-Id", "inst-a")
-			signWith(t, req, body, c.creds, []string{"content-type", "host", "instance-id", "x-sdk-date"})
-			if tc.header == "Instance-Id" {
-				// Replaced: the signed value is gone, the new one unsigned.
-				req.Header.Set("Instance-Id", tc.value)
-				wantAuthError(t, c.roundTrip(req), "verify aksk signature fail", "signature does not match")
-			} else {
-				req.Header.Set(tc.header, tc.value)
-				wantAuthError(t, c.roundTrip(req), "verify aksk signature fail", tc.header, "not among the signed headers")
-			}
-		})
-		t.Run(tc.name+" present but not signed", func(t *testing.T) {
-			c := newClient(t, ts)
-			req, err := http.NewRequest(http.MethodGet, ts.URL+"/v5/iot/"+TestProjectID+"/device-policies", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set(tc.header, tc.value)
-			signWith(t, req, nil, c.creds, []string{"host", "x-sdk-date"})
-			wantAuthError(t, c.roundTrip(req), "verify aksk signature fail", tc.header, "not among the signed headers")
-		})
+	for _, algorithm := range []string{signer.AlgorithmBasic, signer.AlgorithmDerived} {
+		for _, key := range keys {
+			t.Run(algorithm+" "+key.name, func(t *testing.T) {
+				creds := key.creds
+				creds.Algorithm = algorithm
+				if algorithm == signer.AlgorithmDerived {
+					creds.Region = "cn-north-4"
+				}
+				instance := "inst-" + strings.ToLower(algorithm[:3]) + "-" + key.name
+				c := newClient(t, ts)
+				send := func(method, path string, body any, status int) response {
+					t.Helper()
+					r := c.roundTrip(golangsdkRequest(t, ts.URL, method, path, encodeBody(t, body), creds, key.token, instance))
+					if r.status != status {
+						t.Fatalf("%s %s = %d, want %d: %s", method, path, r.status, status, r.body)
+					}
+					return r
+				}
+				p := decodeAs[Policy](t, send(http.MethodPost, "/device-policies", createRequest("golangsdk"), http.StatusCreated), http.StatusCreated)
+				if _, ok := ts.Policy(instance, p.PolicyID); !ok {
+					t.Fatalf("the policy is not in instance %s, named by the unsigned Instance-Id", instance)
+				}
+				send(http.MethodGet, "/device-policies/"+p.PolicyID, nil, http.StatusOK)
+				send(http.MethodGet, "/device-policies?policy_name=golangsdk", nil, http.StatusOK)
+				send(http.MethodPut, "/device-policies/"+p.PolicyID, UpdatePolicyRequest{PolicyName: "golangsdk-renamed"}, http.StatusOK)
+				send(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "d-1", "d-2"), http.StatusOK)
+				send(http.MethodPost, "/device-policies/"+p.PolicyID+"/unbind", bindBody("device", "d-2"), http.StatusOK)
+				got := decodeAs[ListTargetsResponse](t, send(http.MethodPost, "/device-policies/"+p.PolicyID+"/list-targets", nil, http.StatusOK), http.StatusOK)
+				if len(got.Targets) != 1 || got.Targets[0].TargetID != "d-1" {
+					t.Errorf("targets = %+v, want d-1", got.Targets)
+				}
+				if r := send(http.MethodDelete, "/device-policies/"+p.PolicyID, nil, http.StatusNoContent); len(r.body) != 0 {
+					t.Errorf("delete answered a body: %s", r.body)
+				}
+			})
+		}
 	}
+}
+
+// TestAuthUnsignedHeadersChecked checks that the headers that may come
+// unsigned are still checked for what they say, and that a header that was
+// signed cannot be changed afterwards.
+func TestAuthUnsignedHeadersChecked(t *testing.T) {
+	ts := authServer(t)
+	policy := mustCreate(t, ts.Server, "inst-a", "unsigned-headers")
+	perm := signer.Credentials{AccessKey: TestAccessKey, SecretKey: TestSecretKey}
+	temp := signer.Credentials{AccessKey: tempAccessKey, SecretKey: tempSecretKey}
+	c := newClient(t, ts)
+
+	t.Run("X-Project-Id of another project", func(t *testing.T) {
+		req := golangsdkRequest(t, ts.URL, http.MethodGet, "/device-policies", nil, perm, "", "")
+		req.Header.Set("X-Project-Id", "another-project")
+		wantError(t, c.roundTrip(req), http.StatusForbidden, "IOTDA.000003", "project")
+	})
+	t.Run("temporary key without its token", func(t *testing.T) {
+		wantAuthError(t, c.roundTrip(golangsdkRequest(t, ts.URL, http.MethodGet, "/device-policies", nil, temp, "", "")), "needs its X-Security-Token")
+	})
+	t.Run("temporary key with another token", func(t *testing.T) {
+		wantAuthError(t, c.roundTrip(golangsdkRequest(t, ts.URL, http.MethodGet, "/device-policies", nil, temp, "another-security-token", "")), "does not belong to the access key")
+	})
+	t.Run("permanent key with a token", func(t *testing.T) {
+		wantAuthError(t, c.roundTrip(golangsdkRequest(t, ts.URL, http.MethodGet, "/device-policies", nil, perm, tempSecurityToken, "")), "permanent")
+	})
+	t.Run("invalid unsigned Instance-Id", func(t *testing.T) {
+		wantError(t, c.roundTrip(golangsdkRequest(t, ts.URL, http.MethodGet, "/device-policies", nil, perm, "", "inst/a")), http.StatusBadRequest, "IOTDA.000006", "Instance-Id")
+	})
+	t.Run("signed Instance-Id replaced after signing", func(t *testing.T) {
+		body := encodeBody(t, bindBody("device", "d-replaced"))
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/v5/iot/"+TestProjectID+"/device-policies/"+policy.PolicyID+"/bind", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Instance-Id", "inst-a")
+		signWith(t, req, body, perm, []string{"content-type", "host", "instance-id", "x-sdk-date"})
+		req.Header.Set("Instance-Id", "inst-b")
+		wantAuthError(t, c.roundTrip(req), "signature does not match")
+	})
+	t.Run("signed X-Security-Token replaced after signing", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodGet, ts.URL+"/v5/iot/"+TestProjectID+"/device-policies", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Security-Token", "another-security-token")
+		signWith(t, req, nil, temp, []string{"host", "x-sdk-date", "x-security-token"})
+		req.Header.Set("X-Security-Token", tempSecurityToken)
+		wantAuthError(t, c.roundTrip(req), "signature does not match")
+	})
 	if got := ts.Targets("inst-a", policy.PolicyID, ""); len(got) != 0 {
 		t.Errorf("targets bound in inst-a = %v, want none", got)
 	}
 	if got := ts.Policies("inst-b"); len(got) != 0 {
 		t.Errorf("policies in inst-b = %v, want none", got)
 	}
+}
 
-	// Signed, each of them is accepted (the temporary key needs its token).
-	tmp := newClient(t, ts)
-	tmp.creds = signer.Credentials{AccessKey: tempAccessKey, SecretKey: tempSecretKey}
-	tmp.securityToken = tempSecurityToken
-	tmp.instance = "inst-a"
-	res := decodeAs[BindResult](t, tmp.do(http.MethodPost, "/device-policies/"+policy.PolicyID+"/bind", bindBody("device", "d-signed")), http.StatusOK)
-	if len(res.SuccessTargets) != 1 {
-		t.Errorf("bind with every header signed = %+v, want one success", res)
+// TestAuthBodyHash checks the body-hash rule, which unsigned headers do not
+// loosen: X-Sdk-Content-Sha256 counts only when signed, so an unsigned
+// UNSIGNED-PAYLOAD cannot cover a body changed after signing, while a
+// signed one is honoured.
+func TestAuthBodyHash(t *testing.T) {
+	ts := authServer(t)
+	c := newClient(t, ts)
+	url := ts.URL + "/v5/iot/" + TestProjectID + "/device-policies"
+	signed := encodeBody(t, createRequest("hashed"))
+	altered := encodeBody(t, createRequest("altered"))
+	cases := []struct {
+		name    string
+		headers []string
+		status  int
+	}{
+		{"unsigned UNSIGNED-PAYLOAD", []string{"host", "x-sdk-date"}, http.StatusUnauthorized},
+		{"signed UNSIGNED-PAYLOAD", []string{"host", "x-sdk-content-sha256", "x-sdk-date"}, http.StatusCreated},
 	}
-	// A token request signs nothing, so the rule does not apply to it.
-	tok := newClient(t, ts)
-	tok.token = iamToken
-	tok.instance = "inst-a"
-	decodeAs[ListPoliciesResponse](t, tok.do(http.MethodGet, "/device-policies", nil), http.StatusOK)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(altered))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			// The signer takes UNSIGNED-PAYLOAD as the body hash in both
+			// cases; only a verifier that honours it unsigned would agree.
+			req.Header.Set(signer.HeaderContentSHA256, signer.UnsignedPayload)
+			signWith(t, req, signed, c.creds, tc.headers)
+			r := c.roundTrip(req)
+			if tc.status == http.StatusUnauthorized {
+				wantAuthError(t, r, "signature does not match")
+				return
+			}
+			decodeAs[Policy](t, r, tc.status)
+		})
+	}
 }
 
 // TestQueryWithSemicolon checks that a ";" in a query value is read as

@@ -98,17 +98,18 @@
 // A derived (V11-HMAC-SHA256) signature must name the service "iotdm" in
 // its scope; any region is accepted.
 //
-// Headers that change what a request does must be signed when present:
-// Instance-Id (the instance acted on), X-Project-Id (the project claimed)
-// and X-Security-Token (the temporary key's token). A signed request that
-// carries one of them unsigned, even empty, is rejected, so a header added
-// after signing cannot send a signed bind to another instance. The
-// reference lists X-Project-Id and Instance-Id among the headers a signed
-// request carries, and official clients (the SDK, and this project's
-// client) sign every header they send except Content-Type; the signing
-// guide's demos, which sign content-type;host;x-sdk-date, send none of the
-// three. Requests authenticated by X-Auth-Token are not signed and are not
-// concerned.
+// As the gateway does, the signature covers the headers its SignedHeaders
+// names and nothing else: X-Project-Id, X-Security-Token and Instance-Id may
+// come unsigned. Real clients rely on it: the huaweicloud Terraform
+// provider's HTTP library (chnsz/golangsdk) signs a request and then adds
+// X-Project-Id, X-Domain-Id and, for a temporary key, X-Security-Token. An
+// unsigned header is still checked for what it says: X-Project-Id must be
+// the configured project (403), X-Security-Token must be the token of the
+// access key, and Instance-Id must be well formed. A header that was signed
+// cannot be changed afterwards (the signature no longer matches), and the
+// body-hash rule above does not depend on the others being signed. Clients
+// may sign any headers they send, content-type, accept and user-agent
+// included, and need not send Content-Type on a request without a body.
 //
 // Query strings are read as the canonical request reads them: parameters
 // are separated by "&" only, so a ";" is part of a key or value (Go's
