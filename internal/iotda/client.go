@@ -108,8 +108,8 @@ type Config struct {
 	// it lets a call budget hold on a real instance, which has no counters
 	// to read.
 	CallCounter *CallCounter
-	UserAgent string
-	Logger    Logger
+	UserAgent   string
+	Logger      Logger
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
 	// PageSize is the limit of each page of a listing: 1 to MaxPageSize,
