@@ -10,7 +10,10 @@
 // (IOTDA_MOCK_ACCESS_KEY, IOTDA_MOCK_SECRET_KEY, IOTDA_MOCK_SECURITY_TOKEN,
 // IOTDA_MOCK_TOKEN), else from the keys file (lines NAME=VALUE with those
 // names; blank lines and lines starting with # are ignored), else the
-// mock package's test key pair. Flags are visible to every user of the
+// mock package's test key pair. An access key without a secret key (or the
+// reverse), or a name with an empty value in the keys file, is refused at
+// start; a keys file that its group or others may read or write draws a
+// warning. Flags are visible to every user of the
 // machine in the process list: give secrets in the environment or the keys
 // file (the program warns when a secret comes from a flag).
 //
@@ -48,6 +51,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -61,6 +65,8 @@ const (
 	shutdownTimeout = 10 * time.Second
 	// readHeaderTimeout bounds the time to send the request headers.
 	readHeaderTimeout = 10 * time.Second
+	// maxKeysFileBytes bounds the keys file read.
+	maxKeysFileBytes = 64 << 10
 )
 
 // The environment variables of the keys, also the names in a keys file.
@@ -81,112 +87,120 @@ func main() {
 // run is the whole program: it serves until ctx is done and returns the
 // exit code. getenv reads the environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	opts, code, ok := parseFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	creds, tokens, err := resolveKeys(opts, getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "iotda-mock: %v\n", err)
+		return 2
+	}
+	srv, err := mock.New(mock.Config{
+		ProjectID:   opts.projectID,
+		Credentials: []mock.Credential{creds},
+		Tokens:      tokens,
+		Latency:     opts.latency,
+		StatePath:   opts.statePath,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "iotda-mock: %v\n", err)
+		return 2
+	}
+	return serve(ctx, opts, srv, stdout, stderr)
+}
+
+// options are the program's flags.
+type options struct {
+	listen, projectID, keysFile, statePath, urlFile string
+	accessKey, secretKey, securityToken             string
+	tokens                                          []string
+	latency, readTimeout, idleTimeout               time.Duration
+	// set names the flags given on the command line.
+	set map[string]bool
+}
+
+// parseFlags parses and checks the flags; when ok is false the program
+// exits with code.
+func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok bool) {
 	fs := flag.NewFlagSet("iotda-mock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:0", "address to listen on (host:port; port 0 picks a free port)")
-	projectID := fs.String("project-id", mock.TestProjectID, "the project id accepted in paths")
-	keysFile := fs.String("keys-file", "", "file of NAME=VALUE lines giving "+envAccessKey+", "+envSecretKey+", "+envSecurityToken+" or "+envToken)
-	accessKey := fs.String("access-key", "", "access key (AK) accepted in signatures (else $"+envAccessKey+", the keys file, or the test key)")
-	secretKey := fs.String("secret-key", "", "secret key (SK) of the access key; visible in the process list, prefer $"+envSecretKey+" or -keys-file")
-	securityToken := fs.String("security-token", "", "makes the key pair temporary: requests must carry this X-Security-Token; prefer $"+envSecurityToken)
-	latency := fs.Duration("latency", 0, "latency added to every request, e.g. 20ms")
-	statePath := fs.String("state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
-	readTimeout := fs.Duration("read-timeout", 15*time.Second, "time a request may take to send its headers and body")
-	idleTimeout := fs.Duration("idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
-	urlFile := fs.String("url-file", "", "file the mock's URL is written to, atomically, once it accepts connections (removed at shutdown)")
-	var tokens []string
+	fs.StringVar(&opts.listen, "listen", "127.0.0.1:0", "address to listen on (host:port; port 0 picks a free port)")
+	fs.StringVar(&opts.projectID, "project-id", mock.TestProjectID, "the project id accepted in paths")
+	fs.StringVar(&opts.keysFile, "keys-file", "", "file of NAME=VALUE lines giving "+envAccessKey+", "+envSecretKey+", "+envSecurityToken+" or "+envToken+" (readable by its owner only)")
+	fs.StringVar(&opts.accessKey, "access-key", "", "access key (AK) accepted in signatures (else $"+envAccessKey+", the keys file, or the test key)")
+	fs.StringVar(&opts.secretKey, "secret-key", "", "secret key (SK) of the access key; visible in the process list, prefer $"+envSecretKey+" or -keys-file")
+	fs.StringVar(&opts.securityToken, "security-token", "", "makes the key pair temporary: requests must carry this X-Security-Token; prefer $"+envSecurityToken)
+	fs.DurationVar(&opts.latency, "latency", 0, "latency added to every request, e.g. 20ms")
+	fs.StringVar(&opts.statePath, "state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
+	fs.DurationVar(&opts.readTimeout, "read-timeout", 15*time.Second, "time a request may take to send its headers and body")
+	fs.DurationVar(&opts.idleTimeout, "idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
+	fs.StringVar(&opts.urlFile, "url-file", "", "file the mock's URL is written to, atomically, once it accepts connections (removed at shutdown)")
 	fs.Func("token", "IAM token accepted in X-Auth-Token (repeatable); prefer $"+envToken, func(v string) error {
 		if v == "" {
 			return errors.New("a token must not be empty")
 		}
-		tokens = append(tokens, v)
+		opts.tokens = append(opts.tokens, v)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return opts, 0, false
 		}
-		return 2
+		return opts, 2, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "iotda-mock: unexpected arguments %q\n", fs.Args())
 		fs.Usage()
-		return 2
+		return opts, 2, false
 	}
-	if *latency < 0 {
-		fmt.Fprintf(stderr, "iotda-mock: -latency %s is negative\n", *latency)
-		return 2
+	if opts.latency < 0 {
+		fmt.Fprintf(stderr, "iotda-mock: -latency %s is negative\n", opts.latency)
+		return opts, 2, false
 	}
-	if *readTimeout <= 0 || *idleTimeout <= 0 {
+	if opts.readTimeout <= 0 || opts.idleTimeout <= 0 {
 		fmt.Fprintln(stderr, "iotda-mock: -read-timeout and -idle-timeout must be positive")
-		return 2
+		return opts, 2, false
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	opts.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { opts.set[f.Name] = true })
 	for _, name := range []string{"secret-key", "security-token", "token"} {
-		if set[name] {
+		if opts.set[name] {
 			fmt.Fprintf(stderr, "iotda-mock: warning: -%s puts a secret in the process list; use the environment or -keys-file\n", name)
 		}
 	}
-	keys, err := resolveKeys(*keysFile, getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "iotda-mock: %v\n", err)
-		return 2
-	}
-	pick := func(flagName, flagValue, name, fallback string) string {
-		switch {
-		case set[flagName]:
-			return flagValue
-		case keys[name] != "":
-			return keys[name]
-		}
-		return fallback
-	}
-	if !set["token"] && keys[envToken] != "" {
-		tokens = append(tokens, keys[envToken])
-	}
-	srv, err := mock.New(mock.Config{
-		ProjectID: *projectID,
-		Credentials: []mock.Credential{{
-			AccessKey:     pick("access-key", *accessKey, envAccessKey, mock.TestAccessKey),
-			SecretKey:     pick("secret-key", *secretKey, envSecretKey, mock.TestSecretKey),
-			SecurityToken: pick("security-token", *securityToken, envSecurityToken, ""),
-		}},
-		Tokens:    tokens,
-		Latency:   *latency,
-		StatePath: *statePath,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "iotda-mock: %v\n", err)
-		return 2
-	}
+	return opts, 0, true
+}
 
+// serve listens and serves srv until ctx is done, then shuts down
+// gracefully; it returns the exit code.
+func serve(ctx context.Context, opts options, srv *mock.Server, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", opts.listen)
 	if err != nil {
-		logger.Error("cannot listen", "address", *listen, "error", err)
+		logger.Error("cannot listen", "address", opts.listen, "error", err)
 		return 1
 	}
 	hs := &http.Server{
 		Handler:           logRequests(logger, srv),
-		ReadHeaderTimeout: min(readHeaderTimeout, *readTimeout),
-		ReadTimeout:       *readTimeout,
-		IdleTimeout:       *idleTimeout,
+		ReadHeaderTimeout: min(readHeaderTimeout, opts.readTimeout),
+		ReadTimeout:       opts.readTimeout,
+		IdleTimeout:       opts.idleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	url := "http://" + ln.Addr().String()
-	if *urlFile != "" {
-		if err := writeFileAtomic(*urlFile, url+"\n"); err != nil {
+	if opts.urlFile != "" {
+		if err := writeFileAtomic(opts.urlFile, url+"\n"); err != nil {
 			logger.Error("cannot write the URL file", "error", err)
 			ln.Close()
 			return 1
 		}
-		defer os.Remove(*urlFile)
+		defer os.Remove(opts.urlFile)
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "iotda-mock listening on %s\n", url)
-	logger.Info("serving", "address", ln.Addr().String(), "project_id", *projectID, "state", *statePath)
+	logger.Info("serving", "address", ln.Addr().String(), "project_id", opts.projectID, "state", opts.statePath)
 
 	select {
 	case err := <-served:
@@ -267,36 +281,106 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// resolveKeys reads the keys from the environment and then the keys file:
-// for each name, the environment wins.
-func resolveKeys(path string, getenv func(string) string) (map[string]string, error) {
-	keys := map[string]string{}
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("reading the keys file: %w", err)
-		}
-		for i, line := range strings.Split(string(data), "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			name, value, ok := strings.Cut(line, "=")
-			name = strings.TrimSpace(name)
-			switch {
-			case !ok:
-				return nil, fmt.Errorf("keys file %s, line %d: not NAME=VALUE", path, i+1)
-			case name != envAccessKey && name != envSecretKey && name != envSecurityToken && name != envToken:
-				return nil, fmt.Errorf("keys file %s, line %d: unknown name %q (want %s, %s, %s or %s)",
-					path, i+1, name, envAccessKey, envSecretKey, envSecurityToken, envToken)
-			}
-			keys[name] = strings.TrimSpace(value)
+// keyNames are the names of the keys, in the environment and a keys file.
+var keyNames = []string{envAccessKey, envSecretKey, envSecurityToken, envToken}
+
+// resolveKeys picks the credential and tokens the mock accepts: for each
+// key, the flag, else the environment, else the keys file. An access key
+// and its secret key come together: one without the other is refused, not
+// completed with the test pair's, which anyone can read. With neither, the
+// test pair is used.
+func resolveKeys(opts options, getenv func(string) string, stderr io.Writer) (mock.Credential, []string, error) {
+	file := map[string]string{}
+	if opts.keysFile != "" {
+		var err error
+		if file, err = readKeysFile(opts.keysFile, stderr); err != nil {
+			return mock.Credential{}, nil, err
 		}
 	}
-	for _, name := range []string{envAccessKey, envSecretKey, envSecurityToken, envToken} {
-		if v := getenv(name); v != "" {
-			keys[name] = v
+	// pick returns a key's value and whether it was given at all.
+	pick := func(flagName, flagValue, name string) (string, bool, error) {
+		switch {
+		case opts.set[flagName]:
+			if flagValue == "" {
+				return "", false, fmt.Errorf("-%s is empty", flagName)
+			}
+			return flagValue, true, nil
+		case getenv(name) != "":
+			return getenv(name), true, nil
 		}
+		v, ok := file[name]
+		return v, ok, nil
+	}
+	ak, akGiven, err := pick("access-key", opts.accessKey, envAccessKey)
+	if err != nil {
+		return mock.Credential{}, nil, err
+	}
+	sk, skGiven, err := pick("secret-key", opts.secretKey, envSecretKey)
+	if err != nil {
+		return mock.Credential{}, nil, err
+	}
+	st, _, err := pick("security-token", opts.securityToken, envSecurityToken)
+	if err != nil {
+		return mock.Credential{}, nil, err
+	}
+	switch {
+	case akGiven && !skGiven:
+		return mock.Credential{}, nil, fmt.Errorf("an access key is given but no secret key: give %s (in the environment or the keys file) with %s; the mock does not complete a key pair with its public test secret", envSecretKey, envAccessKey)
+	case skGiven && !akGiven:
+		return mock.Credential{}, nil, fmt.Errorf("a secret key is given but no access key: give %s with %s", envAccessKey, envSecretKey)
+	case !akGiven:
+		ak, sk = mock.TestAccessKey, mock.TestSecretKey
+	}
+	tokens := opts.tokens
+	if !opts.set["token"] {
+		if tok, ok, _ := pick("token", "", envToken); ok {
+			tokens = append(tokens, tok)
+		}
+	}
+	return mock.Credential{AccessKey: ak, SecretKey: sk, SecurityToken: st}, tokens, nil
+}
+
+// readKeysFile reads a keys file. A name given with an empty value is
+// refused (an empty secret would otherwise silently mean "not given"); a
+// file that its group or others may read or write draws a warning, as ssh
+// gives for a private key.
+func readKeysFile(path string, stderr io.Writer) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the keys file: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading the keys file: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		fmt.Fprintf(stderr, "iotda-mock: warning: keys file %s is accessible by others (mode %04o); it holds secrets: chmod 600 %s\n", path, perm, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeysFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the keys file: %w", err)
+	}
+	if len(data) > maxKeysFileBytes {
+		return nil, fmt.Errorf("keys file %s is larger than %d bytes", path, maxKeysFileBytes)
+	}
+	keys := map[string]string{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("keys file %s, line %d: not NAME=VALUE", path, i+1)
+		case !slices.Contains(keyNames, name):
+			return nil, fmt.Errorf("keys file %s, line %d: unknown name %q (want %s)", path, i+1, name, strings.Join(keyNames, ", "))
+		case value == "":
+			return nil, fmt.Errorf("keys file %s, line %d: %s is empty", path, i+1, name)
+		}
+		keys[name] = value
 	}
 	return keys, nil
 }

@@ -446,3 +446,84 @@ func TestRunReadTimeout(t *testing.T) {
 		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
 	}
 }
+
+// TestRunRefusesHalfAKeyPair checks that a key pair missing a half, or a
+// keys file with an empty value, stops the program at start with a message
+// that says what is missing, instead of completing the pair with the test
+// secret that anyone can read.
+func TestRunRefusesHalfAKeyPair(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		env  environment
+		args []string
+		want string
+	}{
+		{"keys file with an access key only", nil, []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY=HPUAONLYTHEACCESSKEY")}, "no secret key"},
+		{"keys file with an empty secret", nil, []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY=HPUAONLYTHEACCESSKEY", "IOTDA_MOCK_SECRET_KEY=")}, "line 2: IOTDA_MOCK_SECRET_KEY is empty"},
+		{"keys file with a blank secret", nil, []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY=HPUAONLYTHEACCESSKEY", "IOTDA_MOCK_SECRET_KEY =  ")}, "IOTDA_MOCK_SECRET_KEY is empty"},
+		{"keys file with a secret only", nil, []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_SECRET_KEY=a-secret-without-its-key")}, "no access key"},
+		{"access key in the environment only", environment{"IOTDA_MOCK_ACCESS_KEY": "HPUAONLYTHEACCESSKEY"}, nil, "no secret key"},
+		{"access key flag only", nil, []string{"-access-key", "HPUAONLYTHEACCESSKEY"}, "no secret key"},
+		{"empty secret key flag", nil, []string{"-access-key", "HPUAONLYTHEACCESSKEY", "-secret-key", ""}, "-secret-key is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			stderr := &lockedBuffer{}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			if got := run(ctx, tc.args, tc.env.get, &stdout, stderr); got != 2 {
+				t.Errorf("exit code %d, want 2; stderr:\n%s", got, stderr)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr)
+			}
+			if strings.Contains(stderr.String(), "a-secret-without-its-key") {
+				t.Error("stderr shows the secret")
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("the program served: %q", stdout.String())
+			}
+		})
+	}
+}
+
+// TestRunWarnsAboutAnOpenKeysFile checks the warning for a keys file that
+// its group or others may read or write, and its absence for mode 0600.
+func TestRunWarnsAboutAnOpenKeysFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{
+		{0o600, false},
+		{0o400, false},
+		{0o640, true},
+		{0o644, true},
+		{0o602, true},
+	} {
+		t.Run(fmt.Sprintf("%04o", tc.mode), func(t *testing.T) {
+			file := keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY=HPUAFROMTHEKEYSFILE0", "IOTDA_MOCK_SECRET_KEY=secret-from-the-file")
+			if err := os.Chmod(file, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			url, stop := startRun(t, nil, "-keys-file", file)
+			creds := signer.Credentials{AccessKey: "HPUAFROMTHEKEYSFILE0", SecretKey: "secret-from-the-file"}
+			if status, body := callAs(t, creds, http.MethodGet, url+"/v5/iot/"+mock.TestProjectID+"/device-policies", nil); status != http.StatusOK {
+				t.Errorf("with the keys of the file: %d %s", status, body)
+			}
+			code, logs := stop()
+			if code != 0 {
+				t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+			}
+			want := fmt.Sprintf("warning: keys file %s is accessible by others (mode %04o)", file, tc.mode)
+			if warned := strings.Contains(logs, want); warned != tc.warn {
+				t.Errorf("warned %v, want %v; stderr:\n%s", warned, tc.warn, logs)
+			}
+			if strings.Contains(logs, "secret-from-the-file") {
+				t.Error("stderr shows the secret")
+			}
+		})
+	}
+}
