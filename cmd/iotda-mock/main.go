@@ -4,7 +4,7 @@
 //	iotda-mock [-listen 127.0.0.1:0] [-project-id ID] [-keys-file FILE]
 //	           [-access-key AK -secret-key SK] [-security-token TOKEN] [-token TOKEN]...
 //	           [-latency 20ms] [-state FILE] [-read-timeout 15s] [-idle-timeout 1m]
-//	           [-url-file FILE]
+//	           [-body-wait 2s] [-url-file FILE]
 //
 // The keys it accepts come from the flags, else from the environment
 // (IOTDA_MOCK_ACCESS_KEY, IOTDA_MOCK_SECRET_KEY, IOTDA_MOCK_SECURITY_TOKEN,
@@ -18,9 +18,11 @@
 // file (the program warns when a secret comes from a flag).
 //
 // A request must send its headers within 10 seconds and its whole body
-// within -read-timeout; an idle keep-alive connection is closed after
-// -idle-timeout. At most 32 requests have their bodies (1 MiB at most) in
-// memory at once; a request that cannot be authentic (no credentials, a
+// within -read-timeout (else it is answered 408, and a malformed body 400);
+// an idle keep-alive connection is closed after -idle-timeout. At most 32
+// requests have their bodies (1 MiB at most) in memory at once; a request
+// that gets none of these buffers within -body-wait is answered 503 with
+// Retry-After, and a request that cannot be authentic (no credentials, a
 // bad token, an unknown access key, a stale date) is answered before its
 // body is read.
 //
@@ -102,6 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Tokens:      tokens,
 		Latency:     opts.latency,
 		StatePath:   opts.statePath,
+		BodyWait:    opts.bodyWait,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "iotda-mock: %v\n", err)
@@ -115,7 +118,7 @@ type options struct {
 	listen, projectID, keysFile, statePath, urlFile string
 	accessKey, secretKey, securityToken             string
 	tokens                                          []string
-	latency, readTimeout, idleTimeout               time.Duration
+	latency, readTimeout, idleTimeout, bodyWait     time.Duration
 	// set names the flags given on the command line.
 	set map[string]bool
 }
@@ -135,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	fs.StringVar(&opts.statePath, "state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
 	fs.DurationVar(&opts.readTimeout, "read-timeout", 15*time.Second, "time a request may take to send its headers and body")
 	fs.DurationVar(&opts.idleTimeout, "idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
+	fs.DurationVar(&opts.bodyWait, "body-wait", mock.DefaultBodyWait, "time a request waits for one of the 32 body buffers before it is answered 503 with Retry-After")
 	fs.StringVar(&opts.urlFile, "url-file", "", "file the mock's URL is written to, atomically, once it accepts connections (removed at shutdown)")
 	fs.Func("token", "IAM token accepted in X-Auth-Token (repeatable); prefer $"+envToken, func(v string) error {
 		if v == "" {
@@ -158,8 +162,8 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 		fmt.Fprintf(stderr, "iotda-mock: -latency %s is negative\n", opts.latency)
 		return opts, 2, false
 	}
-	if opts.readTimeout <= 0 || opts.idleTimeout <= 0 {
-		fmt.Fprintln(stderr, "iotda-mock: -read-timeout and -idle-timeout must be positive")
+	if opts.readTimeout <= 0 || opts.idleTimeout <= 0 || opts.bodyWait <= 0 {
+		fmt.Fprintln(stderr, "iotda-mock: -read-timeout, -idle-timeout and -body-wait must be positive")
 		return opts, 2, false
 	}
 	opts.set = map[string]bool{}

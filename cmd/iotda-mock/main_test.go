@@ -273,6 +273,7 @@ func TestRunBadFlags(t *testing.T) {
 		{"broken state file", []string{"-state", broken}, 2},
 		{"zero read timeout", []string{"-read-timeout", "0s"}, 2},
 		{"negative idle timeout", []string{"-idle-timeout", "-1s"}, 2},
+		{"zero body wait", []string{"-body-wait", "0s"}, 2},
 		{"missing keys file", []string{"-keys-file", filepath.Join(dir, "missing.env")}, 2},
 		{"keys file with a bad line", []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY")}, 2},
 		{"keys file with an unknown name", []string{"-keys-file", keysFile(t, dir, "AWS_SECRET_ACCESS_KEY=x")}, 2},
@@ -414,7 +415,8 @@ func TestRunKeysFromEnvironmentAndFile(t *testing.T) {
 }
 
 // TestRunReadTimeout checks that a client that sends its body too slowly
-// is cut off after -read-timeout instead of holding a connection forever.
+// is cut off after -read-timeout instead of holding a connection forever,
+// with 408 or no answer, never a success.
 func TestRunReadTimeout(t *testing.T) {
 	url, stop := startRun(t, environment{"IOTDA_MOCK_TOKEN": "slow-token"}, "-listen", "127.0.0.1:0", "-read-timeout", "500ms", "-idle-timeout", "1h")
 	addr := strings.TrimPrefix(url, "http://")
@@ -426,7 +428,8 @@ func TestRunReadTimeout(t *testing.T) {
 	start := time.Now()
 	fmt.Fprintf(conn, "POST /v5/iot/%s/device-policies HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nX-Auth-Token: slow-token\r\n\r\n{", mock.TestProjectID, addr)
 	closed := make(chan struct{})
-	go func() { _, _ = io.Copy(io.Discard, conn); close(closed) }()
+	var answer bytes.Buffer
+	go func() { _, _ = io.Copy(&answer, conn); close(closed) }()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for done := false; !done; {
@@ -441,6 +444,9 @@ func TestRunReadTimeout(t *testing.T) {
 	}
 	if held := time.Since(start); held < 400*time.Millisecond {
 		t.Errorf("the connection was closed after %s, before the read timeout", held)
+	}
+	if line, _, _ := strings.Cut(answer.String(), "\r\n"); line != "" && !strings.HasPrefix(line, "HTTP/1.1 408 ") {
+		t.Errorf("the slow sender got %q, want 408 or a closed connection", line)
 	}
 	if code, logs := stop(); code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
@@ -525,5 +531,101 @@ func TestRunWarnsAboutAnOpenKeysFile(t *testing.T) {
 				t.Error("stderr shows the secret")
 			}
 		})
+	}
+}
+
+// TestRunSlowSendersDoNotStallABind checks the program's bounds on bodies:
+// 32 slow senders that know only the access key hold every body buffer,
+// and a legitimate bind is answered 503 with Retry-After within -body-wait
+// instead of waiting behind them; the slow senders are cut at the read
+// timeout with 408 or a closed connection, never 200; then the bind goes
+// through.
+func TestRunSlowSendersDoNotStallABind(t *testing.T) {
+	url, stop := startRun(t, nil, "-read-timeout", "3s", "-body-wait", "200ms")
+	addr := strings.TrimPrefix(url, "http://")
+	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
+	status, body := call(t, http.MethodPost, base, mock.CreatePolicyRequest{
+		PolicyName: "slow",
+		Statement:  []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:slow"}}},
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("create = %d %s", status, body)
+	}
+	var p mock.Policy
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	bindURL := base + "/" + p.PolicyID + "/bind"
+
+	// Signed with the access key and a wrong secret: it passes every
+	// check that needs no body.
+	head, err := http.NewRequest(http.MethodPost, bindURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Header.Set("Content-Type", "application/json")
+	if err := signer.Sign(head, []byte("{}"), signer.Credentials{AccessKey: mock.TestAccessKey, SecretKey: "only-the-access-key-is-known"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var raw strings.Builder
+	fmt.Fprintf(&raw, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n", head.URL.RequestURI(), addr)
+	for name := range head.Header {
+		fmt.Fprintf(&raw, "%s: %s\r\n", name, head.Header.Get(name))
+	}
+	raw.WriteString("\r\n{")
+	const slow = 32
+	senders := make([]net.Conn, 0, slow)
+	for range slow {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, raw.String()); err != nil {
+			t.Fatal(err)
+		}
+		senders = append(senders, conn)
+	}
+
+	bind := mock.BindRequest{TargetType: "device", TargetIDs: []string{"d-1"}}
+	busy := false
+	for range 10 {
+		status, body := call(t, http.MethodPost, bindURL, bind)
+		if status == http.StatusServiceUnavailable {
+			busy = true
+			if !strings.Contains(string(body), "IOTDA.000503") {
+				t.Errorf("503 body = %s", body)
+			}
+			break
+		}
+		if status != http.StatusOK {
+			t.Fatalf("bind = %d %s", status, body)
+		}
+		time.Sleep(20 * time.Millisecond) // the senders are still taking their buffers
+	}
+	if !busy {
+		t.Fatal("32 slow senders never held every body buffer")
+	}
+
+	var wg sync.WaitGroup
+	answers := make([]string, slow)
+	for i, conn := range senders {
+		wg.Go(func() {
+			_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+			data, _ := io.ReadAll(conn)
+			answers[i], _, _ = strings.Cut(string(data), "\r\n")
+		})
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a != "" && !strings.HasPrefix(a, "HTTP/1.1 408 ") {
+			t.Errorf("slow sender %d got %q, want 408 or a closed connection", i, a)
+		}
+	}
+	if status, body := call(t, http.MethodPost, bindURL, bind); status != http.StatusOK {
+		t.Errorf("bind once the slow senders are cut = %d %s", status, body)
+	}
+	if code, logs := stop(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
 	}
 }

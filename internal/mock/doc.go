@@ -46,7 +46,13 @@
 // and a request that cannot be authentic is answered before its body is
 // read. At most [Config.MaxBodies] requests (32 by default) have their
 // bodies in memory at once; the others wait for their turn before reading
-// theirs.
+// theirs, at most [Config.BodyWait] (2 seconds by default), and are then
+// answered 503 IOTDA.000503 with Retry-After: 1, so slow senders holding
+// every buffer cannot stall other clients longer than that. A body that
+// cannot be read in full is answered before any check that needs it: 408
+// IOTDA.000408 when the server's read timeout cut it, 400 IOTDA.000008 when
+// it is malformed (a broken chunked encoding, shorter than announced), in
+// both cases closing the connection; never a success.
 //
 // # State
 //
@@ -184,10 +190,13 @@
 //	                  of [A-Za-z0-9_-]; the same target id twice in one call; policy_name filter over 256
 //	                  characters; app_id filter that is not a valid app_id
 //	400 IOTDA.000008  body over 1 MiB (answered after the authentication checks that need no body, and,
-//	                  when Content-Length announces it, without reading the body); query string that
+//	                  when Content-Length announces it, without reading the body); a body that cannot be
+//	                  read (malformed chunked encoding, shorter than announced); query string that
 //	                  cannot be parsed
 //	429 APIGW.0308    an injected fault with status 429
 //	nnn IOTDA.000nnn  an injected fault with any other status nnn (e.g. 503 IOTDA.000503)
+//	408 IOTDA.000408  the request body did not arrive within the server's read timeout
+//	503 IOTDA.000503  no body buffer came free within Config.BodyWait (with Retry-After: 1)
 //	500 IOTDA.000500  the state file or its log could not be written (the change stays in memory; the next
 //	                  write rewrites the whole file)
 //

@@ -2,7 +2,13 @@ package mock
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,5 +202,171 @@ func TestLatency(t *testing.T) {
 	c.do(http.MethodGet, "/device-policies", nil)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("request without latency took %s", d)
+	}
+}
+
+// startWithReadTimeout starts the mock like NewTestServer, with the read
+// timeout a real deployment sets (cmd/iotda-mock), and returns its address.
+func startWithReadTimeout(t *testing.T, cfg Config, readTimeout time.Duration) (*Server, string) {
+	t.Helper()
+	cfg.ProjectID = TestProjectID
+	cfg.Credentials = []Credential{{AccessKey: TestAccessKey, SecretKey: TestSecretKey}}
+	cfg.Tokens = []string{iamToken}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(s)
+	hs.Config.ReadTimeout = readTimeout
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return s, hs.Listener.Addr().String()
+}
+
+// rawHead returns the request line and headers (ending in the blank line)
+// of a request to the API path, authenticated by the IAM token, or, with
+// forged true, by a signature of the test access key over another body:
+// what someone who knows only the access key can send.
+func rawHead(t *testing.T, addr, method, path string, forged bool, headers ...string) string {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+"/v5/iot/"+TestProjectID+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if forged {
+		if err := signer.Sign(req, []byte("{}\n"), signer.Credentials{AccessKey: TestAccessKey, SecretKey: "not-the-secret-key"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		req.Header.Set("X-Auth-Token", iamToken)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, req.URL.RequestURI(), addr)
+	for name, values := range req.Header {
+		fmt.Fprintf(&b, "%s: %s\r\n", name, values[0])
+	}
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// answerOf reads what the server sends on conn until it closes it (or 10
+// seconds pass) and returns the status line, "" when it closed without an
+// answer.
+func answerOf(t *testing.T, conn net.Conn) string {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("no answer and no close in 10s; read %q", data)
+	}
+	line, _, _ := strings.Cut(string(data), "\r\n")
+	return line
+}
+
+// TestUnreadableBody checks that a request whose body cannot be read is
+// answered 400 or 408 (or its connection closed), never 200, whether it
+// is authenticated by a token or carries a signature it cannot prove.
+func TestUnreadableBody(t *testing.T) {
+	s, addr := startWithReadTimeout(t, Config{}, 500*time.Millisecond)
+	cases := []struct {
+		name   string
+		head   []string
+		body   string
+		closeW bool
+		want   []string
+	}{
+		{"malformed chunked body", []string{"Transfer-Encoding: chunked"}, "zz\r\n{}\r\n0\r\n\r\n", false, []string{"HTTP/1.1 400 "}},
+		{"chunk longer than said", []string{"Transfer-Encoding: chunked"}, "2\r\n{\"policy_name\"\r\n0\r\n\r\n", false, []string{"HTTP/1.1 400 "}},
+		{"body shorter than announced", []string{"Content-Length: 100"}, "{}", true, []string{"HTTP/1.1 400 ", ""}},
+		{"body cut at the read timeout", []string{"Content-Length: 100"}, "{", false, []string{"HTTP/1.1 408 ", ""}},
+	}
+	for _, tc := range cases {
+		for _, forged := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s forged=%v", tc.name, forged), func(t *testing.T) {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				if _, err := io.WriteString(conn, rawHead(t, addr, http.MethodPost, "/device-policies", forged, tc.head...)+tc.body); err != nil {
+					t.Fatal(err)
+				}
+				if tc.closeW {
+					if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got := answerOf(t, conn); !slices.ContainsFunc(tc.want, func(w string) bool { return w == "" && got == "" || w != "" && strings.HasPrefix(got, w) }) {
+					t.Errorf("answer %q, want one of %q", got, tc.want)
+				}
+			})
+		}
+	}
+	if n := len(s.Policies("")); n != 0 {
+		t.Errorf("%d policies created by unreadable requests", n)
+	}
+	// The buffers all came back.
+	if n := len(s.bodies); n != DefaultMaxBodies {
+		t.Errorf("%d body buffers free, want %d", n, DefaultMaxBodies)
+	}
+}
+
+// TestBodyBufferWait checks that a request waits for a body buffer at most
+// Config.BodyWait and is then answered 503 with Retry-After, while slow
+// senders that know only the access key hold every buffer; once they are
+// gone, the same request succeeds.
+func TestBodyBufferWait(t *testing.T) {
+	const slow = 4
+	s, addr := startWithReadTimeout(t, Config{MaxBodies: slow, BodyWait: 200 * time.Millisecond}, 30*time.Second)
+	p := mustCreate(t, s, "", "busy")
+	var senders []net.Conn
+	for range slow {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, rawHead(t, addr, http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", true, "Content-Length: 1000")+"{"); err != nil {
+			t.Fatal(err)
+		}
+		senders = append(senders, conn)
+	}
+	pollUntil(t, "the slow senders to hold every body buffer", func() bool { return len(s.bodies) == 0 })
+
+	c := &apiClient{t: t, base: "http://" + addr, projectID: TestProjectID,
+		creds: signer.Credentials{AccessKey: TestAccessKey, SecretKey: TestSecretKey}, http: &http.Client{Timeout: 10 * time.Second}}
+	r := c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "d-1"))
+	wantError(t, r, http.StatusServiceUnavailable, "IOTDA.000503", "body buffer")
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
+	// A request without a body needs no buffer.
+	decodeAs[Policy](t, c.do(http.MethodGet, "/device-policies/"+p.PolicyID, nil), http.StatusOK)
+
+	for _, conn := range senders {
+		conn.Close()
+	}
+	pollUntil(t, "the buffers to come back", func() bool { return len(s.bodies) == slow })
+	res := decodeAs[BindResult](t, c.do(http.MethodPost, "/device-policies/"+p.PolicyID+"/bind", bindBody("device", "d-1")), http.StatusOK)
+	if len(res.SuccessTargets) != 1 {
+		t.Errorf("bind after the slow senders left = %+v", res)
+	}
+}
+
+// pollUntil polls cond every 10ms for up to 10 seconds.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -13,6 +13,8 @@ const (
 	codeDuplicateName  = "IOTDA.015202"
 	codePolicyQuota    = "IOTDA.015203"
 	codeInternal       = "IOTDA.000500"
+	codeBodyTimeout    = "IOTDA.000408"
+	codeBodiesBusy     = "IOTDA.000503"
 )
 
 const (

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -59,6 +60,9 @@ type Config struct {
 	// more wait for their turn before their body is read. Zero means
 	// DefaultMaxBodies.
 	MaxBodies int
+	// BodyWait bounds that wait: a request that gets no body buffer within
+	// it is answered 503 with Retry-After. Zero means DefaultBodyWait.
+	BodyWait time.Duration
 	// Now is the clock; nil means time.Now. Times in answers, ids and the
 	// signature check (X-Sdk-Date within 15 minutes of Now) all use it.
 	Now func() time.Time
@@ -89,6 +93,14 @@ type Fault struct {
 // once when Config.MaxBodies is zero: at most 32 MiB of bodies.
 const DefaultMaxBodies = 32
 
+// DefaultBodyWait is how long a request waits for a body buffer when
+// Config.BodyWait is zero.
+const DefaultBodyWait = 2 * time.Second
+
+// bodyBusyRetryAfter is the Retry-After, in seconds, of a request that
+// found no body buffer: buffers come back as soon as requests are answered.
+const bodyBusyRetryAfter = 1
+
 // Server is the mock IoTDA API. It is an http.Handler.
 type Server struct {
 	projectID string
@@ -102,6 +114,8 @@ type Server struct {
 	// cap(bodies) bodies are in memory at once and their memory is reused
 	// instead of left to the garbage collector.
 	bodies chan []byte
+	// bodyWait bounds the wait for a body buffer.
+	bodyWait time.Duration
 
 	// stMu guards the state: writers hold it to change the state in
 	// memory, readers and the state file's encoder share it. Nobody holds
@@ -161,6 +175,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodies == 0 {
 		cfg.MaxBodies = DefaultMaxBodies
 	}
+	if cfg.BodyWait < 0 {
+		return nil, fmt.Errorf("mock: BodyWait %s is negative", cfg.BodyWait)
+	}
+	if cfg.BodyWait == 0 {
+		cfg.BodyWait = DefaultBodyWait
+	}
 	s := &Server{
 		projectID:      cfg.ProjectID,
 		creds:          map[string]Credential{},
@@ -171,6 +191,7 @@ func New(cfg Config) (*Server, error) {
 		faults:         map[Operation][]Fault{},
 		targetFailures: map[target]TargetFailure{},
 		bodies:         make(chan []byte, cfg.MaxBodies),
+		bodyWait:       cfg.BodyWait,
 		beforeDurable:  func() error { return nil },
 		needSnapshot:   true,
 		compactAt:      minLogBytes,
@@ -405,17 +426,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var body []byte
 	if r.ContentLength != 0 {
-		var buf []byte
-		select {
-		case buf = <-s.bodies:
-		case <-r.Context().Done():
-			return // the client is gone
+		buf, ok := s.takeBodyBuffer(w, r, requestID)
+		if !ok {
+			return
 		}
 		var err error
 		body, err = readBody(r, buf)
 		defer func() { s.bodies <- body[:0] }() // nothing keeps the body once answered
 		if err != nil {
-			return // the client is gone or too slow
+			unreadableBody(w, requestID, err)
+			return
 		}
 		if len(body) > maxBodyBytes {
 			writeError(w, requestID, bodyTooLarge())
@@ -543,6 +563,49 @@ func (s *Server) verifySignature(r *http.Request, body []byte) *Error {
 		return authError(msgAKSK + "; " + err.Error())
 	}
 	return nil
+}
+
+// takeBodyBuffer waits for a body buffer, at most bodyWait: when every
+// buffer stays taken that long (slow senders hold them until their read
+// timeout) the request is answered 503 with Retry-After, so a client is
+// told to come back instead of waiting behind them. false means the
+// request was answered.
+func (s *Server) takeBodyBuffer(w http.ResponseWriter, r *http.Request, requestID string) ([]byte, bool) {
+	select {
+	case buf := <-s.bodies:
+		return buf, true
+	default:
+	}
+	timer := time.NewTimer(s.bodyWait)
+	defer timer.Stop()
+	select {
+	case buf := <-s.bodies:
+		return buf, true
+	case <-timer.C:
+		w.Header().Set("Retry-After", strconv.Itoa(bodyBusyRetryAfter))
+		w.Header().Set("Connection", "close") // its body is not read
+		writeError(w, requestID, &Error{Status: http.StatusServiceUnavailable, Code: codeBodiesBusy,
+			Msg: fmt.Sprintf("Service unavailable. Every request body buffer of the mock stayed in use for %s; retry after %d second.", s.bodyWait, bodyBusyRetryAfter)})
+		return nil, false
+	case <-r.Context().Done():
+		panic(http.ErrAbortHandler) // the client is gone: close, answer nothing
+	}
+}
+
+// unreadableBody answers a request whose body could not be read in full:
+// 408 when the server's read timeout cut it, 400 when it was malformed
+// (a broken chunked encoding, a body shorter than announced). Nothing
+// after this reads the body, so no signature check and no operation can
+// answer it with a success.
+func unreadableBody(w http.ResponseWriter, requestID string, err error) {
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		writeError(w, requestID, &Error{Status: http.StatusRequestTimeout, Code: codeBodyTimeout,
+			Msg: "Request timeout. The request body did not arrive within the server's read timeout."})
+		return
+	}
+	writeError(w, requestID, badRequest("The request body cannot be read: %s.", err.Error()))
 }
 
 func bodyTooLarge() *Error {
