@@ -69,11 +69,13 @@ type Logger interface {
 
 // Config configures a Client.
 type Config struct {
-	// Endpoint is the base URL, e.g. https://iotda.cn-north-4.myhuaweicloud.com.
+	// Endpoint is the base URL, e.g. https://iotda.cn-north-4.myhuaweicloud.com;
+	// empty means DefaultEndpoint(Region).
 	Endpoint   string
 	ProjectID  string
 	InstanceID string
-	// Region names the derived-signing scope.
+	// Region names the derived-signing scope; empty means the region an
+	// instance access address names (RegionFromEndpoint).
 	Region      string
 	Credentials Credentials
 	// SigningAlgorithm is SigningAuto (or empty), SigningBasic or
@@ -120,6 +122,7 @@ type Config struct {
 // Client calls the IoTDA device-policy API. It is safe for concurrent use.
 type Client struct {
 	base        *url.URL
+	region      string
 	projectID   string
 	instanceID  string
 	pageSize    int
@@ -131,14 +134,14 @@ type Client struct {
 
 // New checks cfg and builds a Client.
 func New(cfg Config) (*Client, error) {
-	base, err := url.Parse(strings.TrimSuffix(cfg.Endpoint, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", cfg.Endpoint)
+	base, region, err := resolveEndpoint(cfg.Endpoint, cfg.Region)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ProjectID == "" {
 		return nil, errors.New("a project id is required")
 	}
-	auth, err := newAuthenticator(cfg, base)
+	auth, err := newAuthenticator(cfg, base.Hostname(), region)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +209,7 @@ func New(cfg Config) (*Client, error) {
 
 	c := &Client{
 		base:          base,
+		region:        region,
 		pageSize:      pageSize,
 		parallelism:   parallelism,
 		maxRetryAfter: maxRetryAfter,
@@ -222,6 +226,17 @@ func New(cfg Config) (*Client, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return c, nil
+}
+
+// Endpoint is the base URL the client calls.
+func (c *Client) Endpoint() string {
+	return c.base.Redacted()
+}
+
+// Region is the region of the client's endpoint: Config.Region, else the
+// one its access address names, else "".
+func (c *Client) Region() string {
+	return c.region
 }
 
 // BatchParallelism is how many calls of a batch the client runs at once

@@ -597,7 +597,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"no project":        func(c *iotda.Config) { c.ProjectID = "" },
 		"no credentials":    func(c *iotda.Config) { c.Credentials = iotda.Credentials{} },
 		"derived no region": func(c *iotda.Config) { c.SigningAlgorithm = signer.AlgorithmDerived },
-		"auto derived":      func(c *iotda.Config) { c.Endpoint = "https://x.st1.iotda-app.cn-north-4.myhuaweicloud.com" },
+		"auto derived": func(c *iotda.Config) {
+			c.Endpoint = "https://x.st1.iotda-app.example.com:8443"
+			c.Region = ""
+			c.SigningAlgorithm = ""
+		},
 		"unknown algorithm": func(c *iotda.Config) { c.SigningAlgorithm = "HMAC-MD5" },
 		"negative retries":  func(c *iotda.Config) { c.MaxRetries = new(-1) },
 		"too many retries":  func(c *iotda.Config) { c.MaxRetries = new(iotda.MaxMaxRetries + 1) },

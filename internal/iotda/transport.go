@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,7 +28,7 @@ type authenticator struct {
 	algorithm string
 }
 
-func newAuthenticator(cfg Config, base *url.URL) (*authenticator, error) {
+func newAuthenticator(cfg Config, host, region string) (*authenticator, error) {
 	a := &authenticator{creds: cfg.Credentials, now: cfg.Now}
 	if a.now == nil {
 		a.now = time.Now
@@ -43,15 +42,12 @@ func newAuthenticator(cfg Config, base *url.URL) (*authenticator, error) {
 	}
 	algorithm := cfg.SigningAlgorithm
 	if algorithm == "" || algorithm == SigningAuto {
-		algorithm = signer.AlgorithmBasic
-		if strings.Contains(base.Hostname(), ".iotda-app.") {
-			algorithm = signer.AlgorithmDerived
-		}
+		algorithm = signingFor(host)
 	}
 	switch algorithm {
 	case signer.AlgorithmBasic:
 	case signer.AlgorithmDerived:
-		if cfg.Region == "" {
+		if region == "" {
 			return nil, errors.New("derived signing (" + signer.AlgorithmDerived + ") needs a region")
 		}
 	default:
@@ -62,7 +58,7 @@ func newAuthenticator(cfg Config, base *url.URL) (*authenticator, error) {
 		AccessKey: cfg.Credentials.AccessKey,
 		SecretKey: cfg.Credentials.SecretKey,
 		Algorithm: algorithm,
-		Region:    cfg.Region,
+		Region:    region,
 	}
 	return a, nil
 }

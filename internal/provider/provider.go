@@ -4,10 +4,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -86,7 +85,7 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"region": schema.StringAttribute{
 				MarkdownDescription: "The region, e.g. `cn-north-4`. Used for the default endpoint and the derived-signing scope; inferred from a standard or enterprise instance endpoint when not set. Environment: `HW_REGION_NAME`.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`), "must be a region name such as cn-north-4")},
+				Validators:          []validator.String{stringvalidator.RegexMatches(iotda.RegionPattern, "must be a region name such as cn-north-4")},
 			},
 			"endpoint": schema.StringAttribute{
 				MarkdownDescription: "The IoTDA API endpoint. Default `https://iotda.{region}.myhuaweicloud.com`. For a standard or enterprise instance use the instance's access address, e.g. `https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com`. Environment: `HW_IOTDA_ENDPOINT`, then `HW_IOTDA_ACCESS_ADDRESS`.",
@@ -156,22 +155,18 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	cfg, diags := resolveConfig(config, p.getenv)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	secrets := []string{cfg.Credentials.SecretKey, cfg.Credentials.SecurityToken, cfg.Credentials.AuthToken}
 	ctx = maskSecrets(ctx, secrets)
 	cfg.UserAgent = "terraform-provider-iotda/" + p.version
 	cfg.Logger = tflogLogger{secrets: secrets}
 
-	client, err := p.newClient(cfg)
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid IoTDA Provider Configuration", err.Error())
+	client := newClient(config, cfg, p.newClient, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	tflog.Debug(ctx, "configured the IoTDA client", map[string]any{
-		"endpoint": cfg.Endpoint, "project_id": cfg.ProjectID, "instance_id": cfg.InstanceID,
-		"region": cfg.Region, "signing_algorithm": cfg.SigningAlgorithm, "auth": authKind(cfg.Credentials),
+		"endpoint": client.Endpoint(), "project_id": cfg.ProjectID, "instance_id": cfg.InstanceID,
+		"region": client.Region(), "signing_algorithm": cfg.SigningAlgorithm, "auth": authKind(cfg.Credentials),
 	})
 
 	resp.ResourceData = client
@@ -237,24 +232,9 @@ func (s envSetting) resolve(getenv func(string) string, diags *diag.Diagnostics)
 	return ""
 }
 
-// withScheme returns endpoint with https:// in front when it is a host
-// (with an optional port and path) written without its scheme, as an
-// access address is often copied. A mistyped scheme ("https:/host",
-// "http//host") or a port without a host gets no suggestion: prefixing it
-// would make nonsense.
-func withScheme(endpoint string) (string, bool) {
-	if strings.Contains(endpoint, "//") || strings.HasPrefix(strings.ToLower(endpoint), "http") {
-		return "", false
-	}
-	u, err := url.Parse("https://" + endpoint)
-	if err != nil || u.Hostname() == "" || strings.HasSuffix(u.Host, ":") {
-		return "", false
-	}
-	return "https://" + endpoint, true
-}
-
 // resolveConfig turns the provider block and the environment into a client
 // configuration, with an attribute error for each missing or unknown value.
+// The rules of the endpoint are the client's: newClient applies them.
 func resolveConfig(config providerModel, getenv func(string) string) (iotda.Config, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	setting := func(attribute string, value types.String, env ...string) string {
@@ -300,23 +280,6 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 		return cfg, diags
 	}
 
-	if cfg.Region == "" {
-		cfg.Region = regionFromEndpoint(cfg.Endpoint)
-	}
-	if cfg.Endpoint == "" {
-		if cfg.Region == "" {
-			diags.AddAttributeError(path.Root("endpoint"), "Missing IoTDA Endpoint",
-				"Set endpoint (or HW_IOTDA_ENDPOINT) to the IoTDA access address, or set region (or HW_REGION_NAME) to use https://iotda.{region}.myhuaweicloud.com.")
-		} else {
-			cfg.Endpoint = "https://iotda." + cfg.Region + ".myhuaweicloud.com"
-		}
-	} else if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		detail := fmt.Sprintf("%q is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com.", cfg.Endpoint)
-		if fixed, ok := withScheme(cfg.Endpoint); ok {
-			detail += fmt.Sprintf(" Write it with its scheme: %q (or http:// for a local mock).", fixed)
-		}
-		diags.AddAttributeError(path.Root("endpoint"), "Invalid IoTDA Endpoint", detail)
-	}
 	if cfg.ProjectID == "" {
 		diags.AddAttributeError(path.Root("project_id"), "Missing IoTDA Project ID",
 			"Set project_id, or HW_PROJECT_ID or HUAWEICLOUD_SDK_PROJECT_ID in the environment, to the project id of the region.")
@@ -336,15 +299,28 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	return cfg, diags
 }
 
-var instanceEndpointRegion = regexp.MustCompile(`\.iotda-app\.([a-z0-9-]+)\.myhuaweicloud\.com`)
-
-// regionFromEndpoint reads the region out of a standard or enterprise
-// instance access address.
-func regionFromEndpoint(endpoint string) string {
-	if m := instanceEndpointRegion.FindStringSubmatch(endpoint); m != nil {
-		return m[1]
+// newClient builds the client from cfg, resolved from config, unless
+// diags already holds an error: then it only adds the endpoint's error,
+// so that one run reports every setting at fault. A missing or invalid
+// endpoint is an error on the endpoint attribute.
+func newClient(config providerModel, cfg iotda.Config, build func(iotda.Config) (*iotda.Client, error), diags *diag.Diagnostics) *iotda.Client {
+	client, err := build(cfg)
+	var endpointErr *iotda.EndpointError
+	switch {
+	case errors.As(err, &endpointErr) && endpointErr.Missing:
+		if !config.Endpoint.IsUnknown() && !config.Region.IsUnknown() {
+			diags.AddAttributeError(path.Root("endpoint"), "Missing IoTDA Endpoint", fmt.Sprintf(
+				"Set endpoint (or HW_IOTDA_ENDPOINT) to the IoTDA access address, or set region (or HW_REGION_NAME) to use %s.", iotda.DefaultEndpoint("{region}")))
+		}
+	case errors.As(err, &endpointErr):
+		diags.AddAttributeError(path.Root("endpoint"), "Invalid IoTDA Endpoint", endpointErr.Error())
+	case err != nil && !diags.HasError():
+		diags.AddError("Invalid IoTDA Provider Configuration", err.Error())
 	}
-	return ""
+	if diags.HasError() {
+		return nil
+	}
+	return client
 }
 
 func authKind(c iotda.Credentials) string {

@@ -8,16 +8,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 func env(values map[string]string) func(string) string {
 	return func(name string) string { return values[name] }
+}
+
+// configure resolves the provider block and the environment and builds
+// the client, as Configure does.
+func configure(model providerModel, getenv func(string) string) (*iotda.Client, iotda.Config, diag.Diagnostics) {
+	cfg, diags := resolveConfig(model, getenv)
+	client := newClient(model, cfg, iotda.New, &diags)
+	return client, cfg, diags
 }
 
 func TestResolveConfig(t *testing.T) {
@@ -27,13 +38,13 @@ func TestResolveConfig(t *testing.T) {
 		AccessKey: types.StringValue("ak"), SecretKey: types.StringValue("sk"),
 	}
 	t.Run("default endpoint from region", func(t *testing.T) {
-		cfg, diags := resolveConfig(full, env(nil))
-		if diags.HasError() || cfg.Endpoint != "https://iotda.cn-north-4.myhuaweicloud.com" {
-			t.Fatalf("endpoint %q, diags %v", cfg.Endpoint, diags)
+		client, _, diags := configure(full, env(nil))
+		if diags.HasError() || client.Endpoint() != "https://iotda.cn-north-4.myhuaweicloud.com" {
+			t.Fatalf("diags %v", diags)
 		}
 	})
 	t.Run("environment fallbacks in order", func(t *testing.T) {
-		cfg, diags := resolveConfig(providerModel{}, env(map[string]string{
+		client, cfg, diags := configure(providerModel{}, env(map[string]string{
 			"HW_IOTDA_ENDPOINT":          "https://abc.st1.iotda-app.ap-southeast-1.myhuaweicloud.com",
 			"HUAWEICLOUD_SDK_PROJECT_ID": "sdk-proj",
 			"HUAWEICLOUD_SDK_AK":         "sdk-ak",
@@ -45,7 +56,7 @@ func TestResolveConfig(t *testing.T) {
 		if diags.HasError() {
 			t.Fatal(diags)
 		}
-		if cfg.Region != "ap-southeast-1" || cfg.ProjectID != "sdk-proj" || cfg.Credentials.AccessKey != "sdk-ak" ||
+		if client.Region() != "ap-southeast-1" || cfg.ProjectID != "sdk-proj" || cfg.Credentials.AccessKey != "sdk-ak" ||
 			cfg.Credentials.SecretKey != "hw-sk" || cfg.InstanceID != "inst" || cfg.Credentials.SecurityToken != "tok" {
 			t.Fatalf("resolved %+v", cfg)
 		}
@@ -90,42 +101,32 @@ func TestResolveConfig(t *testing.T) {
 		"endpoint not a URL":           {providerModel{Endpoint: types.StringValue("iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, `is not an http(s) URL such as https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com. Write it with its scheme: "https://iotda.example.com"`},
 		"endpoint with another scheme": {providerModel{Endpoint: types.StringValue("ftp://iotda.example.com"), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, `"ftp://iotda.example.com" is not an http(s) URL`},
 	}
-	// An endpoint without scheme is shown with https://; a mistyped scheme
-	// or a port without host is not: prefixing it would suggest nonsense
-	// such as "https://https:/host".
-	for endpoint, want := range map[string]string{
-		"iotda.example.com":        "https://iotda.example.com",
-		"127.0.0.1:18388":          "https://127.0.0.1:18388",
-		"localhost:18388":          "https://localhost:18388",
-		"https:/iotda.example.com": "",
-		"https//iotda.example.com": "",
-		"http//127.0.0.1:18388":    "",
-		":18388":                   "",
-		"ftp://iotda.example.com":  "",
-	} {
-		t.Run("endpoint "+endpoint, func(t *testing.T) {
-			_, diags := resolveConfig(providerModel{Endpoint: types.StringValue(endpoint), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, env(nil))
-			if len(diags.Errors()) != 1 || diags.Errors()[0].Summary() != "Invalid IoTDA Endpoint" {
-				t.Fatalf("diagnostics %s, want the one error Invalid IoTDA Endpoint", diags)
-			}
-			detail := diags.Errors()[0].Detail()
-			if hint := fmt.Sprintf("Write it with its scheme: %q", want); want != "" && !strings.Contains(detail, hint) {
-				t.Errorf("detail %q does not contain %q", detail, hint)
-			}
-			if want == "" && strings.Contains(detail, "Write it with its scheme") {
-				t.Errorf("detail %q suggests a scheme for an endpoint that is not a host without one", detail)
-			}
-		})
-	}
+	// The client's rules (TestNewResolvesEndpoint) come back as an error
+	// on the endpoint attribute, beside the errors of other settings.
+	t.Run("endpoint not a URL", func(t *testing.T) {
+		_, _, diags := configure(providerModel{Endpoint: types.StringValue("iotda.example.com"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, env(nil))
+		if len(diags.Errors()) != 2 || diags.Errors()[1].Summary() != "Invalid IoTDA Endpoint" || !diags.Errors()[1].(diag.DiagnosticWithPath).Path().Equal(path.Root("endpoint")) {
+			t.Fatalf("diagnostics %s, want Missing IoTDA Project ID and Invalid IoTDA Endpoint on endpoint", diags)
+		}
+		if want := `Write it with its scheme: "https://iotda.example.com"`; !strings.Contains(diags.Errors()[1].Detail(), want) {
+			t.Errorf("detail %q does not contain %q", diags.Errors()[1].Detail(), want)
+		}
+	})
+	t.Run("unknown endpoint is one error", func(t *testing.T) {
+		_, _, diags := configure(providerModel{Endpoint: types.StringUnknown(), ProjectID: types.StringValue("p"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, env(nil))
+		if len(diags.Errors()) != 1 || diags.Errors()[0].Summary() != "Unknown IoTDA Provider Setting" {
+			t.Fatalf("diagnostics %s, want the one error Unknown IoTDA Provider Setting", diags)
+		}
+	})
 	t.Run("no credentials at all is one error", func(t *testing.T) {
-		_, diags := resolveConfig(providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p")}, env(nil))
+		_, _, diags := configure(providerModel{Region: types.StringValue("cn-north-4"), ProjectID: types.StringValue("p")}, env(nil))
 		if len(diags.Errors()) != 1 || diags.Errors()[0].Summary() != "Missing IoTDA Credentials" {
 			t.Fatalf("diagnostics %s, want the one error Missing IoTDA Credentials", diags)
 		}
 	})
 	for name, tc := range missing {
 		t.Run(name, func(t *testing.T) {
-			_, diags := resolveConfig(tc.model, env(nil))
+			_, _, diags := configure(tc.model, env(nil))
 			if !diags.HasError() {
 				t.Fatal("no error")
 			}
