@@ -3,7 +3,7 @@
 //
 //	iotda-mock [-listen 127.0.0.1:0] [-project-id ID] [-keys-file FILE]
 //	           [-access-key AK -secret-key SK] [-security-token TOKEN] [-token TOKEN]...
-//	           [-latency 20ms] [-state FILE] [-read-timeout 15s] [-idle-timeout 1m]
+//	           [-latency 20ms] [-read-lag 2s] [-state FILE] [-read-timeout 15s] [-idle-timeout 1m]
 //	           [-body-wait 2s] [-url-file FILE]
 //
 // The keys it accepts come from the flags, else from the environment
@@ -35,6 +35,9 @@
 // duration) to standard error, and serves until SIGINT or SIGTERM, then shuts down gracefully and
 // exits 0. Without flags it accepts the mock package's test project and
 // test key pair. Invalid flags exit 2; a failure to listen or serve exits 1.
+//
+// With -read-lag D, show, list and list-targets see the state as it was D
+// ago while writes act at once, as on a platform with eventual consistency.
 //
 // A signed request's body is hashed as received; X-Project-Id,
 // X-Security-Token and Instance-Id may come unsigned, as the gateway
@@ -103,6 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Credentials: []mock.Credential{creds},
 		Tokens:      tokens,
 		Latency:     opts.latency,
+		ReadLag:     opts.readLag,
 		StatePath:   opts.statePath,
 		BodyWait:    opts.bodyWait,
 	})
@@ -118,7 +122,8 @@ type options struct {
 	listen, projectID, keysFile, statePath, urlFile string
 	accessKey, secretKey, securityToken             string
 	tokens                                          []string
-	latency, readTimeout, idleTimeout, bodyWait     time.Duration
+	latency, readLag, readTimeout, idleTimeout      time.Duration
+	bodyWait                                        time.Duration
 	// set names the flags given on the command line.
 	set map[string]bool
 }
@@ -135,6 +140,7 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	fs.StringVar(&opts.secretKey, "secret-key", "", "secret key (SK) of the access key; visible in the process list, prefer $"+envSecretKey+" or -keys-file")
 	fs.StringVar(&opts.securityToken, "security-token", "", "makes the key pair temporary: requests must carry this X-Security-Token; prefer $"+envSecurityToken)
 	fs.DurationVar(&opts.latency, "latency", 0, "latency added to every request, e.g. 20ms")
+	fs.DurationVar(&opts.readLag, "read-lag", 0, "make show, list and list-targets see the state as it was this long ago (eventual consistency), e.g. 2s")
 	fs.StringVar(&opts.statePath, "state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
 	fs.DurationVar(&opts.readTimeout, "read-timeout", 15*time.Second, "time a request may take to send its headers and body")
 	fs.DurationVar(&opts.idleTimeout, "idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
@@ -158,8 +164,8 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 		fs.Usage()
 		return opts, 2, false
 	}
-	if opts.latency < 0 {
-		fmt.Fprintf(stderr, "iotda-mock: -latency %s is negative\n", opts.latency)
+	if opts.latency < 0 || opts.readLag < 0 {
+		fmt.Fprintln(stderr, "iotda-mock: -latency and -read-lag must not be negative")
 		return opts, 2, false
 	}
 	if opts.readTimeout <= 0 || opts.idleTimeout <= 0 || opts.bodyWait <= 0 {

@@ -274,6 +274,7 @@ func TestRunBadFlags(t *testing.T) {
 		{"zero read timeout", []string{"-read-timeout", "0s"}, 2},
 		{"negative idle timeout", []string{"-idle-timeout", "-1s"}, 2},
 		{"zero body wait", []string{"-body-wait", "0s"}, 2},
+		{"negative read lag", []string{"-read-lag", "-1s"}, 2},
 		{"missing keys file", []string{"-keys-file", filepath.Join(dir, "missing.env")}, 2},
 		{"keys file with a bad line", []string{"-keys-file", keysFile(t, dir, "IOTDA_MOCK_ACCESS_KEY")}, 2},
 		{"keys file with an unknown name", []string{"-keys-file", keysFile(t, dir, "AWS_SECRET_ACCESS_KEY=x")}, 2},
@@ -624,6 +625,41 @@ func TestRunSlowSendersDoNotStallABind(t *testing.T) {
 	}
 	if status, body := call(t, http.MethodPost, bindURL, bind); status != http.StatusOK {
 		t.Errorf("bind once the slow senders are cut = %d %s", status, body)
+	}
+	if code, logs := stop(); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
+	}
+}
+
+// TestRunReadLag checks -read-lag: a policy just created is not found by
+// show until the lag has passed, and then is.
+func TestRunReadLag(t *testing.T) {
+	url, stop := startRun(t, nil, "-read-lag", "2s")
+	base := url + "/v5/iot/" + mock.TestProjectID + "/device-policies"
+	status, body := call(t, http.MethodPost, base, mock.CreatePolicyRequest{
+		PolicyName: "lagging",
+		Statement:  []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:lag"}}},
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("create = %d %s", status, body)
+	}
+	var p mock.Policy
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := call(t, http.MethodGet, base+"/"+p.PolicyID, nil); status != http.StatusNotFound {
+		t.Errorf("show right after create = %d %s, want 404", status, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, body := call(t, http.MethodGet, base+"/"+p.PolicyID, nil)
+		if status == http.StatusOK {
+			break
+		}
+		if status != http.StatusNotFound || time.Now().After(deadline) {
+			t.Fatalf("show = %d %s, 10s after create", status, body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if code, logs := stop(); code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, logs)

@@ -225,6 +225,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"duplicate access key", Config{ProjectID: TestProjectID, Credentials: []Credential{{AccessKey: "ak", SecretKey: "a"}, {AccessKey: "ak", SecretKey: "b"}}}},
 		{"empty token", Config{ProjectID: TestProjectID, Tokens: []string{""}}},
 		{"negative latency", Config{ProjectID: TestProjectID, Tokens: []string{"t"}, Latency: -time.Second}},
+		{"negative read lag", Config{ProjectID: TestProjectID, Tokens: []string{"t"}, ReadLag: -time.Second}},
+		{"negative body wait", Config{ProjectID: TestProjectID, Tokens: []string{"t"}, BodyWait: -time.Second}},
 		{"state in a missing directory", Config{ProjectID: TestProjectID, Tokens: []string{"t"}, StatePath: t.TempDir() + "/missing/state.json"}},
 	}
 	for _, tc := range cases {

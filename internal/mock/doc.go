@@ -91,6 +91,23 @@
 // Temporary files a killed mock left behind (".FILE.tmp-*") are removed at
 // start. The file holds every project, not only the configured one.
 //
+// # Eventual consistency
+//
+// With [Config.ReadLag] set (cmd/iotda-mock: -read-lag), reads lag behind
+// writes as on a platform whose reads are served by replicas:
+// ShowDevicePolicy, ListDevicePolicies and ShowTargetsInDevicePolicy see
+// each instance as it was ReadLag ago. A policy created less than ReadLag
+// ago is 404 on show and missing from the list, an update shows its old
+// values, a target bound since then is not listed and one unbound since
+// then still is, and a policy deleted less than ReadLag ago is still shown.
+// Writes (create, update, delete, bind, unbind) act on the current state
+// and answer with it at once: an update or bind of a policy just created
+// succeeds, and a name just taken is refused. The out-of-band helpers
+// ([Server.Policy] and the others) see the current state. The mock keeps,
+// per instance, a copy of the instance before each change of the last
+// ReadLag, so memory grows with the writes made within one lag. The clock
+// is [Config.Now], which tests move forward instead of sleeping.
+//
 // # Authentication
 //
 // A request authenticates with an X-Auth-Token equal to one of

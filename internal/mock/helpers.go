@@ -2,7 +2,6 @@ package mock
 
 import (
 	"slices"
-	"strings"
 )
 
 // The out-of-band helpers change or read the state as another user of the
@@ -73,14 +72,7 @@ func (s *Server) Policy(instanceID, policyID string) (Policy, bool) {
 func (s *Server) Policies(instanceID string) []Policy {
 	s.stMu.RLock()
 	defer s.stMu.RUnlock()
-	out := []Policy{}
-	if inst := s.st.instance(s.projectID, instanceID, false); inst != nil {
-		for _, p := range inst.policies {
-			out = append(out, clonePolicy(p))
-		}
-	}
-	slices.SortFunc(out, func(a, b Policy) int { return strings.Compare(b.PolicyID, a.PolicyID) })
-	return out
+	return sortedPolicies(s.st.instance(s.projectID, instanceID, false))
 }
 
 // Bind binds targets as BindDevicePolicy would, without its limit of 20 ids

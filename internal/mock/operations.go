@@ -63,11 +63,8 @@ func (s *Server) operate(rt route, r *http.Request, body []byte) (int, any, *Err
 		p, e := s.update(instanceID, rt.policyID, u)
 		return http.StatusOK, p, e
 	case OpShow:
-		p, ok := s.Policy(instanceID, rt.policyID)
-		if !ok {
-			return 0, nil, policyNotFound(rt.policyID)
-		}
-		return http.StatusOK, p, nil
+		p, e := s.viewPolicy(instanceID, rt.policyID)
+		return http.StatusOK, p, e
 	case OpDelete:
 		return http.StatusNoContent, nil, s.remove(instanceID, rt.policyID)
 	case OpList:
@@ -121,7 +118,7 @@ func nameTaken(inst *instance, appID, name, except string) *Error {
 // create adds a validated policy.
 func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Error) {
 	var out Policy
-	e := s.change(func() (bool, *Error) {
+	e := s.changeInstance(instanceID, func() (bool, *Error) {
 		appID := req.AppID
 		if appID == "" {
 			appID = defaultAppID(s.projectID, instanceID)
@@ -158,7 +155,7 @@ func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Er
 // update changes a policy with a validated update.
 func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *Error) {
 	var out Policy
-	e := s.change(func() (bool, *Error) {
+	e := s.changeInstance(instanceID, func() (bool, *Error) {
 		inst, p, e := s.policyLocked(instanceID, policyID)
 		if e != nil {
 			return false, e
@@ -185,7 +182,7 @@ func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *E
 
 // remove deletes a policy and its bindings.
 func (s *Server) remove(instanceID, policyID string) *Error {
-	return s.change(func() (bool, *Error) {
+	return s.changeInstance(instanceID, func() (bool, *Error) {
 		inst, _, e := s.policyLocked(instanceID, policyID)
 		if e != nil {
 			return false, e
@@ -217,7 +214,7 @@ func paginate[T any](records []T, id func(T) string, q pageQuery) ([]T, Page) {
 
 // list answers ListDevicePolicies.
 func (s *Server) list(instanceID string, q policiesQuery) ListPoliciesResponse {
-	all := s.Policies(instanceID)
+	all := s.viewPolicies(instanceID)
 	matching := make([]PolicyBase, 0, len(all))
 	for _, p := range all {
 		if q.appID != "" && p.AppID != q.appID || q.policyName != "" && !strings.Contains(p.PolicyName, q.policyName) {
@@ -241,7 +238,7 @@ func (s *Server) bind(instanceID, policyID, targetType string, ids []string, inj
 		failures = s.injectedFailures(targetType, ids)
 	}
 	var res BindResult
-	e := s.change(func() (bool, *Error) {
+	e := s.changeInstance(instanceID, func() (bool, *Error) {
 		inst, _, e := s.policyLocked(instanceID, policyID)
 		if e != nil {
 			return false, e
@@ -298,7 +295,7 @@ func (s *Server) bindLocked(instanceID string, inst *instance, policyID, targetT
 // unbind unbinds validated targets, each with its own outcome.
 func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (BindResult, *Error) {
 	var res BindResult
-	e := s.change(func() (bool, *Error) {
+	e := s.changeInstance(instanceID, func() (bool, *Error) {
 		inst, _, e := s.policyLocked(instanceID, policyID)
 		if e != nil {
 			return false, e
@@ -338,9 +335,9 @@ type targetRecord struct {
 func (s *Server) listTargets(instanceID, policyID string, q targetsQuery) (ListTargetsResponse, *Error) {
 	s.stMu.RLock()
 	defer s.stMu.RUnlock()
-	inst, _, e := s.policyLocked(instanceID, policyID)
-	if e != nil {
-		return ListTargetsResponse{}, e
+	inst := s.readView(instanceID)
+	if inst == nil || inst.policies[policyID] == nil {
+		return ListTargetsResponse{}, policyNotFound(policyID)
 	}
 	records := s.sortedBindings(inst, policyID, q.targetType)
 	page, info := paginate(records, func(r targetRecord) string { return r.recordID }, q.page)

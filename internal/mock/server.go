@@ -63,6 +63,13 @@ type Config struct {
 	// BodyWait bounds that wait: a request that gets no body buffer within
 	// it is answered 503 with Retry-After. Zero means DefaultBodyWait.
 	BodyWait time.Duration
+	// ReadLag, when positive, makes reads lag behind writes as on a
+	// platform whose reads are served by replicas: ShowDevicePolicy,
+	// ListDevicePolicies and ShowTargetsInDevicePolicy see each instance as
+	// it was ReadLag ago (a policy created less than ReadLag ago is 404 on
+	// show, a target bound since then is not listed), while writes act on
+	// the current state. The out-of-band helpers see the current state.
+	ReadLag time.Duration
 	// Now is the clock; nil means time.Now. Times in answers, ids and the
 	// signature check (X-Sdk-Date within 15 minutes of Now) all use it.
 	Now func() time.Time
@@ -116,6 +123,11 @@ type Server struct {
 	bodies chan []byte
 	// bodyWait bounds the wait for a body buffer.
 	bodyWait time.Duration
+	// readLag is Config.ReadLag; history holds, per instance id, its
+	// states before the changes of the last readLag, oldest first
+	// (guarded by stMu; see lag.go).
+	readLag time.Duration
+	history map[string][]pastState
 
 	// stMu guards the state: writers hold it to change the state in
 	// memory, readers and the state file's encoder share it. Nobody holds
@@ -175,6 +187,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodies == 0 {
 		cfg.MaxBodies = DefaultMaxBodies
 	}
+	if cfg.ReadLag < 0 {
+		return nil, fmt.Errorf("mock: ReadLag %s is negative", cfg.ReadLag)
+	}
 	if cfg.BodyWait < 0 {
 		return nil, fmt.Errorf("mock: BodyWait %s is negative", cfg.BodyWait)
 	}
@@ -192,6 +207,8 @@ func New(cfg Config) (*Server, error) {
 		targetFailures: map[target]TargetFailure{},
 		bodies:         make(chan []byte, cfg.MaxBodies),
 		bodyWait:       cfg.BodyWait,
+		readLag:        cfg.ReadLag,
+		history:        map[string][]pastState{},
 		beforeDurable:  func() error { return nil },
 		needSnapshot:   true,
 		compactAt:      minLogBytes,
