@@ -31,8 +31,9 @@
 // works). With -url-file it also writes "http://ADDR" and a newline to FILE
 // at that moment, atomically (a temporary file renamed into place), so a
 // script can wait for FILE to exist and never reads half of it; the file is
-// removed at shutdown. It logs every request (method, path, status,
-// duration) to standard error, and serves until SIGINT or SIGTERM, then shuts down gracefully and
+// removed at shutdown. It logs every request (method, path, status, how it
+// authenticates: SDK-HMAC-SHA256, V11-HMAC-SHA256, token or none; duration)
+// to standard error, and serves until SIGINT or SIGTERM, then shuts down gracefully and
 // exits 0. Without flags it accepts the mock package's test project and
 // test key pair. Invalid flags exit 2; a failure to listen or serve exits 1.
 //
@@ -287,8 +288,25 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration", time.Since(start).Round(time.Microsecond).String())
+			"auth", authKind(r), "duration", time.Since(start).Round(time.Microsecond).String())
 	})
+}
+
+// authKind names how a request authenticates: the signing algorithm, a
+// token, or none. A script reading the log can tell which signature a
+// client really used; no value of the header is logged.
+func authKind(r *http.Request) string {
+	if r.Header.Get("X-Auth-Token") != "" {
+		return "token"
+	}
+	algorithm, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch algorithm {
+	case "":
+		return "none"
+	case "SDK-HMAC-SHA256", "V11-HMAC-SHA256":
+		return algorithm
+	}
+	return "other"
 }
 
 // keyNames are the names of the keys, in the environment and a keys file.

@@ -166,7 +166,7 @@ func TestRunServesAndKeepsState(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", code, logs)
 	}
-	for _, want := range []string{"method=POST", "path=/v5/iot/" + mock.TestProjectID + "/device-policies", "status=201", "duration="} {
+	for _, want := range []string{"method=POST", "path=/v5/iot/" + mock.TestProjectID + "/device-policies", "status=201", "auth=SDK-HMAC-SHA256", "duration="} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, logs)
 		}
