@@ -1,6 +1,6 @@
 // Package apigolden holds the example bodies of the official IoTDA API
-// pages (shared/api-docs: create, show, update, bind and unbind a device
-// policy), as published, for the tests. The client's tests decode the
+// pages (create, show, update, bind and unbind a device policy), as
+// published, for the tests. The client's tests decode the
 // answers through the client and compare the requests it sends; the mock's
 // tests decode every body into the mock's own wire types, send the requests
 // to the mock and compare its answers with the published ones. So both

@@ -3,9 +3,9 @@
 // through a real socket (see [NewTestServer]); the demo runs it as a program
 // (cmd/iotda-mock).
 //
-// Everything it does comes from the project's API reference
-// (shared/iotda-api.md) and the official API pages. Where they are silent the
-// mock makes a choice, listed below. Clients and the provider must not depend
+// Everything it does comes from the official IoTDA API pages of the
+// device-policy operations. Where they are silent the mock makes a choice,
+// listed below. Clients and the provider must not depend
 // on these choices: they key on HTTP statuses and documented error codes only.
 //
 // The mock does not import the client (internal/iotda; only the shared

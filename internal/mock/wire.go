@@ -1,7 +1,7 @@
 package mock
 
-// The wire types of the API, written from the project's API reference
-// (shared/iotda-api.md, sections 2 and 3) and the official API pages, not
+// The wire types of the API, written from the official IoTDA API pages (the
+// device-policy operations and their data structures), not
 // from the client's types: the mock decodes requests and encodes answers
 // with these alone, so a misreading of the API in the client is not agreed
 // with by the mock. The golden bodies of the API pages are decoded into

@@ -74,8 +74,9 @@ func (huaweicloudStandIn) DataSources(context.Context) []func() datasource.DataS
 	return nil
 }
 
-// standInPolicy has the schema of huaweicloud_iotda_device_policy
-// (huaweicloud/services/iotda/resource_huaweicloud_iotda_device_policy.go).
+// standInPolicy has the schema of huaweicloud_iotda_device_policy, as the
+// huaweicloud provider (github.com/huaweicloud/terraform-provider-huaweicloud)
+// defines it.
 type standInPolicy struct{}
 
 func (standInPolicy) Metadata(_ context.Context, _ resource.MetadataRequest, resp *resource.MetadataResponse) {
