@@ -29,9 +29,15 @@ const (
 	DefaultMaxRetries   = 4
 	DefaultRetryWaitMin = 500 * time.Millisecond
 	DefaultRetryWaitMax = 30 * time.Second
-	// DefaultRequestTimeout bounds one HTTP attempt; retries and the
-	// caller's context bound the whole call.
-	DefaultRequestTimeout = 2 * time.Minute
+	// DefaultRequestTimeout bounds one HTTP attempt: an endpoint that
+	// accepts a request and never answers fails it in this time.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultMaxRetryTime bounds one call, its retries and the waits
+	// between them included. With DefaultRequestTimeout, a create sent to
+	// an endpoint that never answers fails in 2.5 minutes: 30 s for the
+	// create, which is not resent, and 2 minutes for the listing that looks
+	// for what it may have created.
+	DefaultMaxRetryTime = 2 * time.Minute
 	// DefaultMaxRetryAfter is the longest wait a Retry-After header can ask
 	// for and still be honoured.
 	DefaultMaxRetryAfter = time.Minute
@@ -97,6 +103,10 @@ type Config struct {
 	// RequestTimeout bounds one HTTP attempt; zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// MaxRetryTime bounds one call: no retry starts that could not be
+	// waited for within it, and an attempt still running when it ends is
+	// cut. Zero means DefaultMaxRetryTime.
+	MaxRetryTime time.Duration
 	// Insecure skips the verification of the endpoint's TLS certificate.
 	Insecure bool
 	// BatchParallelism is how many calls of a batch (bind and unbind
@@ -129,7 +139,9 @@ type Client struct {
 	parallelism int
 	// maxRetryAfter is the longest Retry-After wait honoured.
 	maxRetryAfter time.Duration
-	http          *retryablehttp.Client
+	// requestTimeout bounds one attempt, maxRetryTime one call.
+	requestTimeout, maxRetryTime time.Duration
+	http                         *retryablehttp.Client
 }
 
 // New checks cfg and builds a Client.
@@ -160,6 +172,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestTimeout < 0 {
 		return nil, fmt.Errorf("request timeout %s is negative", cfg.RequestTimeout)
 	}
+	if cfg.MaxRetryTime < 0 {
+		return nil, fmt.Errorf("longest time of a call %s is negative", cfg.MaxRetryTime)
+	}
+	requestTimeout := cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout)
 	if cfg.MaxRetryAfter < 0 {
 		return nil, fmt.Errorf("longest Retry-After wait %s is negative", cfg.MaxRetryAfter)
 	}
@@ -174,9 +190,9 @@ func New(cfg Config) (*Client, error) {
 		transport = pooled
 	}
 	httpClient := &http.Client{
-		// One attempt may not hang forever; retries and the caller's
+		// One attempt may not hang forever; maxRetryTime and the caller's
 		// context bound the whole call.
-		Timeout: cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout),
+		Timeout: requestTimeout,
 		// The API never redirects; following a redirect would send fresh
 		// credentials to wherever it points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -208,13 +224,15 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	c := &Client{
-		base:          base,
-		region:        region,
-		pageSize:      pageSize,
-		parallelism:   parallelism,
-		maxRetryAfter: maxRetryAfter,
-		projectID:     cfg.ProjectID,
-		instanceID:    cfg.InstanceID,
+		base:           base,
+		region:         region,
+		pageSize:       pageSize,
+		parallelism:    parallelism,
+		maxRetryAfter:  maxRetryAfter,
+		requestTimeout: requestTimeout,
+		maxRetryTime:   cmp.Or(cfg.MaxRetryTime, DefaultMaxRetryTime),
+		projectID:      cfg.ProjectID,
+		instanceID:     cfg.InstanceID,
 	}
 	c.http = &retryablehttp.Client{
 		HTTPClient:   httpClient,
@@ -416,7 +434,9 @@ func (c *Client) do(ctx context.Context, op Operation, method string, segments [
 		}
 	}
 	attempts := new(atomic.Int32)
-	req, err := retryablehttp.NewRequestWithContext(withAttempts(withOperation(ctx, op), attempts), method, u.String(), body)
+	callCtx, cancel := context.WithTimeout(withAttempts(withOperation(ctx, op), attempts), c.maxRetryTime)
+	defer cancel()
+	req, err := retryablehttp.NewRequestWithContext(callCtx, method, u.String(), body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -429,6 +449,8 @@ func (c *Client) do(ctx context.Context, op Operation, method string, segments [
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
+		} else if !notSent(err) && timedOut(err) {
+			err = &noAnswer{endpoint: c.base, timeout: c.requestTimeout, limit: c.maxRetryTime, cut: callCtx.Err() != nil, attempts: int(attempts.Load()), err: err}
 		}
 		if noReplay(ctx) && !notSent(err) {
 			return &outcomeUnknown{fmt.Errorf("%s: %w", op, err)}

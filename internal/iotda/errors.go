@@ -1,9 +1,12 @@
 package iotda
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -19,6 +22,44 @@ var ErrNotFound = errors.New("not found")
 // must not be sent twice (a create) when it failed after the request was
 // sent: the API may or may not have acted on it.
 var ErrOutcomeUnknown = errors.New("the API may have acted on the request before it failed")
+
+// ErrNoAnswer is matched (with errors.Is) by the error of a call whose
+// endpoint took the request and did not answer in time: within the
+// request timeout, or before the longest time of a call ran out.
+var ErrNoAnswer = errors.New("the endpoint did not answer")
+
+// noAnswer is the error of a call that timed out after the request was
+// sent. It says which limit ended it, so a user knows what to raise if
+// the endpoint is only slow.
+type noAnswer struct {
+	endpoint       *url.URL
+	timeout, limit time.Duration
+	// cut is true when the longest time of a call (limit) ended it, false
+	// when its last attempt ran out of the request timeout.
+	cut      bool
+	attempts int
+	err      error
+}
+
+func (e *noAnswer) Error() string {
+	tries := ""
+	if e.attempts > 1 {
+		tries = fmt.Sprintf(", in %d attempts", e.attempts)
+	}
+	if e.cut {
+		return fmt.Sprintf("the endpoint %s did not answer%s; gave up after %s, the longest time of one call with its retries", e.endpoint.Redacted(), tries, e.limit)
+	}
+	return fmt.Sprintf("the endpoint %s did not answer within %s, the request timeout%s", e.endpoint.Redacted(), e.timeout, tries)
+}
+
+func (e *noAnswer) Unwrap() []error { return []error{e.err, ErrNoAnswer} }
+
+// timedOut reports whether a transport error is a timeout: the request
+// timeout of an attempt, or the end of the call's time.
+func timedOut(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
 
 // outcomeUnknown is the error of a call that may have been acted on: its
 // text is the failure's followed by ErrOutcomeUnknown's in parentheses, and

@@ -156,6 +156,14 @@ func withAttempts(ctx context.Context, n *atomic.Int32) context.Context {
 	return context.WithValue(ctx, attemptsKey, n)
 }
 
+// attempts returns how many attempts of the call were sent.
+func attempts(ctx context.Context) int {
+	if n, ok := ctx.Value(attemptsKey).(*atomic.Int32); ok {
+		return int(n.Load())
+	}
+	return 0
+}
+
 // withoutReplay marks a call that must not be sent twice if the server may
 // have acted on it.
 func withoutReplay(ctx context.Context) context.Context {
@@ -175,7 +183,12 @@ func noReplay(ctx context.Context) bool {
 // the server likes.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
-		return false, ctx.Err()
+		// The caller's context or the call's time ended: do says which,
+		// with the attempt's own error.
+		return false, nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Add(c.longestWait(attempts(ctx), resp)).Before(deadline) {
+		return false, nil // the wait before a retry would outlast the call's time
 	}
 	noReplay := noReplay(ctx)
 	if err != nil {
@@ -199,6 +212,20 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return true, nil
 	}
 	return false, nil
+}
+
+// longestWait is the longest backoff can wait before the retry that
+// follows attempt n (counted from 1).
+func (c *Client) longestWait(n int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			return min(d, c.maxRetryAfter)
+		}
+	}
+	if n-1 >= 30 {
+		return c.http.RetryWaitMax
+	}
+	return min(c.http.RetryWaitMin<<(n-1), c.http.RetryWaitMax)
 }
 
 func retryableStatus(status int) bool {

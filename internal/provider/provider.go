@@ -66,12 +66,18 @@ type providerModel struct {
 	SigningAlgorithm types.String `tfsdk:"signing_algorithm"`
 	MaxRetries       types.Int64  `tfsdk:"max_retries"`
 	MaxRetryAfter    types.Int64  `tfsdk:"max_retry_after"`
+	MaxRetryTime     types.Int64  `tfsdk:"max_retry_time"`
+	RequestTimeout   types.Int64  `tfsdk:"request_timeout"`
 	BatchParallelism types.Int64  `tfsdk:"batch_parallelism"`
 	Insecure         types.Bool   `tfsdk:"insecure"`
 }
 
-// maxRetryAfterLimit is the largest max_retry_after, in seconds: one hour.
-const maxRetryAfterLimit = 3600
+// maxRetryAfterLimit is the largest max_retry_after and max_retry_time,
+// and maxRequestTimeout the largest request_timeout, in seconds.
+const (
+	maxRetryAfterLimit = 3600
+	maxRequestTimeout  = 600
+)
 
 func (p *iotdaProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "iotda"
@@ -129,7 +135,17 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Validators:          []validator.Int64{int64validator.Between(0, iotda.MaxMaxRetries)},
 			},
 			"max_retry_after": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("The longest wait, in seconds, that a `Retry-After` header of a throttled or failed call may ask for before the retry. Default %d. A call whose answer asks for longer is not retried: it fails at once with an error that says how long the API asked to wait.", int(iotda.DefaultMaxRetryAfter/time.Second)),
+				MarkdownDescription: fmt.Sprintf("The longest wait, in seconds, that a `Retry-After` header of a throttled or failed call may ask for before the retry. Default %d. A call whose answer asks for longer is not retried: it fails at once with an error that says how long the API asked to wait.", seconds(iotda.DefaultMaxRetryAfter)),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, maxRetryAfterLimit)},
+			},
+			"request_timeout": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How long, in seconds, one request may wait for its answer. Default %d. A request the endpoint takes and never answers fails after this time; a create that fails so is not sent again, and the error says that the policy may exist and how to import it.", seconds(iotda.DefaultRequestTimeout)),
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, maxRequestTimeout)},
+			},
+			"max_retry_time": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("The longest time, in seconds, one API call may take with its retries and the waits between them. Default %d. No retry starts whose wait would end after it, and a request still waiting when it ends is cut. With the defaults, a create on an endpoint that never answers fails in %d seconds: the create (never sent twice) and the listing that looks for what it may have created.", seconds(iotda.DefaultMaxRetryTime), seconds(iotda.DefaultRequestTimeout+iotda.DefaultMaxRetryTime)),
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(1, maxRetryAfterLimit)},
 			},
@@ -259,6 +275,8 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	for name, unknown := range map[string]bool{
 		"max_retries":       config.MaxRetries.IsUnknown(),
 		"max_retry_after":   config.MaxRetryAfter.IsUnknown(),
+		"max_retry_time":    config.MaxRetryTime.IsUnknown(),
+		"request_timeout":   config.RequestTimeout.IsUnknown(),
 		"batch_parallelism": config.BatchParallelism.IsUnknown(),
 		"insecure":          config.Insecure.IsUnknown(),
 	} {
@@ -271,6 +289,12 @@ func resolveConfig(config providerModel, getenv func(string) string) (iotda.Conf
 	}
 	if !config.MaxRetryAfter.IsNull() {
 		cfg.MaxRetryAfter = time.Duration(config.MaxRetryAfter.ValueInt64()) * time.Second
+	}
+	if !config.MaxRetryTime.IsNull() {
+		cfg.MaxRetryTime = time.Duration(config.MaxRetryTime.ValueInt64()) * time.Second
+	}
+	if !config.RequestTimeout.IsNull() {
+		cfg.RequestTimeout = time.Duration(config.RequestTimeout.ValueInt64()) * time.Second
 	}
 	if !config.BatchParallelism.IsNull() {
 		cfg.BatchParallelism = int(config.BatchParallelism.ValueInt64())
@@ -321,6 +345,11 @@ func newClient(config providerModel, cfg iotda.Config, build func(iotda.Config) 
 		return nil
 	}
 	return client
+}
+
+// seconds writes a default duration in the unit of the settings.
+func seconds(d time.Duration) int {
+	return int(d / time.Second)
 }
 
 func authKind(c iotda.Credentials) string {

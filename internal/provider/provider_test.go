@@ -2,9 +2,11 @@ package provider
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,17 +77,19 @@ func TestResolveConfig(t *testing.T) {
 	})
 	t.Run("client settings not set", func(t *testing.T) {
 		cfg, _ := resolveConfig(full, env(nil))
-		if cfg.MaxRetries != nil || cfg.BatchParallelism != 0 || cfg.Insecure || cfg.MaxRetryAfter != 0 {
+		if cfg.MaxRetries != nil || cfg.BatchParallelism != 0 || cfg.Insecure || cfg.MaxRetryAfter != 0 || cfg.RequestTimeout != 0 || cfg.MaxRetryTime != 0 {
 			t.Fatalf("unset settings resolved to %v, %d, %v", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure)
 		}
 	})
 	t.Run("client settings", func(t *testing.T) {
 		model := full
 		model.MaxRetries, model.BatchParallelism, model.Insecure = types.Int64Value(0), types.Int64Value(3), types.BoolValue(true)
-		model.MaxRetryAfter = types.Int64Value(90)
+		model.MaxRetryAfter, model.RequestTimeout, model.MaxRetryTime = types.Int64Value(90), types.Int64Value(5), types.Int64Value(40)
 		cfg, _ := resolveConfig(model, env(nil))
-		if cfg.MaxRetries == nil || *cfg.MaxRetries != 0 || cfg.BatchParallelism != 3 || !cfg.Insecure || cfg.MaxRetryAfter != 90*time.Second {
-			t.Fatalf("max_retries 0, batch_parallelism 3, insecure, max_retry_after 90 resolved to %v, %d, %v, %s", cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure, cfg.MaxRetryAfter)
+		if cfg.MaxRetries == nil || *cfg.MaxRetries != 0 || cfg.BatchParallelism != 3 || !cfg.Insecure || cfg.MaxRetryAfter != 90*time.Second ||
+			cfg.RequestTimeout != 5*time.Second || cfg.MaxRetryTime != 40*time.Second {
+			t.Fatalf("max_retries 0, batch_parallelism 3, insecure, max_retry_after 90, request_timeout 5, max_retry_time 40 resolved to %v, %d, %v, %s, %s, %s",
+				cfg.MaxRetries, cfg.BatchParallelism, cfg.Insecure, cfg.MaxRetryAfter, cfg.RequestTimeout, cfg.MaxRetryTime)
 		}
 	})
 	missing := map[string]struct {
@@ -203,5 +207,66 @@ func TestAccProvider_maxRetryAfter(t *testing.T) {
 	})
 	if got := srv.Calls(mock.OpShow); got != 1 {
 		t.Errorf("ShowDevicePolicy was called %d times, want 1 (no retry)", got)
+	}
+}
+
+// TestAccProvider_hungEndpoint creates a policy on an endpoint that takes
+// every request and never answers: the apply fails within request_timeout
+// and max_retry_time, and says plainly that the endpoint did not answer,
+// that the policy may exist, and how to import it.
+func TestAccProvider_hungEndpoint(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	conns := make(chan net.Conn, 16)
+	held.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- conn
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		held.Wait()
+		close(conns)
+		for conn := range conns {
+			_ = conn.Close()
+		}
+	})
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "iotda" {
+  endpoint        = "http://%s"
+  region          = "cn-north-4"
+  project_id      = "p"
+  access_key      = "ak"
+  secret_key      = "sk"
+  request_timeout = 1
+  max_retry_time  = 2
+}
+resource "iotda_device_policy" "p" {
+  policy_name = "p"
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/a"]
+  }
+}`, ln.Addr()),
+			ExpectError: expectError(`Unable to Create Device Policy.*` +
+				`CreateDevicePolicy: the endpoint http://` + regexp.QuoteMeta(ln.Addr().String()) + ` did not answer within 1s, the request timeout .*` +
+				`IoTDA may have created the policy, and the listing that would show it failed too: ListDevicePolicies: the endpoint .* did not answer.*` +
+				`look for a policy named "p".*terraform import <address of this resource> <policy id>`),
+		}},
+	})
+	if n := len(conns); n < 2 {
+		t.Errorf("%d connections, want the create and the listing", n)
 	}
 }
