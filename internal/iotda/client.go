@@ -27,8 +27,8 @@ import (
 // Defaults of the settings a Config leaves unset.
 const (
 	DefaultMaxRetries   = 4
-	DefaultRetryWaitMin = 500 * time.Millisecond
-	DefaultRetryWaitMax = 30 * time.Second
+	defaultRetryWaitMin = 500 * time.Millisecond
+	defaultRetryWaitMax = 30 * time.Second
 	// DefaultRequestTimeout bounds one HTTP attempt: an endpoint that
 	// accepts a request and never answers fails it in this time.
 	DefaultRequestTimeout = 30 * time.Second
@@ -92,7 +92,7 @@ type Config struct {
 	// 0 means none.
 	MaxRetries *int
 	// RetryWaitMin and RetryWaitMax bound the exponential backoff between
-	// attempts; zero means DefaultRetryWaitMin and DefaultRetryWaitMax.
+	// attempts; zero means defaultRetryWaitMin and defaultRetryWaitMax.
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
 	// MaxRetryAfter is the longest wait a Retry-After header may ask for
@@ -209,10 +209,10 @@ func New(cfg Config) (*Client, error) {
 
 	waitMin, waitMax := cfg.RetryWaitMin, cfg.RetryWaitMax
 	if waitMin <= 0 {
-		waitMin = DefaultRetryWaitMin
+		waitMin = defaultRetryWaitMin
 	}
 	if waitMax <= 0 {
-		waitMax = DefaultRetryWaitMax
+		waitMax = defaultRetryWaitMax
 	}
 	if waitMax < waitMin {
 		waitMax = waitMin
@@ -262,151 +262,6 @@ func (c *Client) Region() string {
 // calls use the same bound.
 func (c *Client) BatchParallelism() int {
 	return c.parallelism
-}
-
-// CreatePolicy creates a device policy. It is retried only where the server
-// provably did not act on it, so it never makes two policies.
-func (c *Client) CreatePolicy(ctx context.Context, req CreatePolicyRequest) (*Policy, error) {
-	var out Policy
-	ctx = withoutReplay(ctx)
-	if err := c.do(ctx, OpCreate, http.MethodPost, c.path(), nil, req, http.StatusCreated, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// UpdatePolicy changes the name and/or the statements of a policy.
-func (c *Client) UpdatePolicy(ctx context.Context, policyID string, req UpdatePolicyRequest) (*Policy, error) {
-	var out Policy
-	if err := c.do(ctx, OpUpdate, http.MethodPut, c.path(policyID), nil, req, http.StatusOK, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// GetPolicy reads one policy; a missing one is ErrNotFound.
-func (c *Client) GetPolicy(ctx context.Context, policyID string) (*Policy, error) {
-	var out Policy
-	if err := c.do(ctx, OpShow, http.MethodGet, c.path(policyID), nil, nil, http.StatusOK, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// DeletePolicy deletes a policy, which unbinds all its targets; a missing one
-// is ErrNotFound.
-func (c *Client) DeletePolicy(ctx context.Context, policyID string) error {
-	return c.do(ctx, OpDelete, http.MethodDelete, c.path(policyID), nil, nil, http.StatusNoContent, nil)
-}
-
-// ListPolicies returns every policy matching the filter, following the
-// pages (limit=50 unless Config.PageSize says otherwise).
-func (c *Client) ListPolicies(ctx context.Context, filter ListPoliciesFilter) ([]PolicySummary, error) {
-	var all []PolicySummary
-	err := c.paginate(func(marker string) (Page, int, error) {
-		query := url.Values{"limit": {fmt.Sprint(c.pageSize)}}
-		if marker != "" {
-			query.Set("marker", marker)
-		}
-		if filter.AppID != "" {
-			query.Set("app_id", filter.AppID)
-		}
-		if filter.PolicyName != "" {
-			query.Set("policy_name", filter.PolicyName)
-		}
-		var out ListPoliciesResponse
-		if err := c.do(ctx, OpList, http.MethodGet, c.path(), query, nil, http.StatusOK, &out); err != nil {
-			return Page{}, 0, err
-		}
-		all = append(all, out.Policies...)
-		return out.Page, len(out.Policies), nil
-	})
-	return all, err
-}
-
-// BindPolicy binds up to MaxTargetsPerCall targets. Targets the API refused
-// are in the result's FailureTargets, not in the error.
-func (c *Client) BindPolicy(ctx context.Context, policyID, targetType string, targetIDs []string) (*BindResult, error) {
-	return c.bindOrUnbind(ctx, OpBind, "bind", policyID, targetType, targetIDs)
-}
-
-// UnbindPolicy unbinds up to MaxTargetsPerCall targets. Targets the API
-// refused are in the result's FailureTargets, not in the error.
-func (c *Client) UnbindPolicy(ctx context.Context, policyID, targetType string, targetIDs []string) (*BindResult, error) {
-	return c.bindOrUnbind(ctx, OpUnbind, "unbind", policyID, targetType, targetIDs)
-}
-
-func (c *Client) bindOrUnbind(ctx context.Context, op Operation, verb, policyID, targetType string, targetIDs []string) (*BindResult, error) {
-	if len(targetIDs) == 0 || len(targetIDs) > MaxTargetsPerCall {
-		return nil, fmt.Errorf("%s: %d target ids given, the API takes 1 to %d per call", op, len(targetIDs), MaxTargetsPerCall)
-	}
-	var out BindResult
-	body := BindRequest{TargetType: targetType, TargetIDs: targetIDs}
-	if err := c.do(ctx, op, http.MethodPost, c.path(policyID, verb), nil, body, http.StatusOK, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// ListTargets returns every target bound to a policy, of one type or (with
-// an empty targetType) of all types, newest binding first. It reads pages
-// of Config.PageSize (50 unless told otherwise); see listPages for how
-// they are fetched in parallel.
-func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) ([]Target, error) {
-	pages, err := listPages(ctx, c, func(ctx context.Context, marker string, offset int) (Page, []Target, error) {
-		req := ListTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker, Offset: offset}
-		var out ListTargetsResponse
-		if err := c.do(ctx, OpListTargets, http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
-			return Page{}, nil, err
-		}
-		return out.Page, out.Targets, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var all []Target
-	for _, page := range pages {
-		for _, t := range page {
-			// A target without a type is of the type asked for.
-			if targetType == "" || t.TargetType == "" || t.TargetType == targetType {
-				if t.TargetType == "" {
-					t.TargetType = targetType
-				}
-				all = append(all, t)
-			}
-		}
-	}
-	return all, nil
-}
-
-// paginate calls fetch with the marker of the previous page until a page
-// comes back short, or (when the API says how many records match) all
-// page.count records are in. fetch returns the page and the number of
-// records in it. A full page without a marker, or a marker seen before, is
-// an error rather than a silently short listing.
-func (c *Client) paginate(fetch func(marker string) (Page, int, error)) error {
-	marker := ""
-	total := 0
-	seen := map[string]bool{}
-	for {
-		page, n, err := fetch(marker)
-		if err != nil {
-			return err
-		}
-		total += n
-		switch {
-		case n < c.pageSize:
-			return nil
-		case page.Count > 0 && int64(total) >= page.Count:
-			return nil
-		case page.Marker == "":
-			return fmt.Errorf("a full page of %d records came without a marker for the next page", n)
-		case seen[page.Marker]:
-			return fmt.Errorf("pagination returned marker %s twice", page.Marker)
-		}
-		seen[page.Marker] = true
-		marker = page.Marker
-	}
 }
 
 // path lists the path segments of an operation under the project.
@@ -501,7 +356,7 @@ func unreachableHint(err error, endpoint *url.URL, attempts int) string {
 
 func newAPIError(op string, resp *http.Response, data []byte) *APIError {
 	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id")}
-	var body ErrorBody
+	var body errorBody
 	if json.Unmarshal(data, &body) == nil {
 		e.Code, e.Message = body.ErrorCode, body.ErrorMsg
 		if e.RequestID == "" {

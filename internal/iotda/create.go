@@ -119,7 +119,7 @@ func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyReque
 		}
 		if len(existing) == 1 && createdSince(existing[0], start) {
 			found, err := c.GetPolicy(ctx, existing[0].PolicyID)
-			if err == nil && SameStatements(found.Statement, req.Statement) {
+			if err == nil && sameStatements(found.Statement, req.Statement) {
 				outcome.Found = true
 				return found, outcome, nil
 			}
@@ -155,9 +155,9 @@ func createdSince(p PolicySummary, start time.Time) bool {
 	return err == nil && !at.Before(start.Add(-clockSkew))
 }
 
-// SameStatements reports whether a and b hold the same statements, in any
+// sameStatements reports whether a and b hold the same statements, in any
 // order, each with the same effect, actions and resources in any order.
-func SameStatements(a, b []Statement) bool {
+func sameStatements(a, b []Statement) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -60,17 +60,17 @@ type PolicySummary struct {
 	UpdateTime string `json:"update_time"`
 }
 
-// Page describes one page of a listing. Count is the total number of
+// pageInfo describes one page of a listing. Count is the total number of
 // matching records; Marker is the id of the last record of the page.
-type Page struct {
+type pageInfo struct {
 	Count  int64  `json:"count"`
 	Marker string `json:"marker,omitempty"`
 }
 
-// ListPoliciesResponse is the body of ListDevicePolicies.
-type ListPoliciesResponse struct {
+// listPoliciesResponse is the body of ListDevicePolicies.
+type listPoliciesResponse struct {
 	Policies []PolicySummary `json:"policies"`
-	Page     Page            `json:"page"`
+	Page     pageInfo        `json:"page"`
 }
 
 // ListPoliciesFilter narrows ListDevicePolicies. Empty fields do not filter.
@@ -79,8 +79,8 @@ type ListPoliciesFilter struct {
 	PolicyName string
 }
 
-// BindRequest is the body of BindDevicePolicy and UnbindDevicePolicy.
-type BindRequest struct {
+// bindRequest is the body of BindDevicePolicy and UnbindDevicePolicy.
+type bindRequest struct {
 	TargetType string   `json:"target_type"`
 	TargetIDs  []string `json:"target_ids"`
 }
@@ -101,10 +101,10 @@ type BindResult struct {
 	FailureTargets []TargetFailure `json:"failure_targets"`
 }
 
-// ListTargetsRequest is the body of ShowTargetsInDevicePolicy. Offset
+// listTargetsRequest is the body of ShowTargetsInDevicePolicy. Offset
 // (0 to MaxOffset) skips records after the marker: the client uses it to
 // fetch several pages from one marker at once.
-type ListTargetsRequest struct {
+type listTargetsRequest struct {
 	TargetType string `json:"target_type,omitempty"`
 	Limit      int    `json:"limit,omitempty"`
 	Marker     string `json:"marker,omitempty"`
@@ -117,15 +117,15 @@ type Target struct {
 	TargetID   string `json:"target_id"`
 }
 
-// ListTargetsResponse is the body of ShowTargetsInDevicePolicy.
-type ListTargetsResponse struct {
+// listTargetsResponse is the body of ShowTargetsInDevicePolicy.
+type listTargetsResponse struct {
 	Targets []Target `json:"targets"`
-	Page    Page     `json:"page"`
+	Page    pageInfo `json:"page"`
 }
 
-// ErrorBody is the JSON body of an API error. The API gateway adds
+// errorBody is the JSON body of an API error. The API gateway adds
 // request_id to its own errors.
-type ErrorBody struct {
+type errorBody struct {
 	ErrorCode string `json:"error_code"`
 	ErrorMsg  string `json:"error_msg"`
 	RequestID string `json:"request_id,omitempty"`
