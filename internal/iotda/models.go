@@ -136,23 +136,3 @@ const (
 	CodeTargetPolicyLimit = "IOTDA.015204"
 	CodeTargetNotBound    = "IOTDA.015207"
 )
-
-// Limits of the API.
-const (
-	MaxPoliciesPerInstance = 50
-	MaxPoliciesPerTarget   = 5
-	MaxTargetsPerCall      = 20
-	MaxPageSize            = 50
-	MaxStatements          = 10
-	MaxResources           = 10
-	MaxPolicyBytes         = 10 * 1024
-	// MaxPolicyNameLength and MaxAppIDLength bound policy_name and app_id,
-	// each made of letters, digits, "_" and "-".
-	MaxPolicyNameLength = 128
-	MaxAppIDLength      = 36
-	// MaxTargetIDLength bounds a target id (device, product or resource
-	// space id).
-	MaxTargetIDLength = 128
-	// MaxTopicBytes bounds the topic of a resource, after "topic:".
-	MaxTopicBytes = 128
-)

@@ -12,10 +12,19 @@ import (
 
 // The rules every schema and page states, written once.
 var (
-	// policyNameRule and appIDRule describe the names the API accepts.
-	policyNameRule = fmt.Sprintf("1 to %d letters, digits, `_` or `-`", iotda.MaxPolicyNameLength)
-	appIDRule      = fmt.Sprintf("1 to %d letters, digits, `_` or `-`", iotda.MaxAppIDLength)
+	// policyNameRule, appIDRule and targetIDRule describe the names and
+	// ids the API accepts.
+	policyNameRule = nameRule(iotda.MaxPolicyNameLength)
+	appIDRule      = nameRule(iotda.MaxAppIDLength)
+	targetIDRule   = nameRule(iotda.MaxTargetIDLength)
+	// policyIDForm follows the name of a policy id in a description.
+	policyIDForm = "(" + iotda.PolicyIDRule + ")"
 )
+
+// nameRule describes a name or id of 1 to maxLength characters.
+func nameRule(maxLength int) string {
+	return fmt.Sprintf("1 to %d letters, digits, `_` or `-`", maxLength)
+}
 
 const (
 	// patternRules says how a resource pattern matches a topic. The IoTDA

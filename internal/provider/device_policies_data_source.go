@@ -59,7 +59,7 @@ func (d *devicePoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
 						"policy_id": schema.StringAttribute{
-							MarkdownDescription: "The policy id (24 hexadecimal characters).",
+							MarkdownDescription: "The policy id " + policyIDForm + ".",
 							Computed:            true,
 						},
 						"policy_name": schema.StringAttribute{

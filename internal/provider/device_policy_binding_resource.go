@@ -79,7 +79,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 		MarkdownDescription: "Targets of one type (devices, products or resource spaces) bound to one device policy. " +
 			"By default the binding is exclusive: it is the complete set, and targets of that type bound to the policy outside it appear as drift and are unbound on the next apply. " +
 			"With `exclusive = false` it manages only the targets it lists, so several bindings (of several teams or configurations) can share one policy. " +
-			"Changes are sent as the difference only, in calls of at most 20 targets.",
+			fmt.Sprintf("Changes are sent as the difference only, in calls of at most %d targets.", iotda.MaxTargetsPerCall),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "`<policy_id>/<target_type>`.",
@@ -114,7 +114,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				Default:  booldefault.StaticBool(true),
 			},
 			"targets": schema.MapAttribute{
-				MarkdownDescription: "The targets of `target_type` bound to the policy (all of them when exclusive, those this binding manages otherwise), keyed by target id (1 to 128 letters, digits, `_` or `-`), " +
+				MarkdownDescription: "The targets of `target_type` bound to the policy (all of them when exclusive, those this binding manages otherwise), keyed by target id (" + targetIDRule + "), " +
 					"each with the value `\"\"`. Build it from a list of ids with `provider::iotda::targets(ids)` or `{ for id in ids : id => \"\" }`; " +
 					"both fail on an id listed twice. With `exclusive = true`, an empty map means no target of this type is bound; with `exclusive = false`, that this binding binds none. " +
 					"A device or product can have at most 5 policies bound.",
@@ -137,7 +137,7 @@ func (r *devicePolicyBindingResource) IdentitySchema(_ context.Context, _ resour
 	resp.IdentitySchema = identityschema.Schema{
 		Attributes: map[string]identityschema.Attribute{
 			"policy_id": identityschema.StringAttribute{
-				Description:       "The id of the device policy (24 hexadecimal characters).",
+				Description:       "The id of the device policy " + policyIDForm + ".",
 				RequiredForImport: true,
 			},
 			"target_type": identityschema.StringAttribute{
@@ -527,9 +527,9 @@ func (r *devicePolicyBindingResource) ImportState(ctx context.Context, req resou
 			return
 		}
 		policyID, targetType = identity.PolicyID.ValueString(), identity.TargetType.ValueString()
-		if !policyIDPattern.MatchString(policyID) {
+		if !iotda.PolicyIDPattern.MatchString(policyID) {
 			resp.Diagnostics.AddAttributeError(path.Root("policy_id"), "Invalid Import Identity",
-				fmt.Sprintf("policy_id %q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", policyID))
+				"policy_id "+notPolicyID(policyID))
 		}
 		if !validTargetType(targetType) {
 			resp.Diagnostics.AddAttributeError(path.Root("target_type"), "Invalid Import Identity",
@@ -541,9 +541,9 @@ func (r *devicePolicyBindingResource) ImportState(ctx context.Context, req resou
 	} else {
 		var ok bool
 		policyID, targetType, ok = strings.Cut(req.ID, "/")
-		if !ok || !policyIDPattern.MatchString(policyID) || !validTargetType(targetType) {
+		if !ok || !iotda.PolicyIDPattern.MatchString(policyID) || !validTargetType(targetType) {
 			resp.Diagnostics.AddError("Invalid Import ID",
-				fmt.Sprintf("%q is not <policy_id>/<target_type>: expected a 24-character hexadecimal policy id, a slash, and device, product or app, e.g. 5c90fa7d3c4e4405e8525079/device.", req.ID))
+				fmt.Sprintf("%q is not <policy_id>/<target_type>: expected a policy id %s, a slash, and device, product or app, e.g. %s/device.", req.ID, policyIDForm, iotda.ExamplePolicyID))
 			return
 		}
 	}

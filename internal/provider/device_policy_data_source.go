@@ -59,7 +59,7 @@ func (d *devicePolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Computed:            true,
 			},
 			"policy_id": schema.StringAttribute{
-				MarkdownDescription: "The id of the policy to read (24 lower-case hexadecimal characters). Conflicts with `policy_name`; computed when the policy is found by name.",
+				MarkdownDescription: "The id of the policy to read " + policyIDForm + ". Conflicts with `policy_name`; computed when the policy is found by name.",
 				Optional:            true,
 				Computed:            true,
 				Validators: []validator.String{

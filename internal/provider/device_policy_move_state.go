@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 var _ resource.ResourceWithMoveState = (*devicePolicyResource)(nil)
@@ -67,9 +69,9 @@ func moveHuaweicloudPolicy(ctx context.Context, req resource.MoveStateRequest, r
 			fmt.Sprintf("The state to move (schema version %d) cannot be read: %s. Import the policy by its id instead.", req.SourceSchemaVersion, err))
 		return
 	}
-	if !policyIDPattern.MatchString(src.ID) {
+	if !iotda.PolicyIDPattern.MatchString(src.ID) {
 		resp.Diagnostics.AddError("Invalid huaweicloud_iotda_device_policy State",
-			fmt.Sprintf("The state to move has id %q, which is not a device policy id (24 lower-case hexadecimal characters). "+
+			fmt.Sprintf("The state to move has id %q, which is not a device policy id "+policyIDForm+". "+
 				"Only a policy that exists can be moved: check the source address of the moved block.", src.ID))
 		return
 	}

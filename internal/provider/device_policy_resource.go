@@ -69,10 +69,10 @@ func (r *devicePolicyResource) Schema(_ context.Context, _ resource.SchemaReques
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A device policy: ALLOW and DENY rules on the MQTT topics devices may publish and subscribe to. " +
 			"A policy acts only once it is bound to devices, products or a resource space (see `iotda_device_policy_binding`). " +
-			"An instance holds at most 50 policies.",
+			fmt.Sprintf("An instance holds at most %d policies.", iotda.MaxPoliciesPerInstance),
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
-				MarkdownDescription: "The policy id (24 hexadecimal characters).",
+				MarkdownDescription: "The policy id " + policyIDForm + ".",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
@@ -159,7 +159,7 @@ func (r *devicePolicyResource) IdentitySchema(_ context.Context, _ resource.Iden
 	resp.IdentitySchema = identityschema.Schema{
 		Attributes: map[string]identityschema.Attribute{
 			"policy_id": identityschema.StringAttribute{
-				Description:       "The policy id (24 hexadecimal characters).",
+				Description:       "The policy id " + policyIDForm + ".",
 				RequiredForImport: true,
 			},
 		},
@@ -346,8 +346,8 @@ func (r *devicePolicyResource) ImportState(ctx context.Context, req resource.Imp
 		}
 		id = policyID.ValueString()
 	}
-	if !policyIDPattern.MatchString(id) {
-		problem := fmt.Sprintf("%q is not a device policy id: expected 24 lower-case hexadecimal characters, e.g. 5c90fa7d3c4e4405e8525079.", id)
+	if !iotda.PolicyIDPattern.MatchString(id) {
+		problem := notPolicyID(id)
 		if byIdentity {
 			resp.Diagnostics.AddAttributeError(path.Root("policy_id"), "Invalid Import Identity", "policy_id "+problem)
 		} else {

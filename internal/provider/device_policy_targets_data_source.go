@@ -55,7 +55,7 @@ func (d *devicePolicyTargetsDataSource) Schema(_ context.Context, _ datasource.S
 			"Each read costs one `ShowTargetsInDevicePolicy` call per 50 targets listed (at least one).",
 		Attributes: map[string]schema.Attribute{
 			"policy_id": schema.StringAttribute{
-				MarkdownDescription: "The id of the device policy (24 lower-case hexadecimal characters).",
+				MarkdownDescription: "The id of the device policy " + policyIDForm + ".",
 				Required:            true,
 				Validators: []validator.String{
 					validPolicyID,

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -13,31 +12,29 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
-// Rules of the API, quoted in the validators' messages.
+// Validators shared by the resources and data sources; the rules are
+// iotda's.
 var (
-	namePattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	policyIDPattern  = regexp.MustCompile(`^[0-9a-f]{24}$`)
-	targetIDPattern  = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_-]{1,%d}$`, iotda.MaxTargetIDLength))
-	topicCharPattern = regexp.MustCompile(`^[A-Za-z0-9/{}$=+#?*:._-]*$`)
-)
-
-// Validators shared by the resources and data sources.
-var (
-	validNameCharacters = stringvalidator.RegexMatches(namePattern, `must contain only letters, digits, "_" and "-"`)
-	validPolicyID       = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters. "+
+	validNameCharacters = stringvalidator.RegexMatches(iotda.NamePattern, "must contain only "+iotda.NameCharsRule)
+	validPolicyID       = stringvalidator.RegexMatches(iotda.PolicyIDPattern, "must be a device policy id: "+iotda.PolicyIDRule+". "+
 		"A policy's name is not its id: the iotda_device_policy data source finds a policy by name (policy_id = data.iotda_device_policy.<name>.id)")
 	// The iotda_device_policy data source itself finds a policy by name
 	// with policy_name: pointing it at itself would send the user in a
 	// circle.
-	validPolicyIDOrName = stringvalidator.RegexMatches(policyIDPattern, "must be a device policy id: 24 lower-case hexadecimal characters. "+
+	validPolicyIDOrName = stringvalidator.RegexMatches(iotda.PolicyIDPattern, "must be a device policy id: "+iotda.PolicyIDRule+". "+
 		"A policy's name is not its id: to find a policy by name, set policy_name instead of policy_id")
-	validTargetID = stringvalidator.RegexMatches(targetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
+	validTargetID = stringvalidator.RegexMatches(iotda.TargetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
 )
 
+// notPolicyID says that id is not a policy id and shows the form of one.
+func notPolicyID(id string) string {
+	return fmt.Sprintf("%q is not a device policy id: expected %s, e.g. %s.", id, iotda.PolicyIDRule, iotda.ExamplePolicyID)
+}
+
 const (
-	resourcePrefix = "topic:"
+	resourcePrefix = iotda.ResourcePrefix
 	maxTopicBytes  = iotda.MaxTopicBytes
-	topicCharsRule = "letters, digits and the characters /{}$=+#?*:._-"
+	topicCharsRule = iotda.TopicCharsRule
 )
 
 // topicResourceValidator checks one entry of a statement's resources.
@@ -72,7 +69,7 @@ func topicResourceProblem(resource string) string {
 		return fmt.Sprintf("Resource %q has no topic after %q.", resource, resourcePrefix)
 	case len(topic) > maxTopicBytes:
 		return fmt.Sprintf("The topic of resource %q is %d bytes long; topics are at most %d bytes.", resource, len(topic), maxTopicBytes)
-	case !topicCharPattern.MatchString(resource):
+	case !iotda.TopicCharsPattern.MatchString(resource):
 		return fmt.Sprintf("Resource %q contains %s; only %s are allowed.", resource, quoteBadChars(resource), topicCharsRule)
 	}
 	return ""
@@ -100,7 +97,7 @@ func quoteBadChars(s string) string {
 	var bad []string
 	seen := map[rune]bool{}
 	for _, r := range s {
-		if !topicCharPattern.MatchString(string(r)) && !seen[r] {
+		if !iotda.TopicCharsPattern.MatchString(string(r)) && !seen[r] {
 			seen[r] = true
 			bad = append(bad, fmt.Sprintf("%q", r))
 		}
