@@ -25,3 +25,19 @@ CONFIG
 
 # terraform_cli prints the path of a Terraform-compatible CLI.
 terraform_cli() { "$(repo_root)/scripts/terraform-cli.sh"; }
+
+# go_test_counts FILE prints "PASSED FAILED SKIPPED" for a file of `go test
+# -json` events. Subtests count as tests, as in gotestsum's totals; a package
+# that failed with no test failing in it (a build failure, or a panic or
+# timeout outside any test) counts as one failed test, so that a failed run
+# never counts 0 failures.
+go_test_counts() {
+	sed -nE 's/^\{("Time":"[^"]*",)?"Action":"(pass|fail|skip)","Package":"([^"]*)"(,"Test":"([^"]*)")?.*/\2 \3 \5/p' "$1" |
+		awk '
+			NF == 3 { n[$1]++; if ($1 == "fail") testfailed[$2] = 1 }
+			NF == 2 && $1 == "fail" { pkgfailed[$2] = 1 }
+			END {
+				for (p in pkgfailed) if (!(p in testfailed)) n["fail"]++
+				printf "%d %d %d\n", n["pass"], n["fail"], n["skip"]
+			}'
+}
