@@ -180,12 +180,15 @@ func noReplay(ctx context.Context) bool {
 // before the request was written (the connection could not be made). An
 // answer whose Retry-After asks for more than maxRetryAfter is not retried:
 // the caller gets the error at once instead of a call held for as long as
-// the server likes.
+// the server likes. Nor is a call whose wait before the retry would end
+// after its deadline (Config.MaxRetryTime, or the caller's).
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
+	select {
+	case <-ctx.Done():
 		// The caller's context or the call's time ended: do says which,
 		// with the attempt's own error.
 		return false, nil
+	default:
 	}
 	if deadline, ok := ctx.Deadline(); ok && !time.Now().Add(c.longestWait(attempts(ctx), resp)).Before(deadline) {
 		return false, nil // the wait before a retry would outlast the call's time

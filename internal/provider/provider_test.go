@@ -109,7 +109,11 @@ func TestResolveConfig(t *testing.T) {
 	// on the endpoint attribute, beside the errors of other settings.
 	t.Run("endpoint not a URL", func(t *testing.T) {
 		_, _, diags := configure(providerModel{Endpoint: types.StringValue("iotda.example.com"), AccessKey: types.StringValue("a"), SecretKey: types.StringValue("s")}, env(nil))
-		if len(diags.Errors()) != 2 || diags.Errors()[1].Summary() != "Invalid IoTDA Endpoint" || !diags.Errors()[1].(diag.DiagnosticWithPath).Path().Equal(path.Root("endpoint")) {
+		if len(diags.Errors()) != 2 {
+			t.Fatalf("diagnostics %s, want Missing IoTDA Project ID and Invalid IoTDA Endpoint", diags)
+		}
+		withPath, ok := diags.Errors()[1].(diag.DiagnosticWithPath)
+		if !ok || withPath.Summary() != "Invalid IoTDA Endpoint" || !withPath.Path().Equal(path.Root("endpoint")) {
 			t.Fatalf("diagnostics %s, want Missing IoTDA Project ID and Invalid IoTDA Endpoint on endpoint", diags)
 		}
 		if want := `Write it with its scheme: "https://iotda.example.com"`; !strings.Contains(diags.Errors()[1].Detail(), want) {
