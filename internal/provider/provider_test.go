@@ -274,3 +274,25 @@ resource "iotda_device_policy" "p" {
 		t.Errorf("%d connections, want the create and the listing", n)
 	}
 }
+
+// TestAccProvider_callCounter counts the provider's requests with the
+// client's own counter, set by the test's provider factory: the same
+// numbers as the mock's, so a call budget can hold on a real instance.
+func TestAccProvider_callCounter(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "p", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/a"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counter iotda.CallCounter
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories(func(cfg *iotda.Config) { cfg.CallCounter = &counter }),
+		Steps: []resource.TestStep{{
+			Config: providerBlock(srv) + fmt.Sprintf(`data "iotda_device_policy" "p" { policy_id = %q }`, policy.PolicyID),
+		}},
+	})
+	if counter.Calls(iotda.OpShow) == 0 || counter.Calls(iotda.OpShow) != srv.Calls(mock.OpShow) || counter.Total() != srv.TotalCalls() {
+		t.Errorf("counted %v, the mock %d ShowDevicePolicy of %d calls", counter.Counts(), srv.Calls(mock.OpShow), srv.TotalCalls())
+	}
+}
