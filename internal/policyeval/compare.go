@@ -6,10 +6,6 @@ import (
 	"strings"
 )
 
-// maxCompareStates bounds the total effort of one [Compare], shared by all
-// its searches; resources left unchecked when it runs out are undecided.
-const maxCompareStates = 200000
-
 // Change is one example of access that differs between two sets of
 // statements: a device with Identity may perform Action on Topic under one
 // set and not under the other.
@@ -37,7 +33,14 @@ type Undecided struct {
 	// Statement and Resource are as in [Change].
 	Statement int
 	Resource  string
+	// Reason says, in a clause that completes "undecided because", why:
+	// [ReasonIdentities], or a work limit that was reached (see [MaxWork]).
+	Reason string
 }
+
+// ReasonIdentities is the reason of an [Undecided] whose answer depends on
+// the values of device identities in a way the comparison cannot settle.
+const ReasonIdentities = "whether it does depends on the values of device identities in a way the comparison cannot settle"
 
 // Diff is the outcome of [Compare].
 type Diff struct {
@@ -77,11 +80,14 @@ func (d Diff) NoLostAccess() bool {
 // allowed, stay allowed on the other side? The check is the exact language
 // inclusion of [Review]. Every example it reports is confirmed with
 // [Evaluate] on the concrete topic and identity, so none is a guess. For
-// patterns without variables the answer is always decided (unless the
-// bounded effort runs out): an example, or a proof that there is none. With
-// variables, "no change" is only reported when it is proven for every
-// identity; when neither that proof nor a confirmed example is found, the
-// resource is reported undecided.
+// patterns without variables the answer is decided unless the work limits
+// ([MaxWork], [MaxSearchWork], [MaxDuration]) are reached: an example, or
+// a proof that there is none. With variables, "no change" is only reported
+// when it is proven for every identity. A resource for which neither a
+// proof nor a confirmed example is found is reported undecided, with the
+// reason. Resources and statements the two sides share are settled without
+// a search, so an unchanged policy, or a change of a few statements, costs
+// little whatever its patterns.
 //
 // Compare returns an error for a statement whose effect is neither "ALLOW"
 // nor "DENY".
@@ -94,117 +100,154 @@ func Compare(oldStmts, newStmts []Statement) (Diff, error) {
 			}
 		}
 	}
-	budget := maxCompareStates
+	return compare(oldStmts, newStmts, newBudget()), nil
+}
+
+// compare is [Compare] of valid statements within the budget b.
+func compare(oldStmts, newStmts []Statement, b *budget) Diff {
 	var d Diff
 	for _, action := range []string{ActionPublish, ActionSubscribe} {
-		widened, undecided := gained(oldStmts, newStmts, action, &budget)
+		old, updated := sideOf(oldStmts, action), sideOf(newStmts, action)
+		widened, undecided := gained(oldStmts, newStmts, old, updated, action, b)
 		d.Widened = append(d.Widened, widened...)
 		d.UndecidedWidened = append(d.UndecidedWidened, undecided...)
-		narrowed, undecided := gained(newStmts, oldStmts, action, &budget)
+		narrowed, undecided := gained(newStmts, oldStmts, updated, old, action, b)
 		d.Narrowed = append(d.Narrowed, narrowed...)
 		d.UndecidedNarrowed = append(d.UndecidedNarrowed, undecided...)
 	}
-	return d, nil
+	return d
 }
 
-// located is a parsed resource with the statement it belongs to.
+// located is a compiled resource with the statement it belongs to.
 type located struct {
 	stmt     int
 	resource string
 	p        pattern
+	a        *automaton
 }
 
-// split returns the valid resources of the ALLOW and of the DENY statements
-// naming action.
-func split(stmts []Statement, action string) (allows, denies []located) {
-	for i, s := range stmts {
-		if !slices.Contains(s.Actions, action) {
+// side is the valid resources of the ALLOW and of the DENY statements of
+// one set of statements naming one action.
+type side struct {
+	allows, denies []located
+}
+
+// sideOf compiles the resources of stmts naming action.
+func sideOf(stmts []Statement, action string) side {
+	var s side
+	for i, st := range stmts {
+		if !slices.Contains(st.Actions, action) {
 			continue
 		}
-		for _, r := range s.Resources {
+		for _, r := range st.Resources {
 			p := parsePattern(r)
 			if !p.valid {
 				continue
 			}
-			l := located{stmt: i, resource: r, p: p}
-			if s.Effect == effectAllow {
-				allows = append(allows, l)
+			l := located{stmt: i, resource: r, p: p, a: compile(p)}
+			if st.Effect == effectAllow {
+				s.allows = append(s.allows, l)
 			} else {
-				denies = append(denies, l)
+				s.denies = append(s.denies, l)
 			}
 		}
 	}
-	return allows, denies
+	return s
 }
 
-func patternsOf(ls []located) []pattern {
-	out := make([]pattern, len(ls))
+func automataOf(ls []located) []*automaton {
+	out := make([]*automaton, len(ls))
 	for i, l := range ls {
-		out[i] = l.p
+		out[i] = l.a
 	}
 	return out
 }
 
+// hasResource reports whether ls holds the resource r, as written.
+func hasResource(ls []located, r string) bool {
+	return slices.ContainsFunc(ls, func(l located) bool { return l.resource == r })
+}
+
 // neverGoverned holds patterns for the strings that are never a governed
 // topic: the empty string and topics starting with "$".
-var neverGoverned = append([]pattern{parsePattern(topicPrefix)}, ungoverned...)
+var neverGoverned = compileAll(append([]pattern{parsePattern(topicPrefix)}, ungoverned...))
 
 // gained returns examples of access to's statements grant for action that
 // from's do not, one per ALLOW resource of to at most, and the ALLOW
-// resources of to for which that was not decided.
+// resources of to for which that was not decided. fromSide and toSide are
+// the compiled resources of from and to for action.
 //
 // A topic t is gained for an identity when some ALLOW resource q of to
 // matches it, no DENY of to does, and from does not allow it: either no
 // ALLOW of from matches t, or a DENY of from does. So for each q it is
 // enough to look for a topic that q matches and none of DenyTo, AllowFrom
 // matches (part A), and, for each DENY resource d of from, a topic that q
-// and d match and no DenyTo matches (part B).
-func gained(from, to []Statement, action string, budget *int) ([]Change, []Undecided) {
-	allowFrom, denyFrom := split(from, action)
-	allowTo, denyTo := split(to, action)
+// and d match and no DenyTo matches (part B). A q that from also allows
+// needs no part A, and a d that to also denies no part B: both are settled
+// without a search.
+func gained(from, to []Statement, fromSide, toSide side, action string, b *budget) ([]Change, []Undecided) {
+	allowFrom, denyFrom := fromSide.allows, fromSide.denies
+	allowTo, denyTo := toSide.allows, toSide.denies
 	if len(allowTo) == 0 {
 		return nil, nil
 	}
 	names := variablesUsed(allowFrom, denyFrom, allowTo, denyTo)
-	neg := append(slices.Clone(neverGoverned), patternsOf(denyTo)...)
-	negA := append(slices.Clone(neg), patternsOf(allowFrom)...)
-	confirm := func(w []symbol) (string, Identity, bool) {
-		topic, id, ok := confirmWitness(from, to, action, w, names)
-		if ok && everyDevice(allowFrom, denyFrom, allowTo, denyTo, topic) {
+	negs := append(slices.Clone(neverGoverned), automataOf(denyTo)...)
+	neg := newUnion(negs...)
+	negA := newUnion(append(negs, automataOf(allowFrom)...)...)
+	parsedFrom, parsedTo := parseStatements(from), parseStatements(to)
+	confirm := func(w []symbol) (string, Identity, bool, string) {
+		if !b.spend(0) {
+			return "", Identity{}, false, b.reason
+		}
+		work := 0
+		topic, id, ok := confirmWitness(from, to, parsedFrom, parsedTo, action, w, names, &work)
+		if ok && everyDevice(allowFrom, denyFrom, allowTo, denyTo, topic, &work) {
 			id = Identity{}
 		}
-		return topic, id, ok
+		b.spend(work / matchStepsPerStep)
+		return topic, id, ok, ReasonIdentities
 	}
 
 	var changes []Change
 	var undecided []Undecided
 	for _, q := range allowTo {
-		found, open := false, false
+		found, reason := false, ""
+		// open leaves q undecided for why, keeping the first reason.
+		open := func(why string) {
+			if reason == "" {
+				reason = why
+			}
+		}
 		// record keeps the change a witness of q shows, or leaves q open
 		// when the witness is not confirmed.
 		record := func(w []symbol) {
-			if topic, id, ok := confirm(w); ok {
+			if topic, id, ok, why := confirm(w); ok {
 				changes = append(changes, Change{Action: action, Topic: topic, Identity: id, Statement: q.stmt, Resource: q.resource})
 				found = true
 			} else {
-				open = true
+				open(why)
 			}
 		}
-		r := escape([]pattern{q.p}, negA, budget)
-		switch {
-		case !r.decided:
-			open = true
-		case !r.included:
-			record(r.witness)
+		if !hasResource(allowFrom, q.resource) {
+			switch r := escape([]*automaton{q.a}, negA, b); {
+			case !r.decided:
+				open(r.reason)
+			case !r.included:
+				record(r.witness)
+			}
 		}
 		for _, d := range denyFrom {
 			if found {
 				break
 			}
-			r := escape([]pattern{q.p, d.p}, neg, budget)
+			if hasResource(denyTo, d.resource) {
+				continue
+			}
+			r := escape([]*automaton{q.a, d.a}, neg, b)
 			switch {
 			case !r.decided:
-				open = true
+				open(r.reason)
 			case !r.included:
 				record(r.witness)
 			case hasVariables(q.p) || hasVariables(d.p):
@@ -214,17 +257,31 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 				// is when the intersection stays covered with every
 				// variable of the drivers widened to "*", or when the
 				// DENY, or q, is wholly denied by the new DENY statements.
-				if !escape([]pattern{starred(q.p), starred(d.p)}, neg, budget).included &&
-					!escape([]pattern{d.p}, neg, budget).included && !escape([]pattern{q.p}, neg, budget).included {
-					open = true
+				if !escape([]*automaton{compile(starred(q.p)), compile(starred(d.p))}, neg, b).included &&
+					!escape([]*automaton{d.a}, neg, b).included && !escape([]*automaton{q.a}, neg, b).included {
+					open(firstNonEmpty(b.reason, ReasonIdentities))
 				}
 			}
 		}
-		if !found && open {
-			undecided = append(undecided, Undecided{Action: action, Statement: q.stmt, Resource: q.resource})
+		if !found && reason != "" {
+			undecided = append(undecided, Undecided{Action: action, Statement: q.stmt, Resource: q.resource, Reason: reason})
 		}
 	}
 	return dedupe(changes), undecided
+}
+
+// matchStepsPerStep is how many steps of matching a topic cost as much as
+// one step of a search, which stores what it visits.
+const matchStepsPerStep = 8
+
+// firstNonEmpty returns the first of ss that is not empty.
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // everyDevice reports whether access to topic is gained for every device,
@@ -233,13 +290,13 @@ func gained(from, to []Statement, action string, budget *int) ([]Change, []Undec
 // of allowFrom can, or a pattern of denyFrom without variables matches it.
 // A pattern "can match for some identity" when it matches with each
 // variable widened to "*", which is a safe over-estimate.
-func everyDevice(allowFrom, denyFrom, allowTo, denyTo []located, topic string) bool {
+func everyDevice(allowFrom, denyFrom, allowTo, denyTo []located, topic string, work *int) bool {
 	t := chars(topic)
 	always := func(ls []located) bool {
-		return slices.ContainsFunc(ls, func(l located) bool { return !hasVariables(l.p) && l.p.match(t, Identity{}) })
+		return slices.ContainsFunc(ls, func(l located) bool { return !hasVariables(l.p) && l.p.matchWork(t, Identity{}, work) })
 	}
 	maybe := func(ls []located) bool {
-		return slices.ContainsFunc(ls, func(l located) bool { return starred(l.p).match(t, Identity{}) })
+		return slices.ContainsFunc(ls, func(l located) bool { return starred(l.p).matchWork(t, Identity{}, work) })
 	}
 	return always(allowTo) && !maybe(denyTo) && (!maybe(allowFrom) || always(denyFrom))
 }
@@ -264,6 +321,9 @@ func starred(p pattern) pattern {
 		if t.kind == tokVar {
 			out.toks[i] = token{kind: tokStar, raw: "*"}
 		}
+	}
+	if out.valid {
+		out.plain, _ = out.concrete(Identity{})
 	}
 	return out
 }
@@ -300,21 +360,23 @@ func variablesUsed(groups ...[]located) []string {
 // values; several sets of values are tried, readable ones first, then
 // values made of characters no pattern and no witness uses, which behave
 // most like the search's symbolic variables.
-func confirmWitness(from, to []Statement, action string, w []symbol, names []string) (string, Identity, bool) {
-	var used []char
+func confirmWitness(from, to []Statement, parsedFrom, parsedTo [][]pattern, action string, w []symbol, names []string, work *int) (string, Identity, bool) {
+	used := map[char]bool{}
 	for _, s := range w {
 		if s.name == "" {
-			used = append(used, s.c)
+			used[s.c] = true
 		}
 	}
 	for _, st := range append(slices.Clone(from), to...) {
 		for _, r := range st.Resources {
-			used = append(used, chars(r)...)
+			for _, c := range chars(r) {
+				used[c] = true
+			}
 		}
 	}
 	var odd []char
 	for c := char('q'); len(odd) < len(variableNames); c++ {
-		if !slices.Contains(used, c) {
+		if !used[c] {
 			odd = append(odd, c)
 		}
 	}
@@ -346,8 +408,8 @@ func confirmWitness(from, to []Statement, action string, w []symbol, names []str
 			}
 		}
 		topic := b.String()
-		now, err1 := Evaluate(to, action, topic, id)
-		before, err2 := Evaluate(from, action, topic, id)
+		now, err1 := evaluate(to, parsedTo, action, topic, id, work)
+		before, err2 := evaluate(from, parsedFrom, action, topic, id, work)
 		if err1 == nil && err2 == nil && now.Decision == DecisionAllow && !before.Allowed {
 			return topic, id, true
 		}

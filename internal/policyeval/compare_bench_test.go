@@ -2,7 +2,10 @@ package policyeval
 
 import (
 	"fmt"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // largePolicy is a policy at the API's limits: 10 statements of 10
@@ -34,18 +37,67 @@ func largePolicy(k int) []Statement {
 	return out
 }
 
+// cpuTime is the CPU time the process has used, all threads (the garbage
+// collector's too).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure runs f b.N times and reports, per run, the CPU time in
+// milliseconds, the bytes allocated in megabytes (an upper bound of the
+// memory it holds at once) and the work in steps. The limits this project
+// holds a plan to are 1000 cpu-ms/op and 100 alloc-MB/op.
+func measure(b *testing.B, f func() int) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := cpuTime()
+	work := 0
+	for b.Loop() {
+		work = f()
+	}
+	cpu := cpuTime() - start
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/1e6/float64(b.N), "alloc-MB/op")
+	b.ReportMetric(float64(work), "steps")
+}
+
 // BenchmarkCompare compares two versions of a policy at the API's limits
 // (100 resources each) and reports how many examples and undecided
 // resources it found.
 func BenchmarkCompare(b *testing.B) {
 	old, updated := largePolicy(0), largePolicy(1)
 	var diff Diff
-	for b.Loop() {
-		var err error
-		if diff, err = Compare(old, updated); err != nil {
-			b.Fatal(err)
-		}
-	}
+	measure(b, func() int {
+		bud := newBudget()
+		diff = compare(old, updated, bud)
+		return MaxWork - bud.left
+	})
 	b.ReportMetric(float64(len(diff.Widened)+len(diff.Narrowed)), "examples")
 	b.ReportMetric(float64(len(diff.UndecidedWidened)+len(diff.UndecidedNarrowed)), "undecided")
+}
+
+// BenchmarkWorstCompare runs, on the hand-made worst shapes and on the
+// worst inputs the cost search (TestCostSearch) kept in testdata, what a
+// plan of the change runs: the review of the new statements and the
+// comparison with the old ones.
+func BenchmarkWorstCompare(b *testing.B) {
+	for _, c := range append(worstShapes(), loadWorst(b)...) {
+		b.Run(c.Name, func(b *testing.B) {
+			var diff Diff
+			measure(b, func() int {
+				rb, cb := newBudget(), newBudget()
+				review(c.New, rb)
+				diff = compare(c.Old, c.New, cb)
+				return 2*MaxWork - rb.left - cb.left
+			})
+			b.ReportMetric(float64(len(diff.UndecidedWidened)+len(diff.UndecidedNarrowed)), "undecided")
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package policyeval
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -68,6 +69,9 @@ type pattern struct {
 	// valid is false when the resource lacks the "topic:" prefix or uses an
 	// unknown variable: such a resource never matches.
 	valid bool
+	// plain is the compiled pattern of a valid one without variables,
+	// which [pattern.concrete] returns for every identity.
+	plain []step
 }
 
 // parsePattern parses one resource of a statement.
@@ -99,6 +103,9 @@ func parsePattern(resource string) pattern {
 		}
 		p.toks = append(p.toks, t)
 		s = s[n:]
+	}
+	if p.valid && !slices.ContainsFunc(p.toks, func(t token) bool { return t.kind == tokVar }) {
+		p.plain, _ = p.concrete(Identity{})
 	}
 	return p
 }
@@ -149,6 +156,9 @@ func (p pattern) concrete(id Identity) ([]step, bool) {
 	if !p.valid {
 		return nil, false
 	}
+	if p.plain != nil {
+		return p.plain, true
+	}
 	out := make([]step, 0, len(p.toks)+1)
 	for _, t := range p.toks {
 		switch t.kind {
@@ -173,8 +183,21 @@ func (p pattern) concrete(id Identity) ([]step, bool) {
 
 // match reports whether p matches the whole of topic for the identity id.
 func (p pattern) match(topic []char, id Identity) bool {
+	return p.matchWork(topic, id, nil)
+}
+
+// matchWork is match that adds the steps it takes to *work, when work is
+// not nil.
+func (p pattern) matchWork(topic []char, id Identity, work *int) bool {
 	pat, ok := p.concrete(id)
-	return ok && globMatch(pat, topic)
+	if !ok {
+		return false
+	}
+	matched, n := globMatchWork(pat, topic)
+	if work != nil {
+		*work += n + len(pat)
+	}
+	return matched
 }
 
 // globMatch reports whether pat, made of stepLit, stepOne, stepPlus and
@@ -183,9 +206,17 @@ func (p pattern) match(topic []char, id Identity) bool {
 // recent stepStar, which is enough because that star can absorb whatever an
 // earlier one would have, so it runs in O(len(pat)*len(text)) time.
 func globMatch(pat []step, text []char) bool {
+	matched, _ := globMatchWork(pat, text)
+	return matched
+}
+
+// globMatchWork is globMatch that also returns the steps it took.
+func globMatchWork(pat []step, text []char) (bool, int) {
 	p, t := 0, 0
 	starP, starT := -1, 0
+	work := 0
 	for t < len(text) {
+		work++
 		switch {
 		case p < len(pat) && pat[p].kind == stepStar:
 			starP, starT = p, t
@@ -197,13 +228,13 @@ func globMatch(pat []step, text []char) bool {
 			starT++
 			p, t = starP+1, starT
 		default:
-			return false
+			return false, work
 		}
 	}
 	for p < len(pat) && pat[p].kind == stepStar {
 		p++
 	}
-	return p == len(pat)
+	return p == len(pat), work
 }
 
 // onlyStars reports whether p is valid and made of "*" alone, and how many.

@@ -113,6 +113,27 @@ func CheckTopic(topic string) error {
 // Evaluate returns an error for an unknown action, a topic [CheckTopic]
 // refuses, or a statement whose effect is neither "ALLOW" nor "DENY".
 func Evaluate(stmts []Statement, action, topic string, id Identity) (Result, error) {
+	return evaluate(stmts, nil, action, topic, id, nil)
+}
+
+// parseStatements parses the resources of each statement.
+func parseStatements(stmts []Statement) [][]pattern {
+	out := make([][]pattern, len(stmts))
+	for i, s := range stmts {
+		for _, r := range s.Resources {
+			out[i] = append(out[i], parsePattern(r))
+		}
+	}
+	return out
+}
+
+// evaluate is [Evaluate] with the resources already parsed, when parsed
+// is not nil, which adds the matching steps it takes to *work, when work
+// is not nil.
+func evaluate(stmts []Statement, parsed [][]pattern, action, topic string, id Identity, work *int) (Result, error) {
+	if parsed == nil {
+		parsed = parseStatements(stmts)
+	}
 	full, err := NormalizeAction(action)
 	if err != nil {
 		return Result{}, err
@@ -136,7 +157,7 @@ func Evaluate(stmts []Statement, action, topic string, id Identity) (Result, err
 		if !slices.Contains(s.Actions, full) {
 			continue
 		}
-		if slices.ContainsFunc(s.Resources, func(r string) bool { return parsePattern(r).match(text, id) }) {
+		if slices.ContainsFunc(parsed[i], func(p pattern) bool { return p.matchWork(text, id, work) }) {
 			matched = append(matched, i)
 			if s.Effect == effectDeny {
 				deny = true

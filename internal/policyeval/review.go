@@ -88,6 +88,11 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 // statement-level check, and a resource without the "topic:" prefix, which
 // never matches, gets no per-resource warning.
 func Review(stmts []Statement) []Warning {
+	return review(stmts, newBudget())
+}
+
+// review is [Review] within the budget b.
+func review(stmts []Statement, b *budget) []Warning {
 	parsed := make([][]pattern, len(stmts))
 	for i, s := range stmts {
 		for _, r := range s.Resources {
@@ -95,12 +100,13 @@ func Review(stmts []Statement) []Warning {
 		}
 	}
 	everything := allowsEverything(stmts, parsed)
+	cov := &coverage{parsed: parsed, b: b, unions: map[string]*union{}}
 
 	var out []Warning
 	for i, s := range stmts {
 		overridden := false
 		if s.Effect == effectAllow {
-			if by := overriddenBy(stmts, parsed, i); by != nil {
+			if by := overriddenBy(stmts, i, cov); by != nil {
 				overridden = true
 				out = append(out, Warning{
 					Statement: i,
@@ -196,8 +202,9 @@ func allowsEverything(stmts []Statement, parsed [][]pattern) map[[2]int]int {
 
 // overriddenBy returns, in ascending order, the DENY statements that deny
 // everything ALLOW statement i allows, or nil when something it allows is
-// not denied, or when it allows nothing but system topics.
-func overriddenBy(stmts []Statement, parsed [][]pattern, i int) []int {
+// not denied (or not shown to be within the budget), or when it allows
+// nothing but system topics.
+func overriddenBy(stmts []Statement, i int, c *coverage) []int {
 	if len(stmts[i].Actions) == 0 || len(stmts[i].Resources) == 0 {
 		return nil
 	}
@@ -209,8 +216,8 @@ func overriddenBy(stmts []Statement, parsed [][]pattern, i int) []int {
 				denies = append(denies, d)
 			}
 		}
-		for _, q := range parsed[i] {
-			by, ok := deniedBy(parsed, denies, q)
+		for _, q := range c.parsed[i] {
+			by, ok := c.deniedBy(denies, q)
 			if !ok {
 				return nil
 			}
@@ -223,22 +230,47 @@ func overriddenBy(stmts []Statement, parsed [][]pattern, i int) []int {
 
 // deniedBy reports whether the DENY statements denies, with the ungoverned
 // topics, cover every topic q matches, and which statements to cite for it:
-// the first single statement that covers q, or else all of them.
-func deniedBy(parsed [][]pattern, denies []int, q pattern) ([]int, bool) {
-	if includes(ungoverned, q).included {
+// the first single statement that covers q, or else all of them. A check
+// that runs out of the budget counts as not covered.
+func (c *coverage) deniedBy(denies []int, q pattern) ([]int, bool) {
+	qa := []*automaton{compile(q)}
+	if escape(qa, c.union(nil), c.b).included {
 		return nil, true
 	}
-	all := slices.Clone(ungoverned)
 	for _, d := range denies {
-		if includes(append(slices.Clone(ungoverned), parsed[d]...), q).included {
+		if escape(qa, c.union([]int{d}), c.b).included {
 			return []int{d}, true
 		}
-		all = append(all, parsed[d]...)
 	}
-	if len(denies) > 1 && includes(all, q).included {
+	if len(denies) > 1 && escape(qa, c.union(denies), c.b).included {
 		return denies, true
 	}
 	return nil, false
+}
+
+// coverage holds what the checks of [Review] share: the budget, and the
+// unions of the ungoverned topics with the resources of sets of DENY
+// statements, compiled once each.
+type coverage struct {
+	parsed [][]pattern
+	b      *budget
+	unions map[string]*union
+}
+
+// union returns the union of the ungoverned topics and the resources of
+// the statements denies.
+func (c *coverage) union(denies []int) *union {
+	key := fmt.Sprint(denies)
+	if u, ok := c.unions[key]; ok {
+		return u
+	}
+	ps := slices.Clone(ungoverned)
+	for _, d := range denies {
+		ps = append(ps, c.parsed[d]...)
+	}
+	u := newUnion(compileAll(ps)...)
+	c.unions[key] = u
+	return u
 }
 
 // singlePrefix returns resource r with its repeated "topic:" prefixes
