@@ -124,6 +124,8 @@ type located struct {
 	resource string
 	p        pattern
 	a        *automaton
+	// wide is p with each variable widened to "*" (see [starred]).
+	wide pattern
 }
 
 // side is the valid resources of the ALLOW and of the DENY statements of
@@ -144,7 +146,10 @@ func sideOf(stmts []Statement, action string) side {
 			if !p.valid {
 				continue
 			}
-			l := located{stmt: i, resource: r, p: p, a: compile(p)}
+			l := located{stmt: i, resource: r, p: p, a: compile(p), wide: p}
+			if hasVariables(p) {
+				l.wide = starred(p)
+			}
 			if st.Effect == effectAllow {
 				s.allows = append(s.allows, l)
 			} else {
@@ -257,7 +262,7 @@ func gained(from, to []Statement, fromSide, toSide side, action string, b *budge
 				// is when the intersection stays covered with every
 				// variable of the drivers widened to "*", or when the
 				// DENY, or q, is wholly denied by the new DENY statements.
-				if !escape([]*automaton{compile(starred(q.p)), compile(starred(d.p))}, neg, b).included &&
+				if !escape([]*automaton{compile(q.wide), compile(d.wide)}, neg, b).included &&
 					!escape([]*automaton{d.a}, neg, b).included && !escape([]*automaton{q.a}, neg, b).included {
 					open(firstNonEmpty(b.reason, ReasonIdentities))
 				}
@@ -296,7 +301,7 @@ func everyDevice(allowFrom, denyFrom, allowTo, denyTo []located, topic string, w
 		return slices.ContainsFunc(ls, func(l located) bool { return !hasVariables(l.p) && l.p.matchWork(t, Identity{}, work) })
 	}
 	maybe := func(ls []located) bool {
-		return slices.ContainsFunc(ls, func(l located) bool { return starred(l.p).matchWork(t, Identity{}, work) })
+		return slices.ContainsFunc(ls, func(l located) bool { return l.wide.matchWork(t, Identity{}, work) })
 	}
 	return always(allowTo) && !maybe(denyTo) && (!maybe(allowFrom) || always(denyFrom))
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/function"
@@ -32,6 +33,7 @@ var undecidedObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
 	"action":    types.StringType,
 	"statement": types.Int64Type,
 	"resource":  types.StringType,
+	"reason":    types.StringType,
 }}
 
 var compareResultAttrTypes = map[string]attr.Type{
@@ -56,6 +58,9 @@ func (f *compareFunction) Definition(_ context.Context, _ function.DefinitionReq
 			"Every example is confirmed by evaluating both sets of statements on it. Without IoTDA variables in the patterns the answer is exact: " +
 			"an empty `widened` proves that no device gains any topic. With variables, \"nothing widened\" is only reported when it is proven for every device; " +
 			"when neither a proof nor a confirmed example is found, the resource is listed in `undecided` instead of guessed. " +
+			fmt.Sprintf("The work is bounded, so that no policy can stall a plan: at most %d search steps in all, %d for one resource, and %s; ", policyeval.MaxWork, policyeval.MaxSearchWork, policyeval.MaxDuration) +
+			"a resource whose check reaches a limit is listed in `undecided` with that reason. Statements and resources both sides share are settled without a search, " +
+			"and real policies stay far below the limits. " +
 			"Topics starting with `$`, which policies do not govern, never differ.\n\n" +
 			"Returns an object with:\n\n" +
 			"- `widened`: a list of objects with `action` (`iotda:devices:publish` or `iotda:devices:subscribe`), `topic` (an example MQTT topic), " +
@@ -63,7 +68,7 @@ func (f *compareFunction) Definition(_ context.Context, _ function.DefinitionReq
 			"`statement` (the 0-based index, in the new statements, of the ALLOW statement that grants it) and `resource` (that statement's resource); " +
 			"at most one example per action and ALLOW resource.\n" +
 			"- `narrowed`: the same for access taken away; `statement` indexes the old statements.\n" +
-			"- `undecided`: objects with `direction` (`widened` or `narrowed`), `action`, `statement` and `resource` for the ALLOW resources that could not be decided.\n" +
+			"- `undecided`: objects with `direction` (`widened` or `narrowed`), `action`, `statement`, `resource` and `reason` (why it could not be decided: it depends on device identities, or a work limit was reached) for the ALLOW resources that could not be decided.\n" +
 			"- `no_new_access`: `true` only when it is proven that no device gains access (`widened` and the widened `undecided` entries are empty).\n" +
 			"- `no_lost_access`: the same for access taken away.\n" +
 			"- `equivalent`: both.",
@@ -158,6 +163,7 @@ func undecidedValue(direction string, u policyeval.Undecided) attr.Value {
 		"action":    types.StringValue(u.Action),
 		"statement": types.Int64Value(int64(u.Statement)),
 		"resource":  types.StringValue(u.Resource),
+		"reason":    types.StringValue(u.Reason),
 	})
 }
 

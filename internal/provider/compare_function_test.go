@@ -2,12 +2,16 @@ package provider
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
 // compareStatements holds the statements the compare tests start from and
@@ -123,6 +127,28 @@ output "undecided" {
 							"action":    knownvalue.StringExact("iotda:devices:publish"),
 							"statement": knownvalue.Int64Exact(0),
 							"resource":  knownvalue.StringExact("topic:${devices.deviceId}"),
+							"reason":    knownvalue.StringExact(policyeval.ReasonIdentities),
+						}),
+					})),
+				},
+			},
+			{
+				// A comparison whose search outgrows its limit is reported
+				// with the reason, in bounded time: "*a" followed by many
+				// "?" needs exponentially many states.
+				Config: `
+output "budget" {
+  value = provider::iotda::compare(
+    [{ effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:*a` + strings.Repeat("?", 60) + `"] }],
+    [{ effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:` + strings.Repeat("*a", 15) + strings.Repeat("?", 60) + `"] }],
+  ).undecided
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownOutputValue("budget", knownvalue.ListPartial(map[int]knownvalue.Check{
+						0: knownvalue.ObjectPartial(map[string]knownvalue.Check{
+							"direction": knownvalue.StringExact("widened"),
+							"reason":    knownvalue.StringRegexp(regexp.MustCompile(`limit \(\d+ steps`)),
 						}),
 					})),
 				},

@@ -216,8 +216,29 @@ func (r *devicePolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 	prior, okPrior := expandStatements(ctx, state.Statement)
 	planned, okPlanned := expandStatements(ctx, plan.Statement)
-	if okPrior && okPlanned {
-		accessChangeWarning(state, prior, planned, &resp.Diagnostics)
+	if !okPrior || !okPlanned {
+		return
+	}
+	if sameStatements(prior, planned) {
+		keepPriorOrder(ctx, plan, state, resp)
+		return
+	}
+	accessChangeWarning(state, prior, planned, &resp.Diagnostics)
+}
+
+// keepPriorOrder plans the statements in the order of the state when the
+// configuration holds the same statements in another order. IoTDA ignores
+// the order of statements (DENY wins wherever it stands), so a reordering
+// is no change: without this, the plan would show an update that reads
+// `effect = "ALLOW" -> "DENY"` and apply would send the same statements
+// again. Terraform accepts a planned value equal to the prior one in place
+// of the configured one, as for any equivalent value. With the name
+// unchanged too, update_time keeps its value and the plan is empty; and
+// there is nothing to compare, whatever the patterns cost.
+func keepPriorOrder(ctx context.Context, plan, state devicePolicyModel, resp *resource.ModifyPlanResponse) {
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("statement"), state.Statement)...)
+	if plan.PolicyName.Equal(state.PolicyName) {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_time"), state.UpdateTime)...)
 	}
 }
 
@@ -455,6 +476,20 @@ func expandStatements(ctx context.Context, in []statementModel) ([]iotda.Stateme
 		out = append(out, iotda.Statement{Effect: s.Effect.ValueString(), Actions: actions, Resources: resources})
 	}
 	return out, true
+}
+
+// sameStatements reports whether a and b hold the same statements in any
+// order, each with its actions and resources in any order.
+func sameStatements(a, b []iotda.Statement) bool {
+	keys := func(stmts []iotda.Statement) []string {
+		out := make([]string, len(stmts))
+		for i, s := range stmts {
+			out[i] = iotda.StatementKey(s)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(keys(a), keys(b))
 }
 
 // orderLike returns the API's statements in the order of prior when both

@@ -67,11 +67,12 @@ func listChanges(b *strings.Builder, changes []policyeval.Change, side string, l
 	}
 }
 
-// listUndecided writes the resources whose comparison was not decided.
+// listUndecided writes the resources whose comparison was not decided,
+// each with the reason.
 func listUndecided(b *strings.Builder, us []policyeval.Undecided, side, what string) {
 	for _, u := range us {
-		fmt.Fprintf(b, "  - undecided: whether resource %q of statement[%d] of the %s policy %s for %s depends on device identities in a way the comparison cannot settle; check it with provider::iotda::evaluate\n",
-			u.Resource, u.Statement, side, what, u.Action)
+		fmt.Fprintf(b, "  - undecided: whether resource %q of statement[%d] of the %s policy %s for %s: %s; check it with provider::iotda::evaluate\n",
+			u.Resource, u.Statement, side, what, u.Action, u.Reason)
 	}
 }
 
