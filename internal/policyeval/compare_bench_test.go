@@ -3,6 +3,7 @@ package policyeval
 import (
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
@@ -48,24 +49,54 @@ func cpuTime() time.Duration {
 }
 
 // measure runs f b.N times and reports, per run, the CPU time in
-// milliseconds, the bytes allocated in megabytes (an upper bound of the
-// memory it holds at once) and the work in steps. The limits this project
-// holds a plan to are 1000 cpu-ms/op and 100 alloc-MB/op.
+// milliseconds, the bytes allocated in megabytes, the most heap in use at
+// once in megabytes (sampled every millisecond, so a bound of what a run
+// holds) and the work in steps. The limits this project holds a plan to
+// are 1000 cpu-ms/op and 100 MB of memory.
 func measure(b *testing.B, f func() int) {
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	stop := samplePeakHeap()
 	start := cpuTime()
 	work := 0
 	for b.Loop() {
 		work = f()
 	}
 	cpu := cpuTime() - start
+	peak := stop()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/1e6/float64(b.N), "alloc-MB/op")
+	b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
 	b.ReportMetric(float64(work), "steps")
+}
+
+// samplePeakHeap samples the heap in use until the returned function is
+// called, which returns the most it saw.
+func samplePeakHeap() func() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	done, result := make(chan struct{}), make(chan uint64)
+	go func() {
+		var peak uint64
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		return <-result
+	}
 }
 
 // BenchmarkCompare compares two versions of a policy at the API's limits

@@ -17,7 +17,7 @@ import (
 //
 //	go test -run TestCostSearch -costsearch.rounds=2000 -costsearch.out=testdata/worst.json ./internal/policyeval
 var (
-	costRounds = flag.Int("costsearch.rounds", 30, "rounds of the cost-maximising search in TestCostSearch")
+	costRounds = flag.Int("costsearch.rounds", 10, "rounds of the cost-maximising search in TestCostSearch")
 	costOut    = flag.String("costsearch.out", "", "file to write the worst inputs TestCostSearch found to, as JSON")
 )
 
