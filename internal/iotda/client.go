@@ -81,7 +81,7 @@ type Config struct {
 	ProjectID  string
 	InstanceID string
 	// Region names the derived-signing scope; empty means the region an
-	// instance access address names (RegionFromEndpoint).
+	// instance access address names (regionFromEndpoint).
 	Region      string
 	Credentials Credentials
 	// SigningAlgorithm is SigningAuto (or empty), SigningBasic or

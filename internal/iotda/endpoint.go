@@ -33,9 +33,9 @@ func DefaultEndpoint(region string) string {
 	return "https://iotda." + region + ".myhuaweicloud.com"
 }
 
-// RegionFromEndpoint returns the region an instance access address names,
+// regionFromEndpoint returns the region an instance access address names,
 // or "" for any other endpoint.
-func RegionFromEndpoint(endpoint string) string {
+func regionFromEndpoint(endpoint string) string {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return ""
@@ -79,7 +79,7 @@ func (e *EndpointError) Error() string {
 // the one the endpoint's host names.
 func resolveEndpoint(endpoint, region string) (*url.URL, string, error) {
 	if region == "" {
-		region = RegionFromEndpoint(endpoint)
+		region = regionFromEndpoint(endpoint)
 	}
 	if endpoint == "" {
 		if region == "" {

@@ -6,4 +6,7 @@ type (
 	ListPoliciesResponse = listPoliciesResponse
 )
 
-var SameStatements = sameStatements
+var (
+	SameStatements     = sameStatements
+	RegionFromEndpoint = regionFromEndpoint
+)
