@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -23,11 +24,12 @@ const (
 )
 
 // huaweicloudPolicyState is the state of huaweicloud_iotda_device_policy
-// (schema version 0) as far as this resource needs it. Its other
-// attributes (region, enable_force_new) have no counterpart here: the
-// provider configuration names the region.
+// (schema version 0) as far as this resource needs it. Its region has no
+// counterpart here (the provider configuration names the region) but is
+// kept for the region guard; enable_force_new has none either.
 type huaweicloudPolicyState struct {
 	ID         string `json:"id"`
+	Region     string `json:"region"`
 	PolicyName string `json:"policy_name"`
 	SpaceID    string `json:"space_id"`
 	Statement  []struct {
@@ -43,6 +45,11 @@ type huaweicloudPolicyState struct {
 // iotda_device_policy without calling the API: space_id becomes app_id,
 // the statements keep their order, and the id stays the policy id. The
 // refresh that follows reads the rest.
+//
+// The source's region is kept in private state for the region guard
+// (checkMovedRegion): Terraform moves state with a provider instance it
+// has not configured, so the region this provider is configured for is
+// known only from the refresh or plan that follows, before any API call.
 func (r *devicePolicyResource) MoveState(_ context.Context) []resource.StateMover {
 	return []resource.StateMover{{StateMover: moveHuaweicloudPolicy}}
 }
@@ -93,6 +100,50 @@ func moveHuaweicloudPolicy(ctx context.Context, req resource.MoveStateRequest, r
 	}
 	resp.Diagnostics.Append(resp.TargetState.Set(ctx, target)...)
 	setPolicyIdentity(ctx, resp.TargetIdentity, src.ID, &resp.Diagnostics)
+	if src.Region != "" {
+		region, _ := json.Marshal(src.Region)
+		resp.Diagnostics.Append(resp.TargetPrivate.SetKey(ctx, movedFromRegionKey, region)...)
+	}
+}
+
+// movedFromRegionKey is the private state key under which MoveState keeps
+// the region of a moved huaweicloud_iotda_device_policy until a refresh in
+// that region has read the policy.
+const movedFromRegionKey = "moved_from_region"
+
+// privateGetter is the private state of a request.
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+// checkMovedRegion refuses a policy moved from huaweicloud_iotda_device_policy
+// in a region other than the one this provider is configured for (its
+// region, or the one its instance endpoint names), when both are known:
+// there the policy does not exist, so the refresh would drop it from the
+// state and the plan would create a duplicate while the real policy stays
+// bound to its devices, unmanaged. It reports whether the caller may go on.
+func checkMovedRegion(ctx context.Context, private privateGetter, configured string, id types.String, diags *diag.Diagnostics) bool {
+	if private == nil || configured == "" {
+		return true
+	}
+	raw, d := private.GetKey(ctx, movedFromRegionKey)
+	var moved string
+	if d.HasError() || len(raw) == 0 || json.Unmarshal(raw, &moved) != nil || moved == "" || moved == configured {
+		return true
+	}
+	diags.AddError("Device Policy Moved From Another Region",
+		fmt.Sprintf("Device policy %s was moved from %s, whose state says it is in region %q, but this iotda provider is configured for region %q, where the policy does not exist. "+
+			"Going on would drop it from the state and plan a duplicate, while the real policy stays bound to its devices. Nothing was read or written.\n\n"+
+			"Give the resource a provider configured for %q: add a provider block such as\n\n"+
+			"    provider \"iotda\" {\n      alias  = \"%s\"\n      region = \"%s\"\n    }\n\n"+
+			"(with that region's project_id and endpoint), and set provider = iotda.%s in the iotda_device_policy block the moved block points to.",
+			id.ValueString(), huaweicloudPolicyType, moved, configured, moved, aliasFor(moved), moved, aliasFor(moved)))
+	return false
+}
+
+// aliasFor suggests a provider alias for a region: cn-east-3 gives cn_east_3.
+func aliasFor(region string) string {
+	return strings.ReplaceAll(region, "-", "_")
 }
 
 // isHuaweicloudProvider tells whether a provider address is the huaweicloud

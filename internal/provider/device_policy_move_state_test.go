@@ -231,3 +231,61 @@ resource "iotda_device_policy" "migrated" {
 		t.Fatal("a failed plan changed the state file")
 	}
 }
+
+// TestMoveFromHuaweicloud_otherRegion: a policy whose huaweicloud state
+// names another region than the provider's is refused, naming both regions
+// and the provider alias to use, with and without a refresh, before any API
+// call and without touching the state; with the provider configured for
+// its region, the same move plans.
+func TestMoveFromHuaweicloud_otherRegion(t *testing.T) {
+	t.Parallel()
+	tf := terraformCLI(t)
+	info := skipUnlessCLI(t, tf, "1.8.0", "1.10.0")
+	srv := mock.NewTestServer(t, mock.Config{})
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
+		PolicyName: "migrated-telemetry", AppID: "factory-1",
+		Statement: []mock.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/telemetry"}},
+			{Effect: "DENY", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/firmware/*"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "registry.terraform.io"
+	if info.tofu {
+		host = "registry.opentofu.org"
+	}
+	dir := copyExample(t, filepath.Join("..", "..", "examples", "migrate-from-huaweicloud"))
+	state := strings.ReplaceAll(huaweicloudStateFile(host, policy), `"migrated"`, `"telemetry"`)
+	state = strings.Replace(state, `"region": "cn-north-4"`, `"region": "cn-east-3"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cliConfig := devOverridesConfigWith(t, map[string]string{huaweicloudProviderSource: huaweicloudStandInDir(t)})
+	env := append(mockEnv(srv), serveHuaweicloudEnv+"=1")
+	for _, args := range [][]string{{"plan"}, {"plan", "-refresh=false"}} {
+		out, err := runTerraform(tf, dir, cliConfig, env, append(args, "-no-color")...)
+		if err == nil {
+			t.Fatalf("%s %s planned a move from another region:\n%s", info, strings.Join(args, " "), out)
+		}
+		if !expectError(`Device Policy Moved From Another Region.*region "cn-east-3".*configured for\s+region "cn-north-4".*provider = iotda.cn_east_3`).Match(out) {
+			t.Fatalf("%s %s: the error does not name both regions and the remedy:\n%s", info, strings.Join(args, " "), out)
+		}
+	}
+	if n := srv.TotalCalls(); n != 0 {
+		t.Fatalf("the refused move made %d API calls", n)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "terraform.tfstate")); string(after) != state {
+		t.Fatal("a refused move changed the state file")
+	}
+	// Configured for the policy's region, the move plans, and the refresh
+	// reads the policy once.
+	env = append(env, "HW_REGION_NAME=cn-east-3")
+	if out, err := runTerraform(tf, dir, cliConfig, env, "plan", "-no-color"); err != nil {
+		t.Fatalf("%s plan in the policy's region: %v\n%s", info, err, out)
+	}
+	if n := srv.Calls(mock.OpShow); n != 1 || srv.TotalCalls() != 1 {
+		t.Fatalf("the plan made %d calls (%d reads), want one read", srv.TotalCalls(), n)
+	}
+}

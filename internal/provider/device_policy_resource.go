@@ -210,6 +210,11 @@ func (r *devicePolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if req.Plan.Get(ctx, &plan).HasError() || req.State.Get(ctx, &state).HasError() {
 		return
 	}
+	// A plan with -refresh=false reads nothing: the region guard of a
+	// moved policy holds here too.
+	if r.client != nil && !checkMovedRegion(ctx, req.Private, r.client.Region(), state.ID, &resp.Diagnostics) {
+		return
+	}
 	if !plan.AppID.Equal(state.AppID) {
 		r.warnTargetsLoseIt(ctx, req.State, true, &resp.Diagnostics)
 		return
@@ -298,6 +303,9 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 	// without identity support (before Terraform 1.12) has none, and the
 	// framework wants one even from a Read that removes the resource.
 	setPolicyIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
+	if !checkMovedRegion(ctx, req.Private, r.client.Region(), state.ID, &resp.Diagnostics) {
+		return
+	}
 	policy, err := r.client.GetPolicy(ctx, state.ID.ValueString())
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing it from state", map[string]any{"policy_id": state.ID.ValueString()})
@@ -312,6 +320,9 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if prior, ok := expandStatements(ctx, state.Statement); ok {
 		policy.Statement = orderLike(prior, policy.Statement)
 	}
+	// The policy was found where the provider looks: a moved one passed
+	// the region guard for good.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, movedFromRegionKey, nil)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
 	setPolicyIdentity(ctx, resp.Identity, policy.PolicyID, &resp.Diagnostics)
 }
