@@ -226,10 +226,11 @@ func starTopic(letters string, n, shift int) string {
 	return topicPrefix + b.String()[:n]
 }
 
-// starPolicy is statements of star topics of nearly apiTopicBytes bytes,
-// each a little shorter than the one before, shifted by k.
-func starPolicy(letters string, statements, resources, k int, effect func(i int) string) []Statement {
-	out := make([]Statement, statements)
+// starPolicy is apiStatements statements of star topics of nearly
+// apiTopicBytes bytes, each a little shorter than the one before, shifted
+// by k.
+func starPolicy(letters string, resources, k int, effect func(i int) string) []Statement {
+	out := make([]Statement, apiStatements)
 	for i := range out {
 		out[i] = Statement{Effect: effect(i), Actions: pubSub}
 		for j := range resources {
@@ -248,7 +249,7 @@ func allowAll(int) string { return effectAllow }
 // with DENY statements, and the "*a" followed by many "?" whose subsets
 // grow exponentially.
 func worstShapes() []costCase {
-	a6 := starPolicy("a", 10, 6, 0, allowAll)
+	a6 := starPolicy("a", 6, 0, allowAll)
 	everyThird := func(i int) string {
 		if i%3 == 2 {
 			return effectDeny
@@ -259,9 +260,9 @@ func worstShapes() []costCase {
 	spread := func(n int) string { return topicPrefix + strings.Repeat("*a", n/4) + strings.Repeat("?", n) }
 	out := []costCase{
 		{Name: "unchanged-star-a-10x6", Old: a6, New: cloneStatements(a6)},
-		{Name: "star-a-10x10", Old: starPolicy("a", 10, 10, 0, allowAll), New: starPolicy("a", 10, 10, 1, allowAll)},
-		{Name: "star-abc-10x10", Old: starPolicy("abc", 10, 10, 0, allowAll), New: starPolicy("abc", 10, 10, 1, allowAll)},
-		{Name: "star-ab-deny-10x10", Old: starPolicy("ab", 10, 10, 0, everyThird), New: starPolicy("ab", 10, 10, 1, everyThird)},
+		{Name: "star-a-10x10", Old: starPolicy("a", 10, 0, allowAll), New: starPolicy("a", 10, 1, allowAll)},
+		{Name: "star-abc-10x10", Old: starPolicy("abc", 10, 0, allowAll), New: starPolicy("abc", 10, 1, allowAll)},
+		{Name: "star-ab-deny-10x10", Old: starPolicy("ab", 10, 0, everyThird), New: starPolicy("ab", 10, 1, everyThird)},
 		{Name: "star-a-question", Old: []Statement{allow(pubSub, question(120))}, New: []Statement{allow(pubSub, spread(60))}},
 	}
 	return out
