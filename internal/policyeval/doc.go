@@ -67,6 +67,20 @@
 // for every identity, and "undecided" rather than a guess when neither a
 // proof nor a confirmed example is found.
 //
+// # Bounded work
+//
+// Deciding whether patterns with wildcards cover one another can take
+// exponentially many steps, so one [Compare] and one [Review] each work
+// within [MaxWork] search steps, [MaxSearchWork] for one search and
+// [MaxDuration] of wall time; what is not decided within them is
+// undecided with the reason (Compare) or not reported (Review). Cheap
+// exact answers come first and need no search: statements and resources
+// both sides share, a pattern a single other one covers by its shape (the
+// same pattern, "*" alone, a fixed prefix and one "*"), a pattern without
+// wildcards, and patterns whose fixed start, end or length cannot meet.
+// TestCostSearch searches for the costliest policies within the API's
+// limits and BenchmarkWorstCompare measures them.
+//
 // # Review
 //
 // [Review] looks at one policy's statements without an identity and warns

@@ -64,7 +64,8 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 //     policies do not govern, need no denying. The check is an exact
 //     language inclusion between patterns, conservative about variables in
 //     the ALLOW pattern as the package documentation describes, and bounded
-//     in effort: a check that runs out of effort counts as not denied.
+//     by the work limits ([MaxWork], [MaxSearchWork], [MaxDuration]) of one
+//     Review: a check that reaches them counts as not denied.
 //   - a resource of an ALLOW statement made only of "*" when the policy's
 //     ALLOW statements have such a resource for both [ActionPublish] and
 //     [ActionSubscribe] (in one statement or several): the policy grants

@@ -6,7 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
 const (
@@ -194,4 +199,36 @@ func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
 	}})
 	w.write(srv, fleetPolicy("bound", "", ownUp))
 	w.run("destroy", "-auto-approve")
+}
+
+// TestAccessChangeWarning_undecidedReason: a resource whose comparison
+// reaches the work limit is listed as undecided with that reason, not
+// blamed on device identities, and one that depends on identities says so.
+func TestAccessChangeWarning_undecidedReason(t *testing.T) {
+	t.Parallel()
+	state := devicePolicyModel{ID: types.StringValue("5c90fa7d3c4e4405e8525079"), PolicyName: types.StringValue("p")}
+	allow := func(resources ...string) []iotda.Statement {
+		return []iotda.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: resources}}
+	}
+	for _, tc := range []struct {
+		name          string
+		prior, planed []iotda.Statement
+		want, not     string
+	}{
+		{"work limit", allow("topic:*a" + strings.Repeat("?", 60)), allow("topic:" + strings.Repeat("*a", 15) + strings.Repeat("?", 60)),
+			fmt.Sprintf("limit (%d steps)", policyeval.MaxSearchWork), "identities"},
+		{"identities", allow("topic:?", "topic:??*"), allow("topic:${devices.deviceId}"), policyeval.ReasonIdentities, "limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var diags diag.Diagnostics
+			accessChangeWarning(state, tc.prior, tc.planed, &diags)
+			if len(diags) != 1 {
+				t.Fatalf("diagnostics %v, want one warning", diags)
+			}
+			detail := diags[0].Detail()
+			if !strings.Contains(detail, "undecided: whether resource") || !strings.Contains(detail, tc.want) || strings.Contains(detail, tc.not) {
+				t.Fatalf("the warning does not give the reason %q (and not %q):\n%s", tc.want, tc.not, detail)
+			}
+		})
+	}
 }
