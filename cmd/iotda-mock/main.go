@@ -3,7 +3,7 @@
 //
 //	iotda-mock [-listen 127.0.0.1:0] [-project-id ID] [-keys-file FILE]
 //	           [-access-key AK -secret-key SK] [-security-token TOKEN] [-token TOKEN]...
-//	           [-latency 20ms] [-read-lag 2s] [-state FILE] [-read-timeout 15s] [-idle-timeout 1m]
+//	           [-latency 20ms] [-read-lag 2s] [-state FILE [-recover]] [-read-timeout 15s] [-idle-timeout 1m]
 //	           [-body-wait 2s] [-url-file FILE]
 //
 // The keys it accepts come from the flags, else from the environment
@@ -109,6 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Latency:     opts.latency,
 		ReadLag:     opts.readLag,
 		StatePath:   opts.statePath,
+		Recover:     opts.recoverState,
 		BodyWait:    opts.bodyWait,
 	})
 	if err != nil {
@@ -123,6 +124,7 @@ type options struct {
 	listen, projectID, keysFile, statePath, urlFile string
 	accessKey, secretKey, securityToken             string
 	tokens                                          []string
+	recoverState                                    bool
 	latency, readLag, readTimeout, idleTimeout      time.Duration
 	bodyWait                                        time.Duration
 	// set names the flags given on the command line.
@@ -142,7 +144,8 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	fs.StringVar(&opts.securityToken, "security-token", "", "makes the key pair temporary: requests must carry this X-Security-Token; prefer $"+envSecurityToken)
 	fs.DurationVar(&opts.latency, "latency", 0, "latency added to every request, e.g. 20ms")
 	fs.DurationVar(&opts.readLag, "read-lag", 0, "make show, list and list-targets see the state as it was this long ago (eventual consistency), e.g. 2s")
-	fs.StringVar(&opts.statePath, "state", "", "JSON file the state is loaded from and saved to (with FILE.log beside it), so it survives a restart")
+	fs.StringVar(&opts.statePath, "state", "", "file the state is kept in (a bbolt database, created when missing, with FILE.generation beside it), so it survives a restart")
+	fs.BoolVar(&opts.recoverState, "recover", false, "with -state, use a state file that is older than, or other than, the one the mock last wrote, or start empty when it is missing, instead of refusing to start")
 	fs.DurationVar(&opts.readTimeout, "read-timeout", 15*time.Second, "time a request may take to send its headers and body")
 	fs.DurationVar(&opts.idleTimeout, "idle-timeout", time.Minute, "time an idle keep-alive connection is kept open")
 	fs.DurationVar(&opts.bodyWait, "body-wait", mock.DefaultBodyWait, "time a request waits for one of the 32 body buffers before it is answered 503 with Retry-After")
@@ -167,6 +170,10 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	}
 	if opts.latency < 0 || opts.readLag < 0 {
 		fmt.Fprintln(stderr, "iotda-mock: -latency and -read-lag must not be negative")
+		return opts, 2, false
+	}
+	if opts.recoverState && opts.statePath == "" {
+		fmt.Fprintln(stderr, "iotda-mock: -recover needs -state")
 		return opts, 2, false
 	}
 	if opts.readTimeout <= 0 || opts.idleTimeout <= 0 || opts.bodyWait <= 0 {

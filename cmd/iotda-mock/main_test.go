@@ -271,6 +271,7 @@ func TestRunBadFlags(t *testing.T) {
 		{"empty token", []string{"-token", ""}, 2},
 		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "state.json")}, 2},
 		{"broken state file", []string{"-state", broken}, 2},
+		{"recover without a state file", []string{"-recover"}, 2},
 		{"zero read timeout", []string{"-read-timeout", "0s"}, 2},
 		{"negative idle timeout", []string{"-idle-timeout", "-1s"}, 2},
 		{"zero body wait", []string{"-body-wait", "0s"}, 2},

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // workerTB lets the test helpers run in a goroutine of their own: Fatal
@@ -126,5 +128,50 @@ func TestConcurrentHelpers(t *testing.T) {
 	wg.Wait()
 	if got := len(ts.Targets("", p.PolicyID, "device")); got != 8*6 {
 		t.Errorf("%d targets, want 48", got)
+	}
+}
+
+// TestCloseDuringChanges closes a mock with a state file while writers
+// change its state: each change is either acknowledged, and then found
+// after a restart, or refused because the mock is closed.
+func TestCloseDuringChanges(t *testing.T) {
+	s, path := stateServer(t)
+	p := mustCreate(t, s, "", "p")
+	var (
+		mu    sync.Mutex
+		acked []string
+		wg    sync.WaitGroup
+	)
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := s.Bind("", p.PolicyID, "device", id); err != nil {
+					if !isCode(err, codeInternal) || !strings.Contains(err.Error(), "closed") {
+						t.Errorf("bind %s: %v, want acknowledged or refused as closed", id, err)
+					}
+					return
+				}
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); count() < 8 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	slices.Sort(acked)
+	if got := restart(t, path).Targets("", p.PolicyID, ""); !slices.Equal(got, acked) {
+		t.Errorf("after Close and a restart: %d targets, want the %d acknowledged", len(got), len(acked))
 	}
 }

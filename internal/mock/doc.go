@@ -71,23 +71,28 @@
 // without a state file. Any well-formed app_id is accepted; the mock does not
 // know which resource spaces, devices or products exist.
 //
-// With [Config.StatePath] set (FILE), the state lives on disk in FILE and
-// in a log beside it, FILE.log. A change is answered only once it is on
-// disk. Each write appends the changes made since the last one to the log,
-// as JSON lines (a policy as it now is, a deleted policy, a binding made,
-// a binding removed), and syncs it: concurrent changes are committed in
-// groups, since while one write is under way the changes made meanwhile
-// wait and the next write covers all of them. When the log has grown
-// larger than FILE (and at least 1 MiB), after a failed write, on the first
-// write after start and on [Server.Close], the whole state is written to
-// FILE instead (a temporary file in the same directory, synced, renamed
-// over FILE, the directory synced, so readers only ever see a complete
-// file) and the log is emptied. So after a clean stop FILE alone holds
-// everything. At start the mock reads FILE, applies the log's changes that
-// FILE does not hold yet (a last line cut short by a crash was never
-// acknowledged and is ignored), and checks the result against the same
-// rules as the API. The state is encoded under the shared side of the lock
-// and the disk written with no lock held, so reads never wait on the disk.
+// With [Config.StatePath] set (FILE), the state lives in FILE, a bbolt
+// database (go.etcd.io/bbolt) created when missing, and memory. A change
+// is answered only once a transaction holding it has committed, which
+// syncs FILE: concurrent changes are committed in groups, since while one
+// commit is under way the changes made meanwhile wait and the next commit
+// covers all of them. Reads never wait on the disk. When a commit fails
+// (a full disk, an unwritable directory), every change it covered is
+// answered 500 and removed from memory, which is read back from FILE: a
+// retry makes the change again and reaches the disk, or fails again. A
+// request that changes nothing (binding a bound target) is answered only
+// once the change it relies on is committed. When FILE is removed or
+// replaced while the mock runs, the next write puts the committed state
+// back at FILE first. Only one mock at a time can use FILE.
+//
+// At start the mock refuses, with the reason, a FILE that is not such a
+// database (including the JSON state file of earlier versions: move it
+// away to start afresh), that is cut short or damaged (bbolt's own check,
+// a checksum on every record, and the same rules as the API), or that does
+// not follow from the state the mock last committed: FILE.generation
+// records the file's id and its number of commits, so an older copy of
+// FILE, another state file, or a missing FILE is refused unless
+// [Config.Recover] is set, which takes FILE as it is (or starts empty).
 // Temporary files a killed mock left behind (".FILE.tmp-*") are removed at
 // start. The file holds every project, not only the configured one.
 //
@@ -214,8 +219,7 @@
 //	nnn IOTDA.000nnn  an injected fault with any other status nnn (e.g. 503 IOTDA.000503)
 //	408 IOTDA.000408  the request body did not arrive within the server's read timeout
 //	503 IOTDA.000503  no body buffer came free within Config.BodyWait (with Retry-After: 1)
-//	500 IOTDA.000500  the state file or its log could not be written (the change stays in memory; the next
-//	                  write rewrites the whole file)
+//	500 IOTDA.000500  the state file could not be written (the change is undone; see State)
 //
 // Behaviours chosen here:
 //

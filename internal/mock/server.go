@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,11 +50,15 @@ type Config struct {
 	Tokens []string
 	// Latency is added to every request.
 	Latency time.Duration
-	// StatePath, when set, names a JSON file the state is loaded from at
-	// start (if it exists) and kept in, with a log of the latest changes
-	// beside it (StatePath + ".log"); a change is answered only once it is
-	// on disk.
+	// StatePath, when set, names the file the state is kept in (a bbolt
+	// database, created when missing, with StatePath + ".generation"
+	// beside it); a change is answered only once it is on disk. See the
+	// package documentation.
 	StatePath string
+	// Recover accepts a state file that does not follow from the one the
+	// mock last committed to (an older copy, another file, or none at
+	// all), instead of refusing to start.
+	Recover bool
 	// MaxBodies bounds the requests whose bodies are in memory at once;
 	// more wait for their turn before their body is read. Zero means
 	// DefaultMaxBodies.
@@ -113,7 +116,6 @@ type Server struct {
 	projectID string
 	creds     map[string]Credential
 	tokens    []string
-	statePath string
 	now       func() time.Time
 	verifier  signer.Verifier
 	// bodies holds the body buffers: a request takes one before it reads
@@ -130,25 +132,14 @@ type Server struct {
 	history map[string][]pastState
 
 	// stMu guards the state: writers hold it to change the state in
-	// memory, readers and the state file's encoder share it. Nobody holds
-	// it while the file is written, so reads never wait on the disk.
+	// memory, readers share it. Nobody holds it while the state file is
+	// written, so reads never wait on the disk.
 	stMu sync.RWMutex
 	st   *store
-	// version counts the changes of st; committed tracks which of them are
-	// on disk.
-	version   uint64
-	committed committer
-	// pending holds the records of the changes not yet in the log (guarded
-	// by stMu). The fields below belong to the request that writes (see
-	// committer).
-	pending       []logRecord
-	log           *os.File
-	logBytes      int64
-	snapshotBytes int64
-	needSnapshot  bool
-	// compactAt is the log size below which the state file is not
-	// rewritten (minLogBytes; tests lower it).
-	compactAt int64
+	// version counts the changes of st.
+	version uint64
+	// disk keeps the state in the state file (persist.go); nil without one.
+	disk *disk
 
 	// listings keeps, until the state next changes (listingsAt is the
 	// version they were made at), the sorted bindings of each policy and
@@ -158,9 +149,6 @@ type Server struct {
 	listingsMu sync.Mutex
 	listingsAt uint64
 	listings   map[listingKey][]targetRecord
-	// beforeDurable runs before each write to the disk; tests replace it to
-	// hold or fail the disk.
-	beforeDurable func() error
 
 	// mu guards the test hooks and counters.
 	mu             sync.Mutex
@@ -199,7 +187,6 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		projectID:      cfg.ProjectID,
 		creds:          map[string]Credential{},
-		statePath:      cfg.StatePath,
 		now:            cfg.Now,
 		latency:        cfg.Latency,
 		calls:          map[Operation]int{},
@@ -209,11 +196,7 @@ func New(cfg Config) (*Server, error) {
 		bodyWait:       cfg.BodyWait,
 		readLag:        cfg.ReadLag,
 		history:        map[string][]pastState{},
-		beforeDurable:  func() error { return nil },
-		needSnapshot:   true,
-		compactAt:      minLogBytes,
 	}
-	s.committed.cond = sync.NewCond(&s.committed.mu)
 	for range cfg.MaxBodies {
 		s.bodies <- nil // allocated when first needed
 	}
@@ -244,14 +227,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.st = newStore()
 	if cfg.StatePath != "" {
-		if err := removeLeftovers(cfg.StatePath); err != nil {
+		if err := s.openState(cfg.StatePath, cfg.Recover); err != nil {
 			return nil, fmt.Errorf("mock: %w", err)
 		}
-		st, last, err := loadDurable(cfg.StatePath)
-		if err != nil {
-			return nil, fmt.Errorf("mock: %w", err)
-		}
-		s.st, s.version = st, last
 	}
 	return s, nil
 }

@@ -1,25 +1,24 @@
 package mock
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"hash/crc32"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // timeFormat is the API's time layout, yyyyMMdd'T'HHmmss'Z' in UTC.
 const timeFormat = "20060102T150405Z"
-
-// stateVersion is the version of the state file format.
-const stateVersion = 1
 
 // maxCounter bounds the id counter of a loaded state, far below the point
 // where it would wrap around.
@@ -84,8 +83,6 @@ type store struct {
 	clock    uint32
 	counter  uint64
 	projects map[string]map[string]*instance
-	// changes is the number of the last change a loaded state file held.
-	changes uint64
 }
 
 func newStore() *store {
@@ -160,92 +157,261 @@ func cloneStatements(stmts []Statement) []Statement {
 	return out
 }
 
-// The state file format.
+// The state file is a bbolt database. Its buckets:
+//
+//	meta      format, file_id, generation (commits so far), ids (clock and counter)
+//	policies  PROJECT/INSTANCE/POLICY_ID -> the policy as the API shows it (JSON)
+//	bindings  PROJECT/INSTANCE/POLICY_ID/TARGET_TYPE/TARGET_ID -> the binding's record id
+//
+// None of the names in a key can hold a "/" (see validate.go). Every value
+// ends with a CRC-32C of its key and value: bbolt checks its own pages, not
+// the data in them, and a flipped byte must not turn one target id into
+// another unnoticed.
+var (
+	bucketMeta     = []byte("meta")
+	bucketPolicies = []byte("policies")
+	bucketBindings = []byte("bindings")
+	keyFormat      = []byte("format")
+	keyFileID      = []byte("file_id")
+	keyGeneration  = []byte("generation")
+	keyIDs         = []byte("ids")
+)
+
+// stateFormat names the layout above; a database without it is refused.
+const stateFormat = "iotda-mock state 2"
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// seal appends the checksum of key and value to value.
+func seal(key, value []byte) []byte {
+	sum := crc32.Update(crc32.Checksum(key, crcTable), crcTable, value)
+	return binary.BigEndian.AppendUint32(slices.Clip(value), sum)
+}
+
+// unseal checks and strips the checksum seal added.
+func unseal(bucket, key, sealed []byte) ([]byte, error) {
+	if len(sealed) >= 4 {
+		value := sealed[:len(sealed)-4]
+		if crc32.Update(crc32.Checksum(key, crcTable), crcTable, value) == binary.BigEndian.Uint32(sealed[len(value):]) {
+			return value, nil
+		}
+	}
+	return nil, fmt.Errorf("bucket %s, key %s: checksum mismatch", bucket, quote(string(key)))
+}
+
+func dbKey(parts ...string) []byte { return []byte(strings.Join(parts, "/")) }
+
+// dbMeta is what the meta bucket holds.
+type dbMeta struct {
+	fileID     string
+	generation uint64
+	clock      uint32
+	counter    uint64
+}
+
+// putMeta writes the meta bucket.
+func putMeta(tx *bolt.Tx, m dbMeta) error {
+	b := tx.Bucket(bucketMeta)
+	ids := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, m.clock), m.counter)
+	for _, kv := range [][2][]byte{
+		{keyFormat, []byte(stateFormat)},
+		{keyFileID, []byte(m.fileID)},
+		{keyGeneration, binary.BigEndian.AppendUint64(nil, m.generation)},
+		{keyIDs, ids},
+	} {
+		if err := b.Put(kv[0], seal(kv[0], kv[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createBuckets makes the buckets of a new state file and its meta.
+func createBuckets(tx *bolt.Tx, m dbMeta) error {
+	for _, name := range [][]byte{bucketMeta, bucketPolicies, bucketBindings} {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	return putMeta(tx, m)
+}
+
+// readMeta reads and checks the meta bucket.
+func readMeta(tx *bolt.Tx) (dbMeta, error) {
+	var m dbMeta
+	for _, name := range [][]byte{bucketMeta, bucketPolicies, bucketBindings} {
+		if tx.Bucket(name) == nil {
+			return m, fmt.Errorf("no bucket %s: not a state file of this version of the mock", name)
+		}
+	}
+	get := func(key []byte, size int) ([]byte, error) {
+		sealed := tx.Bucket(bucketMeta).Get(key)
+		if sealed == nil {
+			return nil, fmt.Errorf("meta has no %s", key)
+		}
+		v, err := unseal(bucketMeta, key, sealed)
+		if err == nil && size >= 0 && len(v) != size {
+			err = fmt.Errorf("meta %s has %d bytes, want %d", key, len(v), size)
+		}
+		return v, err
+	}
+	format, err := get(keyFormat, -1)
+	if err != nil {
+		return m, err
+	}
+	if string(format) != stateFormat {
+		return m, fmt.Errorf("format %s is not %s", quote(string(format)), quote(stateFormat))
+	}
+	id, err := get(keyFileID, 32)
+	if err != nil {
+		return m, err
+	}
+	gen, err := get(keyGeneration, 8)
+	if err != nil {
+		return m, err
+	}
+	ids, err := get(keyIDs, 12)
+	if err != nil {
+		return m, err
+	}
+	m.fileID, m.generation = string(id), binary.BigEndian.Uint64(gen)
+	m.clock, m.counter = binary.BigEndian.Uint32(ids), binary.BigEndian.Uint64(ids[4:])
+	return m, nil
+}
+
+// putRecord writes one change into the database.
+func putRecord(tx *bolt.Tx, r logRecord) error {
+	policies, bindings := tx.Bucket(bucketPolicies), tx.Bucket(bucketBindings)
+	switch r.Op {
+	case logPutPolicy:
+		data, err := json.Marshal(r.Policy)
+		if err != nil {
+			return err
+		}
+		key := dbKey(r.Project, r.Instance, r.Policy.PolicyID)
+		return policies.Put(key, seal(key, data))
+	case logDeletePolicy:
+		if err := policies.Delete(dbKey(r.Project, r.Instance, r.PolicyID)); err != nil {
+			return err
+		}
+		// Its bindings: collected first, as a bbolt cursor may skip a key
+		// after a deletion.
+		prefix := dbKey(r.Project, r.Instance, r.PolicyID, "")
+		var keys [][]byte
+		c := bindings.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, slices.Clone(k))
+		}
+		for _, k := range keys {
+			if err := bindings.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	case logBind:
+		b := r.Binding
+		key := dbKey(r.Project, r.Instance, b.PolicyID, b.TargetType, b.TargetID)
+		return bindings.Put(key, seal(key, []byte(b.RecordID)))
+	case logUnbind:
+		b := r.Binding
+		return bindings.Delete(dbKey(r.Project, r.Instance, b.PolicyID, b.TargetType, b.TargetID))
+	}
+	return fmt.Errorf("unknown change %s", quote(r.Op))
+}
+
+// The records of one instance, as read from the database.
 type (
-	stateFile struct {
-		Version int    `json:"version"`
-		Clock   uint32 `json:"clock"`
-		Counter uint64 `json:"counter"`
-		// Changes is the number of the last change the file holds; the
-		// log's records up to it are already in the file.
-		Changes  uint64                 `json:"changes,omitempty"`
-		Projects map[string]projectFile `json:"projects"`
-	}
-	projectFile struct {
-		Instances map[string]instanceFile `json:"instances"`
-	}
 	instanceFile struct {
-		Policies []Policy      `json:"policies"`
-		Bindings []bindingFile `json:"bindings"`
+		Policies []Policy
+		Bindings []bindingFile
 	}
 	bindingFile struct {
-		RecordID   string `json:"record_id"`
-		PolicyID   string `json:"policy_id"`
-		TargetType string `json:"target_type"`
-		TargetID   string `json:"target_id"`
+		RecordID   string
+		PolicyID   string
+		TargetType string
+		TargetID   string
 	}
 )
 
-// encode renders the store, which holds the changes up to the given one,
-// as the state file, in a stable order.
-func (st *store) encode(changes uint64) ([]byte, error) {
-	f := stateFile{Version: stateVersion, Clock: st.clock, Counter: st.counter, Changes: changes, Projects: map[string]projectFile{}}
-	for pid, insts := range st.projects {
-		pf := projectFile{Instances: map[string]instanceFile{}}
-		for iid, inst := range insts {
-			inf := instanceFile{Policies: []Policy{}, Bindings: []bindingFile{}}
-			for _, p := range inst.policies {
-				inf.Policies = append(inf.Policies, clonePolicy(p))
-			}
-			slices.SortFunc(inf.Policies, func(a, b Policy) int { return strings.Compare(a.PolicyID, b.PolicyID) })
-			for t, bs := range inst.bindings {
-				for _, b := range bs {
-					inf.Bindings = append(inf.Bindings, bindingFile{RecordID: b.recordID, PolicyID: b.policyID, TargetType: t.typ, TargetID: t.id})
-				}
-			}
-			slices.SortFunc(inf.Bindings, func(a, b bindingFile) int { return strings.Compare(a.RecordID, b.RecordID) })
-			pf.Instances[iid] = inf
+// loadStore reads the whole state from the database and checks it against
+// the API's rules.
+func loadStore(tx *bolt.Tx) (*store, dbMeta, error) {
+	m, err := readMeta(tx)
+	if err != nil {
+		return nil, m, err
+	}
+	type instKey struct{ project, instance string }
+	files := map[instKey]*instanceFile{}
+	file := func(project, instance string) *instanceFile {
+		k := instKey{project, instance}
+		if files[k] == nil {
+			files[k] = &instanceFile{}
 		}
-		f.Projects[pid] = pf
+		return files[k]
 	}
-	return json.Marshal(f)
-}
-
-// decodeState parses and checks a state file against the API's rules.
-func decodeState(data []byte) (*store, error) {
-	var f stateFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("parsing the state file: %w", err)
+	err = tx.Bucket(bucketPolicies).ForEach(func(k, sealed []byte) error {
+		data, err := unseal(bucketPolicies, k, sealed)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(string(k), "/")
+		var p Policy
+		if err := json.Unmarshal(data, &p); err != nil {
+			return fmt.Errorf("policy %s: %w", quote(string(k)), err)
+		}
+		if len(parts) != 3 || parts[2] != p.PolicyID {
+			return fmt.Errorf("policy key %s does not name policy %s", quote(string(k)), quote(p.PolicyID))
+		}
+		f := file(parts[0], parts[1])
+		f.Policies = append(f.Policies, p)
+		return nil
+	})
+	if err != nil {
+		return nil, m, err
 	}
-	if f.Version != stateVersion {
-		return nil, fmt.Errorf("state file version %d is not supported (want %d)", f.Version, stateVersion)
+	err = tx.Bucket(bucketBindings).ForEach(func(k, sealed []byte) error {
+		recordID, err := unseal(bucketBindings, k, sealed)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(string(k), "/")
+		if len(parts) != 5 {
+			return fmt.Errorf("binding key %s is not PROJECT/INSTANCE/POLICY/TYPE/TARGET", quote(string(k)))
+		}
+		f := file(parts[0], parts[1])
+		f.Bindings = append(f.Bindings, bindingFile{RecordID: string(recordID), PolicyID: parts[2], TargetType: parts[3], TargetID: parts[4]})
+		return nil
+	})
+	if err != nil {
+		return nil, m, err
 	}
 	st := newStore()
-	st.clock, st.counter, st.changes = f.Clock, f.Counter, f.Changes
-	for pid, pf := range f.Projects {
-		if pid == "" || !isName(pid) {
-			return nil, fmt.Errorf("state file: project id %s is not valid", quote(pid))
+	st.clock, st.counter = m.clock, m.counter
+	for k := range files {
+		if k.project == "" || len(k.project) > maxInstanceIDChars || !isName(k.project) {
+			return nil, m, fmt.Errorf("project id %s is not valid", quote(k.project))
 		}
-		for iid, inf := range pf.Instances {
-			if err := validateInstanceID(iid); err != nil {
-				return nil, fmt.Errorf("state file: %s", err.Msg)
-			}
-			inst, err := decodeInstance(st, inf)
-			if err != nil {
-				return nil, fmt.Errorf("state file: project %s, instance %s: %w", quote(pid), quote(iid), err)
-			}
-			if st.projects[pid] == nil {
-				st.projects[pid] = map[string]*instance{}
-			}
-			st.projects[pid][iid] = inst
+		if e := validateInstanceID(k.instance); e != nil {
+			return nil, m, errors.New(e.Msg)
 		}
+	}
+	for k, f := range files {
+		slices.SortFunc(f.Bindings, func(a, b bindingFile) int { return strings.Compare(a.RecordID, b.RecordID) })
+		inst, err := decodeInstance(st, *f)
+		if err != nil {
+			return nil, m, fmt.Errorf("project %s, instance %s: %w", quote(k.project), quote(k.instance), err)
+		}
+		st.instance(k.project, k.instance, true)
+		st.projects[k.project][k.instance] = inst
 	}
 	if st.counter >= maxCounter {
-		return nil, fmt.Errorf("state file: the id counter %d is too large to go on from", st.counter)
+		return nil, m, fmt.Errorf("the id counter %d is too large to go on from", st.counter)
 	}
-	return st, nil
+	return st, m, nil
 }
 
+// decodeInstance builds the state of one instance from its records, with
+// the checks the API would make.
 func decodeInstance(st *store, inf instanceFile) (*instance, error) {
 	inst := newInstance()
 	if len(inf.Policies) > maxPoliciesPerInstance {
@@ -303,24 +469,4 @@ func decodeInstance(st *store, inf instanceFile) (*instance, error) {
 		st.observeID(b.RecordID)
 	}
 	return inst, nil
-}
-
-// loadState reads the state file at path; a missing file is an empty store.
-func loadState(path string) (*store, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		dir := filepath.Dir(path)
-		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-			return nil, fmt.Errorf("the directory of the state file %s does not exist", path)
-		}
-		return newStore(), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the state file: %w", err)
-	}
-	st, err := decodeState(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return st, nil
 }
