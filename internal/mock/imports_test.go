@@ -14,7 +14,7 @@ import (
 func TestIndependentOfTheClient(t *testing.T) {
 	const client = "github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	var files []string
-	for _, pattern := range []string{"*.go", "../../cmd/iotda-mock/*.go", "../../cmd/iotda-mock-load/*.go"} {
+	for _, pattern := range []string{"*.go", "../../cmd/iotda-mock/*.go"} {
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
