@@ -266,6 +266,10 @@ func (d *disk) follow() error {
 	}
 	_ = d.db.Close() // read-only since the copy; its file is gone from path
 	d.db, d.file = db, info
+	// The generation file may have gone with the state file.
+	if err := d.newMark(); err != nil {
+		return fmt.Errorf("writing %s: %w", markPath(d.path), err)
+	}
 	return nil
 }
 
@@ -410,19 +414,42 @@ func (s *Server) openState(path string, recover bool) error {
 		db.Close()
 		return err
 	}
-	mark, err := os.OpenFile(markPath(path), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		db.Close()
-		return err
-	}
-	d := &disk{path: path, db: db, file: info, mark: mark, fileID: m.fileID, generation: m.generation,
+	d := &disk{path: path, db: db, file: info, fileID: m.fileID, generation: m.generation,
 		beforeCommit: func() error { return nil }}
-	if err := d.writeMark(true); err != nil {
+	if err := d.newMark(); err != nil {
 		db.Close()
-		mark.Close()
-		return err
+		return fmt.Errorf("writing %s: %w", markPath(path), err)
 	}
 	s.st, s.disk = st, d
+	return nil
+}
+
+// newMark writes the generation file whole, atomically (a temporary file
+// renamed over it), and keeps it open to rewrite it in place after each
+// commit.
+func (d *disk) newMark() error {
+	tmp, err := os.CreateTemp(filepath.Dir(d.path), tempPattern(d.path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	old := d.mark
+	d.mark = tmp
+	err = d.writeMark(true)
+	if err == nil {
+		err = os.Rename(tmp.Name(), markPath(d.path))
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(d.path))
+	}
+	if err != nil {
+		tmp.Close()
+		d.mark = old
+		return err
+	}
+	if old != nil {
+		old.Close()
+	}
 	return nil
 }
 

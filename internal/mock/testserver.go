@@ -46,8 +46,7 @@ func NewTestServer(t testing.TB, cfg Config) *TestServer {
 	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
-		// Every change is on disk already; Close only folds the log into
-		// the state file, which a test that broke the disk makes fail.
+		// Every change is on disk already; Close closes the state file.
 		if err := s.Close(); err != nil {
 			t.Logf("closing the IoTDA mock: %v", err)
 		}
