@@ -13,19 +13,20 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // With a state file, memory holds what the file holds plus the changes
 // whose commit is under way, in the order they were made (the queue). A
 // change is answered once a transaction holding it has committed: bbolt
 // syncs the file before Commit returns. One request commits at a time,
-// holding disk.mu, and its transaction writes every queued change, so the
-// changes made while a commit is under way share the next one (group
-// commit): the requests queued behind it find theirs done. When a commit
+// holding disk.turn, and its transaction writes every queued change, so
+// the changes made while a commit is under way share the next one (group
+// commit); the requests whose changes it covered are told at once, without
+// waiting for the turn. When a commit
 // fails, every queued change fails with it and memory is read back from the
 // database, so a failed change leaves no trace and its retry reaches the
 // disk again. A request that changes nothing still waits for the last
@@ -37,9 +38,9 @@ import (
 
 // disk keeps the state in the state file.
 type disk struct {
-	// mu is held by the request that commits; it guards the fields up to
-	// the queue and every ticket.
-	mu   sync.Mutex
+	// turn holds one token, taken by the request that commits (or
+	// closes); the fields up to the queue are that request's.
+	turn chan struct{}
 	path string
 	db   *bolt.DB
 	// file is the state file db has open, to tell whether path still names
@@ -66,11 +67,17 @@ type disk struct {
 	broken error
 }
 
-// ticket is the outcome of one change: set by the committing request,
-// under disk.mu.
+// ticket is the outcome of one change, set by the committing request.
 type ticket struct {
-	done bool
+	done chan struct{} // closed once err is set
 	err  error
+}
+
+func newTicket() *ticket { return &ticket{done: make(chan struct{})} }
+
+func (t *ticket) resolve(err error) {
+	t.err = err
+	close(t.done)
 }
 
 // queued is a change made in memory and not yet committed.
@@ -134,7 +141,7 @@ func (s *Server) change(f func() (changed bool, e *Error)) *Error {
 	var t *ticket
 	if d != nil {
 		if changed {
-			t = &ticket{}
+			t = newTicket()
 			d.queue = append(d.queue, queued{t: t, records: d.current})
 			d.last = t
 		} else {
@@ -153,19 +160,24 @@ func (s *Server) change(f func() (changed bool, e *Error)) *Error {
 }
 
 // commit waits until the change of t is committed or failed, committing
-// the queue itself when no request before it did.
+// the queue itself when it gets the turn first.
 func (s *Server) commit(t *ticket) error {
 	d := s.disk
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !t.done {
-		s.flush()
+	select {
+	case <-t.done:
+	case <-d.turn:
+		select {
+		case <-t.done: // committed by the request before
+		default:
+			s.flush() // the queue holds t: flush resolves it
+		}
+		d.turn <- struct{}{}
 	}
 	return t.err
 }
 
 // flush commits every queued change in one transaction or fails them all;
-// the caller holds disk.mu.
+// the caller holds the turn.
 func (s *Server) flush() {
 	d := s.disk
 	n := 0
@@ -193,7 +205,7 @@ func (s *Server) flush() {
 	s.stMu.Lock()
 	if err == nil {
 		for _, q := range d.queue[:n] {
-			q.t.done = true
+			q.t.resolve(nil)
 		}
 		d.queue = slices.Delete(d.queue, 0, n)
 		if len(d.queue) == 0 {
@@ -208,7 +220,7 @@ func (s *Server) flush() {
 	}
 	defer s.stMu.Unlock()
 	for _, q := range d.queue {
-		q.t.done, q.t.err = true, err
+		q.t.resolve(err)
 	}
 	d.queue, d.last = nil, nil
 	s.version++
@@ -280,8 +292,8 @@ func (s *Server) Close() error {
 	if d == nil {
 		return nil
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	<-d.turn
+	defer func() { d.turn <- struct{}{} }()
 	if d.db == nil {
 		return nil
 	}
@@ -331,7 +343,8 @@ func readMark(path string) (fileID string, generation uint64, ok bool, err error
 }
 
 // openDB opens a state file; another process holding it is an error
-// after a second, not a wait.
+// after a second, not a wait. Commits do not write bbolt's list of free
+// pages (fewer pages to sync); it is rebuilt at open from the pages in use.
 func openDB(path string, readOnly bool) (*bolt.DB, fs.FileInfo, error) {
 	var file *os.File
 	open := func(name string, flag int, perm os.FileMode) (*os.File, error) {
@@ -339,8 +352,8 @@ func openDB(path string, readOnly bool) (*bolt.DB, fs.FileInfo, error) {
 		file = f
 		return f, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly, OpenFile: open})
-	if errors.Is(err, bolt.ErrTimeout) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly, OpenFile: open, NoFreelistSync: true})
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, nil, fmt.Errorf("%s is in use by another process (another mock?)", path)
 	}
 	if err != nil {
@@ -356,17 +369,17 @@ func openDB(path string, readOnly bool) (*bolt.DB, fs.FileInfo, error) {
 
 // openState opens the state file at path, creating it when there is none,
 // and loads it. It refuses a file that is not a state file of this
-// version, is damaged or cut short, or, unless recover is set, does not
-// follow from the state the mock last committed there (see the package
-// documentation).
-func (s *Server) openState(path string, recover bool) error {
+// version or is damaged or cut short, and, unless recoverStale is set, one
+// that does not follow from the state the mock last committed there (see
+// the package documentation).
+func (s *Server) openState(path string, recoverStale bool) error {
 	hint := "move it away to start with an empty state, or restore a copy"
 	if _, err := os.Stat(path + ".log"); err == nil {
 		return fmt.Errorf("%s.log is the log of the JSON state file of earlier versions of the mock, which this version does not read: move %s and %s.log away to start with an empty state", path, path, path)
 	}
 	markID, markGen, marked, err := readMark(path)
-	if err != nil && !recover {
-		return fmt.Errorf("%v: remove it, or set recover (iotda-mock -recover) to accept %s as it is", err, path)
+	if err != nil && !recoverStale {
+		return fmt.Errorf("%v: remove it, or set Recover (iotda-mock -recover) to accept %s as it is", err, path)
 	}
 	marked = marked && err == nil
 	info, err := os.Stat(path)
@@ -375,8 +388,8 @@ func (s *Server) openState(path string, recover bool) error {
 		if dir, err := os.Stat(filepath.Dir(path)); err != nil || !dir.IsDir() {
 			return fmt.Errorf("the directory of the state file %s does not exist", path)
 		}
-		if marked && !recover {
-			return fmt.Errorf("%s is missing, though %s shows the mock committed %d times to it: the state is lost; restore the file, or set recover (iotda-mock -recover) to start with an empty state", path, markPath(path), markGen)
+		if marked && !recoverStale {
+			return fmt.Errorf("%s is missing, though %s shows the mock committed %d times to it: the state is lost; restore the file, or set Recover (iotda-mock -recover) to start with an empty state", path, markPath(path), markGen)
 		}
 		if err := createState(path); err != nil {
 			return fmt.Errorf("creating the state file: %w", err)
@@ -397,7 +410,7 @@ func (s *Server) openState(path string, recover bool) error {
 	if err != nil {
 		return fmt.Errorf("the state file %s cannot be used: %w; %s", path, err, hint)
 	}
-	if marked && !recover {
+	if marked && !recoverStale {
 		switch {
 		case m.fileID != markID:
 			err = fmt.Errorf("%s is not the state file the mock last used (its file id is %s, %s names %s): it was replaced", path, m.fileID, markPath(path), markID)
@@ -406,7 +419,7 @@ func (s *Server) openState(path string, recover bool) error {
 		}
 		if err != nil {
 			db.Close()
-			return fmt.Errorf("%v; restore the latest file, or set recover (iotda-mock -recover) to use it as it is", err)
+			return fmt.Errorf("%v; restore the latest file, or set Recover (iotda-mock -recover) to use it as it is", err)
 		}
 	}
 	// The file is locked now: no other mock is writing beside it.
@@ -414,8 +427,9 @@ func (s *Server) openState(path string, recover bool) error {
 		db.Close()
 		return err
 	}
-	d := &disk{path: path, db: db, file: info, fileID: m.fileID, generation: m.generation,
+	d := &disk{turn: make(chan struct{}, 1), path: path, db: db, file: info, fileID: m.fileID, generation: m.generation,
 		beforeCommit: func() error { return nil }}
+	d.turn <- struct{}{}
 	if err := d.newMark(); err != nil {
 		db.Close()
 		return fmt.Errorf("writing %s: %w", markPath(path), err)

@@ -44,8 +44,8 @@ func holdDisk(t *testing.T, s *Server) *heldDisk {
 // file holds: what is committed, so synced.
 func durableTargets(t *testing.T, s *Server, policyID string) []string {
 	t.Helper()
-	s.disk.mu.Lock() // the database is not swapped meanwhile
-	defer s.disk.mu.Unlock()
+	<-s.disk.turn // the database is not swapped meanwhile
+	defer func() { s.disk.turn <- struct{}{} }()
 	var ids []string
 	err := s.disk.db.View(func(tx *bolt.Tx) error {
 		st, _, err := loadStore(tx)

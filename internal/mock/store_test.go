@@ -178,9 +178,9 @@ func editState(t *testing.T, path string, edit func(tx *bolt.Tx) error) {
 
 // startError starts a mock on path and returns the error it was refused
 // with; it fails the test when the mock starts.
-func startError(t *testing.T, path string, recover bool) error {
+func startError(t *testing.T, path string, recoverStale bool) error {
 	t.Helper()
-	s, err := New(Config{ProjectID: TestProjectID, Tokens: []string{"t"}, StatePath: path, Recover: recover})
+	s, err := New(Config{ProjectID: TestProjectID, Tokens: []string{"t"}, StatePath: path, Recover: recoverStale})
 	if err == nil {
 		s.Close()
 		t.Fatal("the mock started")
@@ -207,12 +207,12 @@ func TestStateRecordsChecked(t *testing.T) {
 			return tx.Bucket(bucketPolicies).Put(key, seal(key, data))
 		}
 	}
-	replace := func(old, new string) func(string) string {
+	replace := func(from, to string) func(string) string {
 		return func(s string) string {
-			if !strings.Contains(s, old) {
-				t.Fatalf("%s is not in %s", old, s)
+			if !strings.Contains(s, from) {
+				t.Fatalf("%s is not in %s", from, s)
 			}
-			return strings.Replace(s, old, new, 1)
+			return strings.Replace(s, from, to, 1)
 		}
 	}
 	same := func(s string) string { return s }
