@@ -27,12 +27,21 @@ type heldDisk struct {
 
 func holdDisk(t *testing.T, s *Server) *heldDisk {
 	d := &heldDisk{started: make(chan struct{}, 100), release: make(chan error)}
-	// Runs before the server's own cleanup, which closes the state file.
-	t.Cleanup(func() { s.disk.beforeCommit = func() error { return nil } })
+	// Runs before the server's own cleanup, which waits for the requests
+	// under way: a test that failed half-way lets its commits go.
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
 	s.disk.beforeCommit = func() error {
-		d.started <- struct{}{}
-		if err := <-d.release; err != nil {
-			return err
+		select {
+		case d.started <- struct{}{}:
+		default:
+		}
+		select {
+		case err := <-d.release:
+			if err != nil {
+				return err
+			}
+		case <-stop:
 		}
 		d.writes.Add(1)
 		return nil
