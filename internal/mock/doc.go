@@ -76,10 +76,12 @@
 // is answered only once a transaction holding it has committed, which
 // syncs FILE: concurrent changes are committed in groups, since while one
 // commit is under way the changes made meanwhile wait and the next commit
-// covers all of them. Reads never wait on the disk. When a commit fails
-// (a full disk, an unwritable directory), every change it covered is
-// answered 500 and removed from memory, which is read back from FILE: a
-// retry makes the change again and reaches the disk, or fails again. A
+// covers all of them. Reads never wait on the disk, so a read may show a
+// change whose commit is under way (and gone again if it fails). When a
+// commit fails (a full disk, an unwritable directory), every change it
+// covered is answered 500 and removed from memory, which is read back from
+// FILE: a retry makes the change again and reaches the disk, or fails
+// again. A
 // request that changes nothing (binding a bound target) is answered only
 // once the change it relies on is committed. When FILE is removed or
 // replaced while the mock runs, the next write puts the committed state
