@@ -19,7 +19,10 @@
 //
 // # Operations
 //
-// The eight operations live under /v5/iot/{project_id}/device-policies:
+// The eight operations live under /v5/iot/{project_id}/device-policies.
+// They are the rows of one route table (routes.go: operation, method, path
+// pattern, whether it reads a JSON body, handler); another API object is
+// its rows there and their handlers:
 //
 //	POST   /device-policies                         CreateDevicePolicy         201
 //	GET    /device-policies?app_id=&policy_name=&limit=&marker=&offset=

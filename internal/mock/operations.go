@@ -29,7 +29,7 @@ func policyNotFound(policyID string) *Error {
 
 // perform carries out a routed, authenticated request and returns the
 // status and the body (an *Error, a value to encode, or nil for none).
-func (s *Server) perform(rt route, r *http.Request, body []byte) (int, any) {
+func (s *Server) perform(rt routed, r *http.Request, body []byte) (int, any) {
 	status, out, e := s.operate(rt, r, body)
 	if e != nil {
 		return e.Status, e
@@ -37,63 +37,81 @@ func (s *Server) perform(rt route, r *http.Request, body []byte) (int, any) {
 	return status, out
 }
 
-func (s *Server) operate(rt route, r *http.Request, body []byte) (int, any, *Error) {
+// operate checks what every operation checks (the Instance-Id header, the
+// media type of a JSON body) and runs the route's handler.
+func (s *Server) operate(rt routed, r *http.Request, body []byte) (int, any, *Error) {
 	instanceID := r.Header.Get(headerInstanceID)
 	if e := validateInstanceID(instanceID); e != nil {
 		return 0, nil, e
 	}
-	if len(body) > 0 && rt.op != OpShow && rt.op != OpDelete && rt.op != OpList {
+	if len(body) > 0 && rt.jsonBody {
 		if e := checkContentType(r.Header); e != nil {
 			return 0, nil, e
 		}
 	}
-	switch rt.op {
-	case OpCreate:
-		req, e := decodeCreate(body)
-		if e != nil {
-			return 0, nil, e
-		}
-		p, e := s.create(instanceID, req)
-		return http.StatusCreated, p, e
-	case OpUpdate:
-		u, e := decodeUpdate(body)
-		if e != nil {
-			return 0, nil, e
-		}
-		p, e := s.update(instanceID, rt.policyID, u)
-		return http.StatusOK, p, e
-	case OpShow:
-		p, e := s.viewPolicy(instanceID, rt.policyID)
-		return http.StatusOK, p, e
-	case OpDelete:
-		return http.StatusNoContent, nil, s.remove(instanceID, rt.policyID)
-	case OpList:
-		q, e := parseListQuery(r.URL.RawQuery)
-		if e != nil {
-			return 0, nil, e
-		}
-		return http.StatusOK, s.list(instanceID, q), nil
-	case OpBind, OpUnbind:
-		req, e := decodeBind(body)
-		if e != nil {
-			return 0, nil, e
-		}
-		var res BindResult
-		if rt.op == OpBind {
-			res, e = s.bind(instanceID, rt.policyID, req.TargetType, req.TargetIDs, true)
-		} else {
-			res, e = s.unbind(instanceID, rt.policyID, req.TargetType, req.TargetIDs)
-		}
-		return http.StatusOK, res, e
-	case OpListTargets:
-		q, e := decodeListTargets(body)
-		if e != nil {
-			return 0, nil, e
-		}
-		res, e := s.listTargets(instanceID, rt.policyID, q)
-		return http.StatusOK, res, e
+	return rt.handle(s, request{instanceID: instanceID, params: rt.params, r: r, body: body})
+}
+
+func (s *Server) handleCreate(req request) (int, any, *Error) {
+	c, e := decodeCreate(req.body)
+	if e != nil {
+		return 0, nil, e
 	}
-	return 0, nil, notFoundPath()
+	p, e := s.create(req.instanceID, c)
+	return http.StatusCreated, p, e
+}
+
+func (s *Server) handleUpdate(req request) (int, any, *Error) {
+	u, e := decodeUpdate(req.body)
+	if e != nil {
+		return 0, nil, e
+	}
+	p, e := s.update(req.instanceID, req.param("policy_id"), u)
+	return http.StatusOK, p, e
+}
+
+func (s *Server) handleShow(req request) (int, any, *Error) {
+	p, e := s.viewPolicy(req.instanceID, req.param("policy_id"))
+	return http.StatusOK, p, e
+}
+
+func (s *Server) handleDelete(req request) (int, any, *Error) {
+	return http.StatusNoContent, nil, s.remove(req.instanceID, req.param("policy_id"))
+}
+
+func (s *Server) handleList(req request) (int, any, *Error) {
+	q, e := parseListQuery(req.r.URL.RawQuery)
+	if e != nil {
+		return 0, nil, e
+	}
+	return http.StatusOK, s.list(req.instanceID, q), nil
+}
+
+func (s *Server) handleBind(req request) (int, any, *Error) {
+	b, e := decodeBind(req.body)
+	if e != nil {
+		return 0, nil, e
+	}
+	res, e := s.bind(req.instanceID, req.param("policy_id"), b.TargetType, b.TargetIDs, true)
+	return http.StatusOK, res, e
+}
+
+func (s *Server) handleUnbind(req request) (int, any, *Error) {
+	b, e := decodeBind(req.body)
+	if e != nil {
+		return 0, nil, e
+	}
+	res, e := s.unbind(req.instanceID, req.param("policy_id"), b.TargetType, b.TargetIDs)
+	return http.StatusOK, res, e
+}
+
+func (s *Server) handleListTargets(req request) (int, any, *Error) {
+	q, e := decodeListTargets(req.body)
+	if e != nil {
+		return 0, nil, e
+	}
+	res, e := s.listTargets(req.instanceID, req.param("policy_id"), q)
+	return http.StatusOK, res, e
 }
 
 // policyLocked finds a policy of an instance.

@@ -598,3 +598,40 @@ func TestResponseShapes(t *testing.T) {
 		t.Errorf("empty list-targets = %s", lt.body)
 	}
 }
+
+// TestRouteTable checks the route table: each of the eight operations has
+// one route, no two routes share a method and pattern, and a request to a
+// route's path, with its parameters filled in, reaches that route with
+// those parameters.
+func TestRouteTable(t *testing.T) {
+	seen := map[Operation]bool{}
+	pairs := map[string]bool{}
+	for _, rt := range routes {
+		if seen[rt.op] {
+			t.Errorf("%s has two routes", rt.op)
+		}
+		seen[rt.op] = true
+		if key := rt.method + " " + rt.pattern; pairs[key] {
+			t.Errorf("two routes for %s", key)
+		} else {
+			pairs[key] = true
+		}
+		path := strings.NewReplacer("{project_id}", "proj-1", "{policy_id}", "0123456789abcdef01234567").Replace(apiPrefix + rt.pattern)
+		got := routeRequest(rt.method, path)
+		if got.err != nil || got.op != rt.op {
+			t.Errorf("%s %s routed to %+v, want %s", rt.method, path, got, rt.op)
+			continue
+		}
+		if got.params["project_id"] != "proj-1" {
+			t.Errorf("%s %s: project_id = %q", rt.method, path, got.params["project_id"])
+		}
+		if strings.Contains(rt.pattern, "{policy_id}") && got.params["policy_id"] != "0123456789abcdef01234567" {
+			t.Errorf("%s %s: policy_id = %q", rt.method, path, got.params["policy_id"])
+		}
+	}
+	for _, op := range []Operation{OpCreate, OpUpdate, OpShow, OpDelete, OpList, OpBind, OpUnbind, OpListTargets} {
+		if !seen[op] {
+			t.Errorf("%s has no route", op)
+		}
+	}
+}

@@ -324,16 +324,6 @@ func (s *Server) nextFault(op Operation) (Fault, bool) {
 	return f, true
 }
 
-// route is where a request goes.
-type route struct {
-	op        Operation
-	projectID string
-	policyID  string
-	// err is set for unknown paths and methods.
-	err   *Error
-	allow string
-}
-
 const (
 	headerRequestID     = "X-Request-Id"
 	headerInstanceID    = "Instance-Id"
@@ -342,60 +332,12 @@ const (
 	headerProjectID     = "X-Project-Id"
 )
 
-func notFoundPath() *Error {
-	return &Error{Status: http.StatusNotFound, Code: "APIGW.0101", Msg: "The API does not exist or has not been published in the environment."}
-}
-
-func routeRequest(method, path string) route {
-	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	if len(seg) < 4 || len(seg) > 6 || seg[0] != "v5" || seg[1] != "iot" || seg[2] == "" || seg[3] != "device-policies" {
-		return route{err: notFoundPath()}
-	}
-	rt := route{projectID: seg[2]}
-	byMethod := map[string]Operation{}
-	switch len(seg) {
-	case 4:
-		byMethod = map[string]Operation{http.MethodGet: OpList, http.MethodPost: OpCreate}
-	case 5:
-		byMethod = map[string]Operation{http.MethodGet: OpShow, http.MethodPut: OpUpdate, http.MethodDelete: OpDelete}
-	case 6:
-		switch seg[5] {
-		case "bind":
-			byMethod[http.MethodPost] = OpBind
-		case "unbind":
-			byMethod[http.MethodPost] = OpUnbind
-		case "list-targets":
-			byMethod[http.MethodPost] = OpListTargets
-		}
-	}
-	if len(seg) > 4 {
-		rt.policyID = seg[4]
-		if rt.policyID == "" || len(byMethod) == 0 {
-			return route{err: notFoundPath()}
-		}
-	}
-	op, ok := byMethod[method]
-	if !ok {
-		allowed := make([]string, 0, len(byMethod))
-		for m := range byMethod {
-			allowed = append(allowed, m)
-		}
-		slices.Sort(allowed)
-		rt.allow = strings.Join(allowed, ", ")
-		rt.err = &Error{Status: http.StatusMethodNotAllowed, Code: "APIGW.0101",
-			Msg: fmt.Sprintf("The API does not exist or has not been published in the environment: method %s is not allowed here (allowed: %s).", quote(method), rt.allow)}
-		return rt
-	}
-	rt.op = op
-	return rt
-}
-
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	w.Header().Set(headerRequestID, requestID)
 	rt := routeRequest(r.Method, r.URL.Path)
-	if rt.op != "" {
+	if rt.err == nil {
 		s.mu.Lock()
 		s.calls[rt.op]++
 		s.mu.Unlock()
@@ -443,7 +385,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if rt.projectID != s.projectID || (r.Header.Get(headerProjectID) != "" && r.Header.Get(headerProjectID) != s.projectID) {
+	if rt.params["project_id"] != s.projectID || (r.Header.Get(headerProjectID) != "" && r.Header.Get(headerProjectID) != s.projectID) {
 		writeError(w, requestID, &Error{Status: http.StatusForbidden, Code: "IOTDA.000003",
 			Msg: "Forbidden. The project id of the request is not the project of the credentials."})
 		return
@@ -474,7 +416,7 @@ func (s *Server) sleep(ctx context.Context) bool {
 	}
 }
 
-func (s *Server) fault(w http.ResponseWriter, r *http.Request, requestID string, rt route, body []byte, f Fault) {
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, requestID string, rt routed, body []byte, f Fault) {
 	if f.AfterAction {
 		s.perform(rt, r, body)
 	}
