@@ -298,7 +298,11 @@ func TestUnreadableBody(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tc.closeW {
-					if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+					tcp, ok := conn.(*net.TCPConn)
+					if !ok {
+						t.Fatalf("connection of type %T", conn)
+					}
+					if err := tcp.CloseWrite(); err != nil {
 						t.Fatal(err)
 					}
 				}

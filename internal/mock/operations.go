@@ -66,17 +66,17 @@ func (s *Server) handleUpdate(req request) (int, any, *Error) {
 	if e != nil {
 		return 0, nil, e
 	}
-	p, e := s.update(req.instanceID, req.param("policy_id"), u)
+	p, e := s.update(req.instanceID, req.params["policy_id"], u)
 	return http.StatusOK, p, e
 }
 
 func (s *Server) handleShow(req request) (int, any, *Error) {
-	p, e := s.viewPolicy(req.instanceID, req.param("policy_id"))
+	p, e := s.viewPolicy(req.instanceID, req.params["policy_id"])
 	return http.StatusOK, p, e
 }
 
 func (s *Server) handleDelete(req request) (int, any, *Error) {
-	return http.StatusNoContent, nil, s.remove(req.instanceID, req.param("policy_id"))
+	return http.StatusNoContent, nil, s.remove(req.instanceID, req.params["policy_id"])
 }
 
 func (s *Server) handleList(req request) (int, any, *Error) {
@@ -92,7 +92,7 @@ func (s *Server) handleBind(req request) (int, any, *Error) {
 	if e != nil {
 		return 0, nil, e
 	}
-	res, e := s.bind(req.instanceID, req.param("policy_id"), b.TargetType, b.TargetIDs, true)
+	res, e := s.bind(req.instanceID, req.params["policy_id"], b.TargetType, b.TargetIDs, true)
 	return http.StatusOK, res, e
 }
 
@@ -101,7 +101,7 @@ func (s *Server) handleUnbind(req request) (int, any, *Error) {
 	if e != nil {
 		return 0, nil, e
 	}
-	res, e := s.unbind(req.instanceID, req.param("policy_id"), b.TargetType, b.TargetIDs)
+	res, e := s.unbind(req.instanceID, req.params["policy_id"], b.TargetType, b.TargetIDs)
 	return http.StatusOK, res, e
 }
 
@@ -110,7 +110,7 @@ func (s *Server) handleListTargets(req request) (int, any, *Error) {
 	if e != nil {
 		return 0, nil, e
 	}
-	res, e := s.listTargets(req.instanceID, req.param("policy_id"), q)
+	res, e := s.listTargets(req.instanceID, req.params["policy_id"], q)
 	return http.StatusOK, res, e
 }
 

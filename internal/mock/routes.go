@@ -16,7 +16,7 @@ type route struct {
 	op     Operation
 	method string
 	// pattern is the path under apiPrefix; a segment "{name}" matches any
-	// non-empty segment, which the handler reads with request.param.
+	// non-empty segment, which the handler reads in request.params.
 	pattern string
 	// jsonBody says the operation reads a JSON body, so a request that
 	// sends one must say Content-Type: application/json.
@@ -43,9 +43,6 @@ type request struct {
 	r          *http.Request
 	body       []byte
 }
-
-// param returns the path segment that matched "{name}".
-func (req request) param(name string) string { return req.params[name] }
 
 // routed is where a request goes: a route and its parameters, or err for
 // an unknown path or method (with allow, the methods of a known path).
