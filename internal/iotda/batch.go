@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultBatchParallelism is how many calls of a batch run at once unless
@@ -29,14 +32,18 @@ type ReconcileResult struct {
 	// Err joins the errors of calls that failed as a whole: the API may or
 	// may not have acted on their targets.
 	Err error
+	// Added and Removed are the difference the run set out to make: the
+	// targets of desired missing from current, and those of current missing
+	// from desired, each sorted.
+	Added, Removed []string
 	// BindCalls and UnbindCalls count the calls made.
 	BindCalls, UnbindCalls int
 }
 
-// Diff returns the targets of desired missing from current (to bind) and
+// diff returns the targets of desired missing from current (to bind) and
 // those of current missing from desired (to unbind), each sorted and
 // without duplicates.
-func Diff(current, desired []string) (add, remove []string) {
+func diff(current, desired []string) (add, remove []string) {
 	have := make(map[string]bool, len(current))
 	for _, id := range current {
 		have[id] = true
@@ -66,12 +73,12 @@ func Diff(current, desired []string) (add, remove []string) {
 // Config.BatchParallelism of them at a time. It stops starting calls once the policy
 // turns out not to exist.
 func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType string, current, desired []string) ReconcileResult {
-	add, remove := Diff(current, desired)
+	add, remove := diff(current, desired)
 	bound := make(map[string]bool, len(current)+len(add))
 	for _, id := range current {
 		bound[id] = true
 	}
-	var res ReconcileResult
+	res := ReconcileResult{Added: add, Removed: remove}
 	var errs []error
 
 	unbind := c.runBatches(ctx, remove, func(ctx context.Context, ids []string) (*BindResult, error) {
@@ -136,48 +143,46 @@ func (c *Client) runBatches(ctx context.Context, ids []string, fn func(context.C
 	var (
 		run     batchRun
 		mu      sync.Mutex
-		wg      sync.WaitGroup
-		stopped bool
+		stopped atomic.Bool
+		g       errgroup.Group
 	)
-	slots := make(chan struct{}, c.parallelism)
+	g.SetLimit(c.parallelism)
 	for chunk := range slices.Chunk(ids, MaxTargetsPerCall) {
-		if ctx.Err() != nil {
+		if err := ctx.Err(); err != nil {
 			mu.Lock()
-			run.errs = append(run.errs, ctx.Err())
+			run.errs = append(run.errs, err)
 			mu.Unlock()
 			break
 		}
-		slots <- struct{}{}
-		mu.Lock()
-		stop := stopped
-		if !stop {
-			run.calls++
-		}
-		mu.Unlock()
-		if stop {
-			<-slots
+		if stopped.Load() {
 			break
 		}
-		wg.Add(1)
-		go func(chunk []string) {
-			defer wg.Done()
-			defer func() { <-slots }()
+		// Go waits for a free slot; a chunk whose slot comes after a
+		// not-found answer does not start.
+		g.Go(func() error {
+			if stopped.Load() {
+				return nil
+			}
+			mu.Lock()
+			run.calls++
+			mu.Unlock()
 			r, err := fn(ctx, chunk)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				run.errs = append(run.errs, fmt.Errorf("targets %s: %w", summarizeIDs(chunk), err))
 				if errors.Is(err, ErrNotFound) {
-					stopped = true // the policy is gone: nothing was or will be bound to it
+					stopped.Store(true) // the policy is gone: nothing was or will be bound to it
 				} else {
 					run.failedBatches = append(run.failedBatches, chunk)
 				}
-				return
+				return nil
 			}
 			run.results = append(run.results, r)
-		}(chunk)
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every call reports into run, none returns an error
 	return run
 }
 

@@ -444,3 +444,54 @@ func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 		})
 	}
 }
+
+// TestAccDevicePolicyBinding_fight: an exclusive binding in one state and
+// a non-exclusive binding of the same policy and type in another, the
+// mistake the resource documentation warns about. Each apply of one undoes
+// the other; every plan of the exclusive one warns, naming the targets it
+// is about to unbind, not only the plan that creates it. A plan without
+// refresh warns too once a refresh has been saved.
+func TestAccDevicePolicyBinding_fight(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	policy := sharedPolicy(t, srv)
+	exclusive, shared := newWorkspace(t), newWorkspace(t)
+	mine, theirs := teamDevices("mine", 0, 5), teamDevices("theirs", 0, 30)
+	fight := map[string][]string{warnTakeover: {
+		"30 device target(s) bound outside this binding since its last apply", strings.Join(theirs[:5], ", ") + " and 25 more", "the two fight",
+	}}
+
+	exclusive.write(srv, bindingResource("mine", policy, "", mine))
+	exclusive.apply()
+	shared.write(srv, bindingResource("theirs", policy, "false", theirs))
+	for round := range 2 {
+		srv.ResetCalls()
+		shared.apply()
+		serverHas(t, srv, policy, "the non-exclusive binding applied", mine, theirs)
+		callsWere(t, srv, "the non-exclusive binding applied", 2, 0)
+
+		// Two plans in a row: a plan saves nothing, and each warns.
+		for range 2 {
+			expectWarnings(t, fmt.Sprintf("round %d: plan of the exclusive binding", round), exclusive.planWarnings(), []string{warnTakeover}, fight)
+		}
+		if round == 1 {
+			// A saved refresh records the targets in state; a plan without
+			// refresh still knows they were bound outside the binding.
+			exclusive.run("apply", "-refresh-only", "-auto-approve")
+			expectWarnings(t, "plan without refresh after a saved refresh", exclusive.planWarnings("-refresh=false"), []string{warnTakeover}, fight)
+		}
+		srv.ResetCalls()
+		out := string(exclusive.run("apply", "-auto-approve"))
+		if n := strings.Count(out, warnTakeover); n != 1 {
+			t.Fatalf("round %d: the apply of the exclusive binding shows the warning %d times, want once:\n%s", round, n, out)
+		}
+		serverHas(t, srv, policy, "the exclusive binding applied", mine)
+		callsWere(t, srv, "the exclusive binding applied", 0, 2)
+		if w := exclusive.planWarnings(); len(w) != 0 {
+			t.Fatalf("round %d: the exclusive binding warns with nothing bound outside it: %+v", round, w)
+		}
+		if !shared.planChanges() {
+			t.Fatalf("round %d: the non-exclusive binding does not see its targets unbound", round)
+		}
+	}
+}

@@ -11,15 +11,16 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
-	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // TestBindingStateUpgradeV0 upgrades a schema version 0 state (target_ids,
-// a set) to version 1 (targets, a map keyed by id), and a null set to a
-// null map.
+// a set) to version 1 (targets, a map keyed by id), a null set to a null
+// map, and a set of 5,000 ids (the prior schema's plain set must stay
+// usable at that size).
 func TestBindingStateUpgradeV0(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -28,21 +29,25 @@ func TestBindingStateUpgradeV0(t *testing.T) {
 	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
 	upgrader := r.UpgradeState(ctx)[0]
 	const policyID = "0123456789abcdef01234567"
-	for name, ids := range map[string]*[]string{"ids": {"d3", "d1", "d2"}, "empty": {}, "null": nil} {
+	many := deviceIDs(0, 5000)
+	for name, ids := range map[string]*[]string{"ids": {"d3", "d1", "d2"}, "empty": {}, "null": nil, "5,000 ids": &many} {
 		t.Run(name, func(t *testing.T) {
-			set := largeStringSetValue{SetValue: types.SetNull(types.StringType)}
+			// Built raw, as the framework decodes a state file: the
+			// framework's own set value would check the 5,000 ids pairwise.
+			set := tftypes.NewValue(tftypes.Set{ElementType: tftypes.String}, nil)
 			if ids != nil {
-				set = largeStringSet(*ids)
+				elems := make([]tftypes.Value, 0, len(*ids))
+				for _, id := range *ids {
+					elems = append(elems, tftypes.NewValue(tftypes.String, id))
+				}
+				set = tftypes.NewValue(tftypes.Set{ElementType: tftypes.String}, elems)
 			}
-			prior := tfsdk.State{Schema: *upgrader.PriorSchema}
-			if d := prior.Set(ctx, devicePolicyBindingModelV0{
-				ID: types.StringValue(policyID + "/device"), PolicyID: types.StringValue(policyID),
-				TargetType: types.StringValue("device"), TargetIDs: set,
-			}); d.HasError() {
-				t.Fatal(d)
-			}
+			prior := tftypes.NewValue(upgrader.PriorSchema.Type().TerraformType(ctx), map[string]tftypes.Value{
+				"id": tftypes.NewValue(tftypes.String, policyID+"/device"), "policy_id": tftypes.NewValue(tftypes.String, policyID),
+				"target_type": tftypes.NewValue(tftypes.String, "device"), "target_ids": set,
+			})
 			resp := resource.UpgradeStateResponse{State: tfsdk.State{Schema: schemaResp.Schema}}
-			upgrader.StateUpgrader(ctx, resource.UpgradeStateRequest{State: &prior}, &resp)
+			upgrader.StateUpgrader(ctx, resource.UpgradeStateRequest{State: &tfsdk.State{Schema: *upgrader.PriorSchema, Raw: prior}}, &resp)
 			if resp.Diagnostics.HasError() {
 				t.Fatal(resp.Diagnostics)
 			}

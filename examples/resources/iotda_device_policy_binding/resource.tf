@@ -43,7 +43,10 @@ resource "iotda_device_policy_binding" "gateway_product" {
 # non-exclusive binding (in its own configuration, if it likes). Each
 # binding binds and unbinds only the targets it lists and leaves the other
 # teams' targets alone. Do not mix them with an exclusive binding of the
-# same policy and target type, which would unbind them.
+# same policy and target type, here or in another configuration: the two
+# would fight, the exclusive one unbinding the others' targets on each of
+# its applies (its every plan warns). Make every binding of a shared
+# policy and target type non-exclusive, as here.
 resource "iotda_device_policy" "no_firmware_push" {
   policy_name = "no-firmware-push"
 
