@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -25,7 +24,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
 var (
@@ -183,82 +181,6 @@ func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.
 	}
 }
 
-// ModifyPlan adds the plan-time warnings a reviewer reads: the review of
-// the configured statements (topics that will not do what an MQTT user
-// expects, statements that can never take effect, grants of every topic,
-// topics policies do not govern, misspelt variables), on an update the
-// access the change widens and narrows, and on a destroy or replacement
-// how many targets lose the policy. They are added here and not in
-// ValidateConfig because Terraform validates a configuration twice during
-// a plan (once in its validate walk, again while planning), which would
-// print every warning twice.
-func (r *devicePolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		r.warnTargetsLoseIt(ctx, req.State, false, &resp.Diagnostics)
-		return
-	}
-	var config []statementModel
-	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &config); !diags.HasError() {
-		if expanded, ok := expandStatements(ctx, config); ok {
-			reviewWarnings(expanded, &resp.Diagnostics)
-		}
-	}
-	if req.State.Raw.IsNull() {
-		return
-	}
-	var plan, state devicePolicyModel
-	if req.Plan.Get(ctx, &plan).HasError() || req.State.Get(ctx, &state).HasError() {
-		return
-	}
-	// A plan with -refresh=false reads nothing: the region guard of a
-	// moved policy holds here too.
-	if r.client != nil && !checkMovedRegion(ctx, req.Private, r.client.Region(), state.ID, &resp.Diagnostics) {
-		return
-	}
-	if !plan.AppID.Equal(state.AppID) {
-		r.warnTargetsLoseIt(ctx, req.State, true, &resp.Diagnostics)
-		return
-	}
-	prior, okPrior := expandStatements(ctx, state.Statement)
-	planned, okPlanned := expandStatements(ctx, plan.Statement)
-	if !okPrior || !okPlanned {
-		return
-	}
-	if sameStatements(prior, planned) {
-		keepPriorOrder(ctx, plan, state, resp)
-		return
-	}
-	accessChangeWarning(state, prior, planned, &resp.Diagnostics)
-}
-
-// keepPriorOrder plans the statements in the order of the state when the
-// configuration holds the same statements in another order. IoTDA ignores
-// the order of statements (DENY wins wherever it stands), so a reordering
-// is no change: without this, the plan would show an update that reads
-// `effect = "ALLOW" -> "DENY"` and apply would send the same statements
-// again. Terraform accepts a planned value equal to the prior one in place
-// of the configured one, as for any equivalent value. With the name
-// unchanged too, update_time keeps its value and the plan is empty; and
-// there is nothing to compare, whatever the patterns cost.
-func keepPriorOrder(ctx context.Context, plan, state devicePolicyModel, resp *resource.ModifyPlanResponse) {
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("statement"), state.Statement)...)
-	if plan.PolicyName.Equal(state.PolicyName) {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_time"), state.UpdateTime)...)
-	}
-}
-
-// reviewWarnings adds the warnings of policyeval.Review on the statements,
-// each at the statement or resource it is about.
-func reviewWarnings(statements []iotda.Statement, diags *diag.Diagnostics) {
-	for _, w := range policyeval.Review(toEvalStatements(statements)) {
-		at := path.Root("statement").AtListIndex(w.Statement)
-		if w.Resource >= 0 {
-			at = at.AtName("resources").AtSetValue(types.StringValue(statements[w.Statement].Resources[w.Resource]))
-		}
-		diags.AddAttributeWarning(at, w.Summary, w.Detail)
-	}
-}
-
 func (r *devicePolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.client = clientFrom(req.ProviderData, &resp.Diagnostics)
 }
@@ -397,64 +319,6 @@ func setPolicyIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, po
 	if identity != nil {
 		diags.Append(identity.SetAttribute(ctx, path.Root("policy_id"), policyID)...)
 	}
-}
-
-// createFailure explains a failed create with what the listing after it
-// showed: that nothing was created, which policies hold the name now (each
-// with the command that imports it), or that the instance holds the
-// maximum number of policies (the quota's error code is not published).
-func createFailure(err error, plan devicePolicyModel) string {
-	name := plan.PolicyName.ValueString()
-	var failure *iotda.CreateError
-	if !errors.As(err, &failure) {
-		return fmt.Sprintf("Creating device policy %q failed: %s", name, err)
-	}
-	lost := errors.Is(err, iotda.ErrOutcomeUnknown)
-	switch {
-	case failure.NotCreated:
-		return fmt.Sprintf("Creating device policy %q failed: %s.\n\nA listing after the failure showed that no policy of that name exists: the API created nothing. Apply again.",
-			name, failure.Cause())
-	case failure.ListErr != nil && lost:
-		return fmt.Sprintf("Creating device policy %q failed: %s\n\nIoTDA may have created the policy, and the listing that would show it failed too: %s. "+
-			"Before applying again, look for a policy named %q%s (the iotda_device_policies data source lists them) and, if this apply created it, import it: %s",
-			name, err, failure.ListErr, name, inSpace(plan.AppID.ValueString()), importCommand("<policy id>"))
-	case len(failure.Existing) > 0 && lost:
-		return fmt.Sprintf("Creating device policy %q failed: %s\n\nIoTDA may have created the policy before the call failed, but the listing cannot tell which policy is this one: "+
-			"policies named %q%s now: %s. If one of them is the policy this apply created, bring it under Terraform instead of applying again:\n\n%s",
-			name, err, name, inSpace(plan.AppID.ValueString()), describePolicies(failure.Existing), importCommands(failure.Existing))
-	case len(failure.Existing) > 0:
-		return fmt.Sprintf("Creating device policy %q failed: %s\n\nA policy of that name already exists%s: %s. "+
-			"If it is the policy an earlier apply created (for example one whose answer was lost), bring it under Terraform:\n\n%s\n\nOtherwise choose another policy_name.",
-			name, err, inSpace(plan.AppID.ValueString()), describePolicies(failure.Existing), importCommands(failure.Existing))
-	}
-	detail := fmt.Sprintf("Creating device policy %q failed: %s", name, err)
-	if failure.InstancePolicies >= iotda.MaxPoliciesPerInstance {
-		detail += fmt.Sprintf("\n\nThe instance already holds %d device policies, and IoTDA allows at most %d per instance. Delete policies that are no longer used, or use another instance.",
-			failure.InstancePolicies, iotda.MaxPoliciesPerInstance)
-	}
-	return detail
-}
-
-// inSpace names the resource space of a policy for a diagnostic.
-func inSpace(appID string) string {
-	if appID == "" {
-		return ""
-	}
-	return " in resource space " + appID
-}
-
-// importCommand is the command that brings policy id under Terraform. The
-// provider is not told the address of the resource it creates.
-func importCommand(id string) string {
-	return fmt.Sprintf("terraform import <address of this resource> %s", id)
-}
-
-func importCommands(policies []iotda.PolicySummary) string {
-	lines := make([]string, len(policies))
-	for i, p := range policies {
-		lines[i] = "    " + importCommand(p.PolicyID)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // plannedStatements converts the planned statements for the API. Terraform
