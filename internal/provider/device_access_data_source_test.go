@@ -15,44 +15,46 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
-const (
-	deviceA = "prod1_sensor-a"
-	deviceB = "prod1_sensor-b"
-)
-
-// accessFixture is a platform where device A (product prod1, resource space
-// space-1) is reached by one policy through each kind of binding, and other
+// accessFixture is a platform where device A (of a product, in a resource
+// space) is reached by one policy through each kind of binding, and other
 // policies do not reach it.
 type accessFixture struct {
-	own, product, space, other, unbound mock.Policy
+	own, product, space, other, unbound iotda.Policy
+	deviceA, deviceB, productID, appID  string
 }
 
 // newAccessFixture creates, newest last (so listed in the reverse order):
 //   - unbound: allows publishing everywhere, bound to nothing;
 //   - other: allows /v1/secret/*, bound to device B and 119 more devices
 //     (120 targets: three pages of targets);
-//   - space: allows publishing to /v1/telemetry/*, bound to space-1;
+//   - space: allows publishing to /v1/telemetry/*, bound to the space;
 //   - product: allows subscribing to /v1/commands/* and denies publishing to
-//     /v1/telemetry/firmware*, bound to prod1;
+//     /v1/telemetry/firmware*, bound to the product;
 //   - own: allows publishing to the device's own /v1/{deviceId}/up and
 //     subscribing to /v1/clients/{clientId}, bound to device A.
-func newAccessFixture(t *testing.T, srv *mock.TestServer) accessFixture {
-	t.Helper()
-	var f accessFixture
-	f.unbound = createPolicy(t, srv, "unbound", "space-1", apiStatement(iotda.EffectAllow, bothActions, "topic:*"))
-	f.other = createPolicy(t, srv, "other-device", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/secret/*"))
-	bindTargets(t, srv, f.other.PolicyID, iotda.TargetTypeDevice, append(deviceIDs(0, 119), deviceB)...)
-	f.space = createPolicy(t, srv, "space-telemetry", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/telemetry/*"))
-	bindTargets(t, srv, f.space.PolicyID, iotda.TargetTypeApp, "space-1")
-	f.product = createPolicy(t, srv, "product-rules", "space-1",
+func newAccessFixture(a *accTarget) accessFixture {
+	a.t.Helper()
+	devices := a.deviceIDs(121)
+	f := accessFixture{deviceA: devices[0], deviceB: devices[1], productID: a.products(1)[0], appID: a.apps(1)[0]}
+	f.unbound = a.createPolicy("unbound", f.appID, apiStatement(iotda.EffectAllow, bothActions, "topic:*"))
+	f.other = a.createPolicy("other-device", f.appID, apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/secret/*"))
+	a.bind(f.other.PolicyID, iotda.TargetTypeDevice, devices[1:]...)
+	f.space = a.createPolicy("space-telemetry", f.appID, apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/telemetry/*"))
+	a.bind(f.space.PolicyID, iotda.TargetTypeApp, f.appID)
+	f.product = a.createPolicy("product-rules", f.appID,
 		apiStatement(iotda.EffectAllow, subscribeOnly, "topic:/v1/commands/*"),
 		apiStatement(iotda.EffectDeny, publishOnly, "topic:/v1/telemetry/firmware*"))
-	bindTargets(t, srv, f.product.PolicyID, iotda.TargetTypeProduct, "prod1")
-	f.own = createPolicy(t, srv, "own-topics", "space-1",
+	a.bind(f.product.PolicyID, iotda.TargetTypeProduct, f.productID)
+	f.own = a.createPolicy("own-topics", f.appID,
 		apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/${devices.deviceId}/up"),
 		apiStatement(iotda.EffectAllow, subscribeOnly, "topic:/v1/clients/${devices.clientId}"))
-	bindTargets(t, srv, f.own.PolicyID, iotda.TargetTypeDevice, deviceA)
+	a.bind(f.own.PolicyID, iotda.TargetTypeDevice, f.deviceA)
 	return f
+}
+
+// deviceAAttrs places device A in its product and resource space.
+func (f accessFixture) deviceAAttrs(more ...string) []string {
+	return append([]string{fmt.Sprintf("device_id = %q", f.deviceA), fmt.Sprintf("product_id = %q", f.productID), fmt.Sprintf("app_id = %q", f.appID)}, more...)
 }
 
 // accessData is an iotda_device_access block; attrs are HCL lines.
@@ -60,14 +62,7 @@ func accessData(name string, attrs ...string) string {
 	return fmt.Sprintf("\ndata \"iotda_device_access\" %q {\n  %s\n}\n", name, strings.Join(attrs, "\n  "))
 }
 
-// deviceAAttrs places device A in its product and resource space.
-var deviceAAttrs = []string{`device_id = "` + deviceA + `"`, `product_id = "prod1"`, `app_id = "space-1"`}
-
-func withAttrs(base []string, more ...string) []string {
-	return append(append([]string{}, base...), more...)
-}
-
-func reachingValue(p mock.Policy, via string) knownvalue.Check {
+func reachingValue(p iotda.Policy, via string) knownvalue.Check {
 	return knownvalue.ObjectExact(map[string]knownvalue.Check{
 		"policy_id":   knownvalue.StringExact(p.PolicyID),
 		"policy_name": knownvalue.StringExact(p.PolicyName),
@@ -75,7 +70,7 @@ func reachingValue(p mock.Policy, via string) knownvalue.Check {
 	})
 }
 
-func matchedValue(p mock.Policy, index int64) knownvalue.Check {
+func matchedValue(p iotda.Policy, index int64) knownvalue.Check {
 	return knownvalue.ObjectExact(map[string]knownvalue.Check{
 		"policy_id":       knownvalue.StringExact(p.PolicyID),
 		"statement_index": knownvalue.Int64Exact(index),
@@ -98,21 +93,23 @@ func expectReaching(name string, policies ...knownvalue.Check) statecheck.StateC
 
 func TestAccDeviceAccessDataSource(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	f := newAccessFixture(t, srv)
-	config := providerBlock(srv) +
-		accessData("own_topic", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/prod1_sensor-a/up"`)...) +
-		accessData("other_device_topic", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/prod1_sensor-b/up"`)...) +
-		accessData("deny_wins", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/telemetry/firmware-2"`)...) +
-		accessData("via_space", withAttrs(deviceAAttrs, `action = "PUBLISH"`, `topic = "/v1/telemetry/temperature"`)...) +
-		accessData("via_product", withAttrs(deviceAAttrs, `action = "subscribe"`, `topic = "/v1/commands/reboot"`)...) +
-		accessData("no_space", `device_id = "`+deviceA+`"`, `product_id = "prod1"`, `action = "publish"`, `topic = "/v1/telemetry/temperature"`) +
-		accessData("not_reached", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/secret/plans"`)...) +
-		accessData("device_b", `device_id = "`+deviceB+`"`, `action = "publish"`, `topic = "/v1/prod1_sensor-b/up"`) +
-		accessData("device_b_secret", `device_id = "`+deviceB+`"`, `action = "publish"`, `topic = "/v1/secret/plans"`) +
-		accessData("client", withAttrs(deviceAAttrs, `client_id = "prod1_sensor-a_0_0_2024"`, `action = "iotda:devices:subscribe"`, `topic = "/v1/clients/prod1_sensor-a_0_0_2024"`)...) +
-		accessData("no_client", withAttrs(deviceAAttrs, `action = "subscribe"`, `topic = "/v1/clients/prod1_sensor-a_0_0_2024"`)...) +
-		accessData("system_topic", withAttrs(deviceAAttrs, `action = "subscribe"`, `topic = "$oc/devices/prod1_sensor-a/sys/messages/down"`)...)
+	a := newAccTarget(t)
+	f := newAccessFixture(a)
+	topic := func(topic string) string { return fmt.Sprintf("topic = %q", topic) }
+	client := f.deviceA + "_0_0_2024"
+	config := a.providerBlock() +
+		accessData("own_topic", f.deviceAAttrs(`action = "publish"`, topic("/v1/"+f.deviceA+"/up"))...) +
+		accessData("other_device_topic", f.deviceAAttrs(`action = "publish"`, topic("/v1/"+f.deviceB+"/up"))...) +
+		accessData("deny_wins", f.deviceAAttrs(`action = "publish"`, `topic = "/v1/telemetry/firmware-2"`)...) +
+		accessData("via_space", f.deviceAAttrs(`action = "PUBLISH"`, `topic = "/v1/telemetry/temperature"`)...) +
+		accessData("via_product", f.deviceAAttrs(`action = "subscribe"`, `topic = "/v1/commands/reboot"`)...) +
+		accessData("no_space", fmt.Sprintf("device_id = %q", f.deviceA), fmt.Sprintf("product_id = %q", f.productID), `action = "publish"`, `topic = "/v1/telemetry/temperature"`) +
+		accessData("not_reached", f.deviceAAttrs(`action = "publish"`, `topic = "/v1/secret/plans"`)...) +
+		accessData("device_b", fmt.Sprintf("device_id = %q", f.deviceB), `action = "publish"`, topic("/v1/"+f.deviceB+"/up")) +
+		accessData("device_b_secret", fmt.Sprintf("device_id = %q", f.deviceB), `action = "publish"`, `topic = "/v1/secret/plans"`) +
+		accessData("client", f.deviceAAttrs(fmt.Sprintf("client_id = %q", client), `action = "iotda:devices:subscribe"`, topic("/v1/clients/"+client))...) +
+		accessData("no_client", f.deviceAAttrs(`action = "subscribe"`, topic("/v1/clients/"+client))...) +
+		accessData("system_topic", f.deviceAAttrs(`action = "subscribe"`, topic("$oc/devices/"+f.deviceA+"/sys/messages/down"))...)
 
 	checks := []statecheck.StateCheck{
 		expectReaching("own_topic", reachingValue(f.own, "device"), reachingValue(f.product, "product"), reachingValue(f.space, "app")),
@@ -141,7 +138,7 @@ func TestAccDeviceAccessDataSource(t *testing.T) {
 		checks = append(checks, c...)
 	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
 			Config:            config,
 			ConfigStateChecks: checks,
@@ -154,15 +151,15 @@ func TestAccDeviceAccessDataSource(t *testing.T) {
 // per policy (one call per 50 targets), one read per reaching policy.
 func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	f := newAccessFixture(t, srv)
+	a := newAccTarget(t)
+	f := newAccessFixture(a)
 	// One listing at a time, so that the injected 404 below hits the
 	// newest policy's listing.
-	config := providerBlockWith(srv, mock.TestSecretKey, "  batch_parallelism = 1") + accessData("test", withAttrs(deviceAAttrs, `action = "publish"`, `topic = "/v1/prod1_sensor-a/up"`)...)
+	config := a.providerBlock("batch_parallelism = 1") + accessData("test", f.deviceAAttrs(`action = "publish"`, fmt.Sprintf("topic = %q", "/v1/"+f.deviceA+"/up"))...)
 	// 5 policies: four with at most 50 targets (one call each) and one with
 	// 120 (three calls). Three of them reach device A.
 	const policies, targetCalls, reaching = 5, 4*1 + 3, 3
-	if n := len(srv.Policies("")); n != policies {
+	if n := len(a.policies()); n != policies {
 		t.Fatalf("the fixture has %d policies, the cost below counts %d", n, policies)
 	}
 	// A step runs plan (saved), apply of that plan, then Check, then more
@@ -172,30 +169,31 @@ func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 	// (reset in PreConfig; the fixture's out-of-band calls are not counted)
 	// hold exactly one read.
 	oneRead := map[mock.Operation]int{mock.OpList: 1, mock.OpListTargets: targetCalls, mock.OpShow: reaching}
+	steps := []resource.TestStep{{
+		PreConfig: a.resetCalls,
+		Config:    config,
+		Check:     a.expectOpCalls(oneRead),
+		ConfigStateChecks: append(expectAccess("test", true, "ALLOW", matchedValue(f.own, 0)),
+			expectReaching("test", reachingValue(f.own, "device"), reachingValue(f.product, "product"), reachingValue(f.space, "app"))),
+	}}
+	a.onMock("answers a target listing with 404, as if its policy had been deleted since the policy listing", func(srv *mock.TestServer) {
+		steps = append(steps, resource.TestStep{
+			// A policy deleted between the listing of the policies and the
+			// listing of its targets (the newest, own-topics, is the first
+			// whose targets are listed) is left out.
+			PreConfig: func() {
+				a.resetCalls()
+				srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusNotFound})
+			},
+			Config: config,
+			Check:  a.expectOpCalls(map[mock.Operation]int{mock.OpList: 1, mock.OpListTargets: targetCalls, mock.OpShow: reaching - 1}),
+			ConfigStateChecks: append(expectAccess("test", false, "NO_MATCH"),
+				expectReaching("test", reachingValue(f.product, "product"), reachingValue(f.space, "app"))),
+		})
+	})
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				PreConfig: srv.ResetCalls,
-				Config:    config,
-				Check:     expectOpCalls(srv, oneRead),
-				ConfigStateChecks: append(expectAccess("test", true, "ALLOW", matchedValue(f.own, 0)),
-					expectReaching("test", reachingValue(f.own, "device"), reachingValue(f.product, "product"), reachingValue(f.space, "app"))),
-			},
-			{
-				// A policy deleted between the listing of the policies and
-				// the listing of its targets (the newest, own-topics, is the
-				// first whose targets are listed) is left out.
-				PreConfig: func() {
-					srv.ResetCalls()
-					srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusNotFound})
-				},
-				Config: config,
-				Check:  expectOpCalls(srv, map[mock.Operation]int{mock.OpList: 1, mock.OpListTargets: targetCalls, mock.OpShow: reaching - 1}),
-				ConfigStateChecks: append(expectAccess("test", false, "NO_MATCH"),
-					expectReaching("test", reachingValue(f.product, "product"), reachingValue(f.space, "app"))),
-			},
-		},
+		ProtoV6ProviderFactories: a.factories(),
+		Steps:                    steps,
 	})
 }
 
@@ -204,19 +202,20 @@ func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 // ${devices.deviceId}, written $${devices.deviceId} in HCL.
 func TestAccDeviceAccessDataSource_sameConfiguration(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 2)
-	config := bindingConfig(srv, ids) +
+	a := newAccTarget(t)
+	ids := a.deviceIDs(2)
+	config := a.bindingConfig(ids) +
 		accessData("own", fmt.Sprintf("device_id = %q", ids[0]), `action = "publish"`, fmt.Sprintf("topic = %q", "/v1/devices/"+ids[0]+"/up"), "depends_on = [iotda_device_policy_binding.test]") +
 		accessData("other", fmt.Sprintf("device_id = %q", ids[0]), `action = "publish"`, fmt.Sprintf("topic = %q", "/v1/devices/"+ids[1]+"/up"), "depends_on = [iotda_device_policy_binding.test]")
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigStateChecks: append(append(
 				expectAccess("own", true, "ALLOW", knownvalue.ObjectPartial(map[string]knownvalue.Check{"statement_index": knownvalue.Int64Exact(0)})),
 				expectAccess("other", false, "NO_MATCH")...),
-				statecheck.ExpectKnownValue("data.iotda_device_access.own", tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("policy_name"), knownvalue.StringExact("fleet")),
+				statecheck.ExpectKnownValue("data.iotda_device_access.own", tfjsonpath.New("policies").AtSliceIndex(0).AtMapKey("policy_name"), knownvalue.StringExact(a.name("fleet"))),
 			),
 		}},
 	})
@@ -224,10 +223,11 @@ func TestAccDeviceAccessDataSource_sameConfiguration(t *testing.T) {
 
 func TestAccDeviceAccessDataSource_errors(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	createPolicy(t, srv, "p", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
-	data := func(attrs ...string) string { return providerBlock(srv) + accessData("test", attrs...) }
-	device := `device_id = "` + deviceA + `"`
+	a := newAccTarget(t)
+	a.createPolicy("p", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	deviceA := a.deviceIDs(1)[0]
+	data := func(attrs ...string) string { return a.providerBlock() + accessData("test", attrs...) }
+	device := fmt.Sprintf("device_id = %q", deviceA)
 	steps := planErrorSteps([]planErrorCase{
 		{data(device, `action = "connect"`, `topic = "/a"`), `Invalid Action.*unknown action "connect": the accepted values are "publish", "subscribe"`},
 		{data(device, `action = "publish"`, `topic = ""`), `Invalid Topic.*the topic must not be empty`},
@@ -237,15 +237,18 @@ func TestAccDeviceAccessDataSource_errors(t *testing.T) {
 		{data(device, `app_id = "space.1"`, `action = "publish"`, `topic = "/a"`), `app_id must contain only letters, digits, "_" and "-"`},
 	})
 	steps = append(steps, resource.TestStep{
-		PreConfig: func() {
-			expectNoCalls(t, srv)
-			srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
-		},
-		Config:      data(device, `action = "publish"`, `topic = "/a"`),
-		ExpectError: expectError(`Unable to List Device Policy Targets.*targets of device policy [0-9a-f]{24} \("p"\).*device ` + deviceA + ` failed.*HTTP 403`),
+		PreConfig: func() { a.expectNoCalls(t) },
+		Config:    data(device, `action = "publish"`, `topic = "/a"`),
+	})
+	a.onMock("refuses a target listing with 403", func(srv *mock.TestServer) {
+		steps = append(steps, resource.TestStep{
+			PreConfig:   func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			Config:      data(device, `action = "publish"`, `topic = "/a"`),
+			ExpectError: expectError(`Unable to List Device Policy Targets.*targets of device policy [0-9a-f]{24} \("` + a.name("p") + `"\).*device ` + deviceA + ` failed.*HTTP 403`),
+		})
 	})
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps:                    steps,
 	})
 }

@@ -24,45 +24,46 @@ func idList(ids ...string) knownvalue.Check {
 
 func TestAccDevicePoliciesDataSource(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
+	spaces := a.apps(2)
 	s := apiStatement(iotda.EffectAllow, publishOnly, "topic:/a")
-	alpha1 := createPolicy(t, srv, "alpha", "space-1", s)
-	alpha2 := createPolicy(t, srv, "alpha-2", "space-1", s) // its name contains "alpha"
-	beta := createPolicy(t, srv, "beta", "space-2", s)
-	alphaSpace2 := createPolicy(t, srv, "alpha", "space-2", s)
+	alpha1 := a.createPolicy("alpha", spaces[0], s)
+	alpha2 := a.createPolicy("alpha-2", spaces[0], s) // its name contains "alpha"
+	beta := a.createPolicy("beta", spaces[1], s)
+	alphaSpace2 := a.createPolicy("alpha", spaces[1], s)
 	addr := func(name string) string { return "data.iotda_device_policies." + name }
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			PreConfig: srv.ResetCalls,
-			Config: providerBlock(srv) + `
+			PreConfig: a.resetCalls,
+			Config: a.providerBlock() + fmt.Sprintf(`
 data "iotda_device_policies" "all" {}
 
 data "iotda_device_policies" "space_1" {
-  app_id = "space-1"
+  app_id = %[1]q
 }
 
 data "iotda_device_policies" "alpha" {
-  policy_name = "alpha"
+  policy_name = %[3]q
 }
 
 data "iotda_device_policies" "alpha_space_2" {
-  app_id      = "space-2"
-  policy_name = "alpha"
+  app_id      = %[2]q
+  policy_name = %[3]q
 }
 
 data "iotda_device_policies" "none" {
-  policy_name = "gamma"
+  policy_name = %[4]q
 }
-`,
+`, spaces[0], spaces[1], a.name("alpha"), a.name("gamma")),
 			// One listing call per data source, each read once so far.
-			Check: expectOpCalls(srv, map[mock.Operation]int{mock.OpList: 5, mock.OpShow: 0}),
+			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpList: 5, mock.OpShow: 0}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("ids"), idList(alphaSpace2.PolicyID, beta.PolicyID, alpha2.PolicyID, alpha1.PolicyID)),
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("policies").AtSliceIndex(1), knownvalue.ObjectExact(map[string]knownvalue.Check{
 					"policy_id":   knownvalue.StringExact(beta.PolicyID),
-					"policy_name": knownvalue.StringExact("beta"),
-					"app_id":      knownvalue.StringExact("space-2"),
+					"policy_name": knownvalue.StringExact(a.name("beta")),
+					"app_id":      knownvalue.StringExact(spaces[1]),
 					"create_time": knownvalue.StringExact(beta.CreateTime),
 					"update_time": knownvalue.StringExact(beta.UpdateTime),
 				})),
@@ -81,21 +82,21 @@ data "iotda_device_policies" "none" {
 // most policies it can, 50, in one call.
 func TestAccDevicePoliciesDataSource_fullInstance(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	var newest mock.Policy
+	a := newAccTarget(t)
+	var newest iotda.Policy
 	for i := range iotda.MaxPoliciesPerInstance {
-		newest = createPolicy(t, srv, fmt.Sprintf("policy-%02d", i), "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+		newest = a.createPolicy(fmt.Sprintf("policy-%02d", i), "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			PreConfig: srv.ResetCalls,
-			Config:    providerBlock(srv) + `data "iotda_device_policies" "test" {}`,
-			Check:     expectOpCalls(srv, map[mock.Operation]int{mock.OpList: 1}),
+			PreConfig: a.resetCalls,
+			Config:    a.providerBlock() + `data "iotda_device_policies" "test" {}`,
+			Check:     a.expectOpCalls(map[mock.Operation]int{mock.OpList: 1}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.iotda_device_policies.test", tfjsonpath.New("ids"), knownvalue.ListSizeExact(iotda.MaxPoliciesPerInstance)),
 				statecheck.ExpectKnownValue("data.iotda_device_policies.test", tfjsonpath.New("ids").AtSliceIndex(0), knownvalue.StringExact(newest.PolicyID)),
-				statecheck.ExpectKnownValue("data.iotda_device_policies.test", tfjsonpath.New("policies").AtSliceIndex(49).AtMapKey("policy_name"), knownvalue.StringExact("policy-00")),
+				statecheck.ExpectKnownValue("data.iotda_device_policies.test", tfjsonpath.New("policies").AtSliceIndex(49).AtMapKey("policy_name"), knownvalue.StringExact(a.name("policy-00"))),
 			},
 		}},
 	})
@@ -103,7 +104,7 @@ func TestAccDevicePoliciesDataSource_fullInstance(t *testing.T) {
 
 func TestAccDevicePoliciesDataSource_validation(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	cases := []struct {
 		attrs string
 		want  string
@@ -114,7 +115,7 @@ func TestAccDevicePoliciesDataSource_validation(t *testing.T) {
 	}
 	planCases := make([]planErrorCase, 0, len(cases))
 	for _, tc := range cases {
-		planCases = append(planCases, planErrorCase{providerBlock(srv) + "data \"iotda_device_policies\" \"test\" {\n" + tc.attrs + "\n}\n", tc.want})
+		planCases = append(planCases, planErrorCase{a.providerBlock() + "data \"iotda_device_policies\" \"test\" {\n" + tc.attrs + "\n}\n", tc.want})
 	}
-	testPlanErrors(t, srv, planCases)
+	a.testPlanErrors(planCases)
 }

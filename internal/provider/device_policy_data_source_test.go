@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -31,13 +29,9 @@ func statementValue(effect string, actions []string, resources ...string) knownv
 func TestAccDevicePolicyDataSource_byID(t *testing.T) {
 	t.Parallel()
 	a := newAccTarget(t)
-	p, err := a.client.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: a.name("sensors"), Statement: []iotda.Statement{
-		{Effect: iotda.EffectAllow, Actions: bothActions, Resources: []string{"topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"}},
-		{Effect: iotda.EffectDeny, Actions: publishOnly, Resources: []string{"topic:/v1/firmware/*"}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := a.createPolicy("sensors", "",
+		apiStatement(iotda.EffectAllow, bothActions, "topic:/v1/${devices.deviceId}/up", "topic:/v1/shared"),
+		apiStatement(iotda.EffectDeny, publishOnly, "topic:/v1/firmware/*"))
 	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
@@ -49,13 +43,7 @@ data "iotda_device_policy" "test" {
 `, p.PolicyID),
 			// Check runs right after the apply of the saved plan: the data
 			// source has been read once, during the plan.
-			Check: func(s *terraform.State) error {
-				var err error
-				a.mockOnly("one ShowDevicePolicy call and no listing", func() {
-					err = expectOpCalls(a.srv, map[mock.Operation]int{mock.OpShow: 1, mock.OpList: 0})(s)
-				})
-				return err
-			},
+			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpShow: 1, mock.OpList: 0}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(p.PolicyID)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(p.PolicyID)),
@@ -77,26 +65,27 @@ data "iotda_device_policy" "test" {
 // lists too.
 func TestAccDevicePolicyDataSource_byName(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	createPolicy(t, srv, "old-sensors", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/old"))
-	want := createPolicy(t, srv, "sensors", "space-1", apiStatement(iotda.EffectAllow, subscribeOnly, "topic:/v1/commands/*"))
-	createPolicy(t, srv, "sensors-legacy", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/legacy"))
-	createPolicy(t, srv, "Sensors", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/upper"))
+	a := newAccTarget(t)
+	space := a.apps(1)[0]
+	a.createPolicy("sensors-old", space, apiStatement(iotda.EffectAllow, publishOnly, "topic:/old"))
+	want := a.createPolicy("sensors", space, apiStatement(iotda.EffectAllow, subscribeOnly, "topic:/v1/commands/*"))
+	a.createPolicy("sensors-legacy", space, apiStatement(iotda.EffectAllow, publishOnly, "topic:/legacy"))
+	a.createPolicy("Sensors", space, apiStatement(iotda.EffectAllow, publishOnly, "topic:/upper"))
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			PreConfig: srv.ResetCalls,
-			Config: providerBlock(srv) + `
+			PreConfig: a.resetCalls,
+			Config: a.providerBlock() + fmt.Sprintf(`
 data "iotda_device_policy" "test" {
-  policy_name = "sensors"
+  policy_name = %q
 }
-`,
-			Check: expectOpCalls(srv, map[mock.Operation]int{mock.OpList: 1, mock.OpShow: 1}),
+`, a.name("sensors")),
+			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpList: 1, mock.OpShow: 1}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(want.PolicyID)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(want.PolicyID)),
-				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact("sensors")),
-				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact("space-1")),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_name"), knownvalue.StringExact(a.name("sensors"))),
+				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(space)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("statement"), knownvalue.ListExact([]knownvalue.Check{
 					statementValue("ALLOW", subscribeOnly, "topic:/v1/commands/*"),
 				})),
@@ -107,34 +96,36 @@ data "iotda_device_policy" "test" {
 
 func TestAccDevicePolicyDataSource_ambiguousName(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	first := createPolicy(t, srv, "shared", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/one"))
-	second := createPolicy(t, srv, "shared", "space-2", apiStatement(iotda.EffectAllow, publishOnly, "topic:/two"))
+	a := newAccTarget(t)
+	spaces := a.apps(2)
+	first := a.createPolicy("shared", spaces[0], apiStatement(iotda.EffectAllow, publishOnly, "topic:/one"))
+	second := a.createPolicy("shared", spaces[1], apiStatement(iotda.EffectAllow, publishOnly, "topic:/two"))
 	config := func(appID string) string {
 		app := ""
 		if appID != "" {
 			app = fmt.Sprintf("app_id = %q", appID)
 		}
-		return providerBlock(srv) + fmt.Sprintf(`
+		return a.providerBlock() + fmt.Sprintf(`
 data "iotda_device_policy" "test" {
-  policy_name = "shared"
+  policy_name = %q
   %s
 }
-`, app)
+`, a.name("shared"), app)
 	}
+	name := regexp.QuoteMeta(a.name("shared"))
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config: config(""),
-				ExpectError: expectError(fmt.Sprintf(`Ambiguous Device Policy Name.*2 device policies are named "shared": %s \("shared", app_id space-2\), %s \("shared", app_id space-1\).*Set app_id.*policy_id`,
-					second.PolicyID, first.PolicyID)),
+				ExpectError: expectError(fmt.Sprintf(`Ambiguous Device Policy Name.*2 device policies are named "%[1]s": %[2]s \("%[1]s", app_id %[3]s\), %[4]s \("%[1]s", app_id %[5]s\).*Set app_id.*policy_id`,
+					name, second.PolicyID, spaces[1], first.PolicyID, spaces[0])),
 			},
 			{
-				Config: config("space-1"),
+				Config: config(spaces[0]),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(first.PolicyID)),
-					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact("space-1")),
+					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("app_id"), knownvalue.StringExact(spaces[0])),
 					statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("resources"), stringSetExact("topic:/one")),
 				},
 			},
@@ -144,30 +135,32 @@ data "iotda_device_policy" "test" {
 
 func TestAccDevicePolicyDataSource_notFound(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	near := createPolicy(t, srv, "sensors-v2", "space-1", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	a := newAccTarget(t)
+	spaces := a.apps(2)
+	near := a.createPolicy("sensors-v2", spaces[0], apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	data := func(attrs string) string {
-		return providerBlock(srv) + "data \"iotda_device_policy\" \"test\" {\n" + attrs + "\n}\n"
+		return a.providerBlock() + "data \"iotda_device_policy\" \"test\" {\n" + attrs + "\n}\n"
 	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config:      data(`policy_id = "0123456789abcdef01234567"`),
 				ExpectError: expectError(`Device Policy Not Found.*Device policy 0123456789abcdef01234567 does not exist.*HTTP 404`),
 			},
 			{
-				Config:      data(`policy_name = "nope"`),
-				ExpectError: expectError(`Device Policy Not Found.*No device policy is named "nope"\. Names are matched exactly`),
+				Config:      data(fmt.Sprintf("policy_name = %q", a.name("nope"))),
+				ExpectError: expectError(`Device Policy Not Found.*No device policy is named "` + a.name("nope") + `"\. Names are matched exactly`),
 			},
 			{
 				// Only a policy whose name contains the wanted one exists.
-				Config:      data(`policy_name = "sensors"`),
-				ExpectError: expectError(fmt.Sprintf(`Device Policy Not Found.*No device policy is named "sensors".*Policies with similar names: %s \("sensors-v2", app_id space-1\)`, near.PolicyID)),
+				Config: data(fmt.Sprintf("policy_name = %q", a.name("sensors"))),
+				ExpectError: expectError(fmt.Sprintf(`Device Policy Not Found.*No device policy is named "%s".*Policies with similar names: %s \("%s", app_id %s\)`,
+					a.name("sensors"), near.PolicyID, a.name("sensors-v2"), spaces[0])),
 			},
 			{
-				Config:      data("policy_name = \"sensors-v2\"\napp_id = \"space-2\""),
-				ExpectError: expectError(`Device Policy Not Found.*No device policy is named "sensors-v2" in resource space "space-2"`),
+				Config:      data(fmt.Sprintf("policy_name = %q\napp_id = %q", a.name("sensors-v2"), spaces[1])),
+				ExpectError: expectError(fmt.Sprintf(`Device Policy Not Found.*No device policy is named "%s" in resource space "%s"`, a.name("sensors-v2"), spaces[1])),
 			},
 		},
 	})
@@ -177,7 +170,7 @@ func TestAccDevicePolicyDataSource_notFound(t *testing.T) {
 // of bad arguments; none reaches the API.
 func TestAccDevicePolicyDataSource_validation(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	cases := []struct {
 		name  string
 		attrs string
@@ -193,17 +186,17 @@ func TestAccDevicePolicyDataSource_validation(t *testing.T) {
 	}
 	planCases := make([]planErrorCase, 0, len(cases))
 	for _, tc := range cases {
-		planCases = append(planCases, planErrorCase{providerBlock(srv) + "data \"iotda_device_policy\" \"test\" {\n" + tc.attrs + "\n}\n", tc.want})
+		planCases = append(planCases, planErrorCase{a.providerBlock() + "data \"iotda_device_policy\" \"test\" {\n" + tc.attrs + "\n}\n", tc.want})
 	}
-	testPlanErrors(t, srv, planCases)
+	a.testPlanErrors(planCases)
 }
 
 // TestAccDevicePolicyDataSource_sameConfiguration reads a policy managed in
 // the same configuration, by id and (after it exists) by name.
 func TestAccDevicePolicyDataSource_sameConfiguration(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	config := policyConfig(srv, "managed", "topic:/v1/a") + `
+	a := newAccTarget(t)
+	config := a.policyConfig("managed", "", "topic:/v1/a") + `
 data "iotda_device_policy" "test" {
   policy_id = iotda_device_policy.test.id
 }
@@ -215,8 +208,8 @@ data "iotda_device_policy" "by_name" {
 `
 	byName := "data.iotda_device_policy.by_name"
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy:             checkNoPolicies(srv),
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigStateChecks: []statecheck.StateCheck{

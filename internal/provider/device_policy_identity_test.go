@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // policyIdentityChecks: the identity is the policy id, and equals the id
@@ -26,18 +26,18 @@ func policyIdentityChecks(addr string) []statecheck.StateCheck {
 
 func TestAccDevicePolicy_identity(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	sameID := statecheck.CompareValue(compare.ValuesSame())
 	withSameID := func(checks []statecheck.StateCheck) []statecheck.StateCheck {
 		return append(checks, sameID.AddStateValue(policyAddr, tfjsonpath.New("id")))
 	}
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy:             checkNoPolicies(srv),
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
-				Config:            policyConfig(srv, "identity", "topic:/v1/a"),
+				Config:            a.policyConfig("identity", "", "topic:/v1/a"),
 				ConfigStateChecks: withSameID(policyIdentityChecks(policyAddr)),
 			},
 			{
@@ -61,10 +61,7 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 				// The identity survives a refresh that finds the policy
 				// changed out of band...
 				PreConfig: func() {
-					p := srv.Policies("")[0]
-					if _, err := srv.UpdatePolicy("", p.PolicyID, mock.UpdatePolicyRequest{PolicyName: "renamed-elsewhere"}); err != nil {
-						t.Fatal(err)
-					}
+					a.updatePolicy(a.onlyPolicyID(), iotda.UpdatePolicyRequest{PolicyName: a.name("renamed-elsewhere")})
 				},
 				RefreshState:       true,
 				ExpectNonEmptyPlan: true,
@@ -74,7 +71,7 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 			},
 			{
 				// ...and the update that puts it back.
-				Config: policyConfig(srv, "identity", "topic:/v1/a", "topic:/v1/b"),
+				Config: a.policyConfig("identity", "", "topic:/v1/a", "topic:/v1/b"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
 				},
@@ -91,8 +88,8 @@ func TestAccDevicePolicy_identity(t *testing.T) {
 
 // importByIdentityConfig is a policy configuration with an import block
 // that names the policy by identity.
-func importByIdentityConfig(srv *mock.TestServer, policyID string) string {
-	return policyConfig(srv, "imported", "topic:/v1/a") + fmt.Sprintf(`
+func importByIdentityConfig(a *accTarget, policyID string) string {
+	return a.policyConfig("imported", "", "topic:/v1/a") + fmt.Sprintf(`
 import {
   to       = %s
   identity = { policy_id = %q }
@@ -102,18 +99,18 @@ import {
 
 func TestAccDevicePolicy_importByIdentityErrors(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:      importByIdentityConfig(srv, "not-a-policy-id"),
+				Config:      importByIdentityConfig(a, "not-a-policy-id"),
 				PlanOnly:    true,
 				ExpectError: expectError(`Invalid Import Identity.*policy_id "not-a-policy-id" is not a device policy id`),
 			},
 			{
-				Config:      importByIdentityConfig(srv, "5c90fa7d3c4e4405e8525079"),
+				Config:      importByIdentityConfig(a, "5c90fa7d3c4e4405e8525079"),
 				PlanOnly:    true,
 				ExpectError: expectError(`Cannot import non-existent remote object`),
 			},

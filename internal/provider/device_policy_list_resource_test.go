@@ -22,16 +22,17 @@ func byPolicyID(id string) queryfilter.QueryFilter {
 
 func TestAccDevicePolicyList(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policies := outOfBandPolicies(t, srv)
+	a := newAccTarget(t)
+	policies := a.outOfBandPolicies()
+	spaces := a.apps(2)
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
-			{Config: providerBlock(srv)},
+			{Config: a.providerBlock()},
 			{
 				Query: true,
-				Config: `
+				Config: fmt.Sprintf(`
 list "iotda_device_policy" "all" {
   provider         = iotda
   include_resource = true
@@ -40,35 +41,35 @@ list "iotda_device_policy" "all" {
 list "iotda_device_policy" "factory_1" {
   provider = iotda
   config {
-    app_id = "factory-1"
+    app_id = %[1]q
   }
 }
 
 list "iotda_device_policy" "sensors" {
   provider = iotda
   config {
-    policy_name = "sensors"
+    policy_name = %[3]q
   }
 }
 
 list "iotda_device_policy" "none" {
   provider = iotda
   config {
-    app_id      = "factory-2"
-    policy_name = "gateways"
+    app_id      = %[2]q
+    policy_name = %[4]q
   }
 }
-`,
+`, spaces[0], spaces[1], a.name("sensors"), a.name("gateways")),
 				QueryResultChecks: []querycheck.QueryResultCheck{
 					querycheck.ExpectLength("iotda_device_policy.all", 3),
 					querycheck.ExpectIdentity("iotda_device_policy.all", map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(policies[0].PolicyID)}),
 					querycheck.ExpectIdentity("iotda_device_policy.all", map[string]knownvalue.Check{"policy_id": knownvalue.StringExact(policies[2].PolicyID)}),
-					querycheck.ExpectResourceDisplayName("iotda_device_policy.all", byPolicyID(policies[1].PolicyID), knownvalue.StringExact("gateways (resource space factory-1)")),
+					querycheck.ExpectResourceDisplayName("iotda_device_policy.all", byPolicyID(policies[1].PolicyID), knownvalue.StringExact(a.name("gateways")+" (resource space "+spaces[0]+")")),
 					// The whole policy, statements in the API's order.
 					querycheck.ExpectResourceKnownValues("iotda_device_policy.all", byPolicyID(policies[0].PolicyID), []querycheck.KnownValueCheck{
 						{Path: tfjsonpath.New("id"), KnownValue: knownvalue.StringExact(policies[0].PolicyID)},
-						{Path: tfjsonpath.New("policy_name"), KnownValue: knownvalue.StringExact("sensors")},
-						{Path: tfjsonpath.New("app_id"), KnownValue: knownvalue.StringExact("factory-1")},
+						{Path: tfjsonpath.New("policy_name"), KnownValue: knownvalue.StringExact(a.name("sensors"))},
+						{Path: tfjsonpath.New("app_id"), KnownValue: knownvalue.StringExact(spaces[0])},
 						{Path: tfjsonpath.New("statement").AtSliceIndex(0).AtMapKey("effect"), KnownValue: knownvalue.StringExact("DENY")},
 						{Path: tfjsonpath.New("statement").AtSliceIndex(1).AtMapKey("resources"), KnownValue: stringSetExact("topic:/v1/devices/${devices.deviceId}/*")},
 						{Path: tfjsonpath.New("create_time"), KnownValue: knownvalue.StringExact(policies[0].CreateTime)},
@@ -88,13 +89,9 @@ list "iotda_device_policy" "none" {
 // ShowDevicePolicy call per policy, nothing else.
 func TestAccDevicePolicyList_cost(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	for i := range iotda.MaxPoliciesPerInstance {
-		if _, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: fmt.Sprintf("p%02d", i), Statement: []mock.Statement{
-			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{fmt.Sprintf("topic:/t/%d", i)}},
-		}}); err != nil {
-			t.Fatal(err)
-		}
+		a.createPolicy(fmt.Sprintf("p%02d", i), "", apiStatement(iotda.EffectAllow, publishOnly, fmt.Sprintf("topic:/t/%d", i)))
 	}
 	query := func(include bool) string {
 		// The provider block is in the configuration of the first step.
@@ -107,22 +104,19 @@ list "iotda_device_policy" "all" {
 	}
 	expectCalls := func(list, show int) func() {
 		return func() {
-			if got := srv.Calls(mock.OpList); got != list {
-				t.Errorf("ListDevicePolicies calls: %d, want %d", got, list)
+			if err := a.checkCalls(map[mock.Operation]int{mock.OpList: list, mock.OpShow: show}); err != nil {
+				t.Error(err)
 			}
-			if got := srv.Calls(mock.OpShow); got != show {
-				t.Errorf("ShowDevicePolicy calls: %d, want %d", got, show)
-			}
-			srv.ResetCalls()
+			a.resetCalls()
 		}
 	}
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
-			{Config: providerBlock(srv)},
+			{Config: a.providerBlock()},
 			{
-				PreConfig:         srv.ResetCalls,
+				PreConfig:         a.resetCalls,
 				Query:             true,
 				Config:            query(false),
 				QueryResultChecks: []querycheck.QueryResultCheck{querycheck.ExpectLength("iotda_device_policy.all", 50)},
@@ -133,7 +127,7 @@ list "iotda_device_policy" "all" {
 				Config:            query(true),
 				QueryResultChecks: []querycheck.QueryResultCheck{querycheck.ExpectLength("iotda_device_policy.all", 50)},
 			},
-			{PreConfig: expectCalls(1, 50), Config: providerBlock(srv)},
+			{PreConfig: expectCalls(1, 50), Config: a.providerBlock()},
 		},
 	})
 }
@@ -142,13 +136,14 @@ list "iotda_device_policy" "all" {
 // listing and its read is no result, and does not count towards the limit.
 func TestAccDevicePolicyList_limitSkipsVanished(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	outOfBandPolicies(t, srv)
+	a := newAccTarget(t)
+	srv := a.requireMock("answers a policy read with 404, as if the policy had been deleted since the listing")
+	a.outOfBandPolicies()
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
-			{Config: providerBlock(srv)},
+			{Config: a.providerBlock()},
 			{
 				// The first policy read answers 404, as if the policy had
 				// been deleted since the listing.

@@ -23,23 +23,30 @@ func targetValue(targetType, id string) knownvalue.Check {
 
 func TestAccDevicePolicyTargetsDataSource(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	p := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
-	empty := createPolicy(t, srv, "unbound", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
-	devices := deviceIDs(0, 120)
-	bindTargets(t, srv, p.PolicyID, iotda.TargetTypeDevice, devices...)
-	bindTargets(t, srv, p.PolicyID, iotda.TargetTypeProduct, "prod-a")
-	bindTargets(t, srv, p.PolicyID, iotda.TargetTypeProduct, "prod-b")
-	bindTargets(t, srv, p.PolicyID, iotda.TargetTypeApp, "space-1")
+	a := newAccTarget(t)
+	p := a.createPolicy("fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	empty := a.createPolicy("unbound", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	devices, products, space := a.deviceIDs(121), a.products(3), a.apps(1)[0]
+	a.bind(p.PolicyID, iotda.TargetTypeDevice, devices[:120]...)
+	a.bind(p.PolicyID, iotda.TargetTypeProduct, products[0])
+	a.bind(p.PolicyID, iotda.TargetTypeProduct, products[1])
+	a.bind(p.PolicyID, iotda.TargetTypeApp, space)
 	// The same id as a device and as a product: two targets, one id.
-	bindTargets(t, srv, p.PolicyID, iotda.TargetTypeDevice, "shared-id")
-	bindTargets(t, srv, p.PolicyID, iotda.TargetTypeProduct, "shared-id")
+	shared, sharedProduct := devices[120], products[2]
+	a.onMock("binds one id as a device and as a product, which an instance's objects never share", func(*mock.TestServer) {
+		shared, sharedProduct = "shared-id", "shared-id"
+	})
+	a.bind(p.PolicyID, iotda.TargetTypeDevice, shared)
+	a.bind(p.PolicyID, iotda.TargetTypeProduct, sharedProduct)
+	devices = devices[:120]
+	ids := slices.Sorted(slices.Values(append(slices.Concat(devices, products[:2], []string{space, shared}), sharedProduct)))
+	ids = slices.Compact(ids)
 	addr := func(name string) string { return "data.iotda_device_policy_targets." + name }
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			PreConfig: srv.ResetCalls,
-			Config: providerBlock(srv) + fmt.Sprintf(`
+			PreConfig: a.resetCalls,
+			Config: a.providerBlock() + fmt.Sprintf(`
 data "iotda_device_policy_targets" "all" {
   policy_id = %[1]q
 }
@@ -60,21 +67,19 @@ data "iotda_device_policy_targets" "empty" {
 `, p.PolicyID, empty.PolicyID),
 			// Each data source has been read once: 125 targets take 3 pages
 			// of 50, the other listings one call each.
-			Check: expectOpCalls(srv, map[mock.Operation]int{mock.OpListTargets: 3 + 1 + 1 + 1, mock.OpShow: 0}),
+			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpListTargets: 3 + 1 + 1 + 1, mock.OpShow: 0}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets"), knownvalue.ListSizeExact(125)),
-				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets").AtSliceIndex(0), targetValue("product", "shared-id")),
+				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets").AtSliceIndex(0), targetValue("product", sharedProduct)),
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets").AtSliceIndex(124), targetValue("device", devices[0])),
-				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids"), knownvalue.ListSizeExact(124)),
-				// Sorted, each id once ("shared-id" is a device and a product).
-				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids").AtSliceIndex(0), knownvalue.StringExact(slices.Min(devices))),
-				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids").AtSliceIndex(123), knownvalue.StringExact("space-1")),
+				// Sorted, each id once.
+				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("target_ids"), stringListExact(ids...)),
 				statecheck.ExpectKnownValue(addr("products"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{
-					targetValue("product", "shared-id"), targetValue("product", "prod-b"), targetValue("product", "prod-a"),
+					targetValue("product", sharedProduct), targetValue("product", products[1]), targetValue("product", products[0]),
 				})),
-				statecheck.ExpectKnownValue(addr("products"), tfjsonpath.New("target_ids"), stringListExact("prod-a", "prod-b", "shared-id")),
-				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{targetValue("app", "space-1")})),
-				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("target_ids"), stringListExact("space-1")),
+				statecheck.ExpectKnownValue(addr("products"), tfjsonpath.New("target_ids"), stringListExact(slices.Sorted(slices.Values([]string{products[0], products[1], sharedProduct}))...)),
+				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{targetValue("app", space)})),
+				statecheck.ExpectKnownValue(addr("apps"), tfjsonpath.New("target_ids"), stringListExact(space)),
 				statecheck.ExpectKnownValue(addr("empty"), tfjsonpath.New("targets"), knownvalue.ListExact([]knownvalue.Check{})),
 				statecheck.ExpectKnownValue(addr("empty"), tfjsonpath.New("target_ids"), knownvalue.ListExact([]knownvalue.Check{})),
 			},
@@ -86,12 +91,13 @@ data "iotda_device_policy_targets" "empty" {
 // binding of the same configuration made.
 func TestAccDevicePolicyTargetsDataSource_sameConfiguration(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 3)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(3)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{{
-			Config: bindingConfig(srv, ids) + `
+			Config: a.bindingConfig(ids) + `
 data "iotda_device_policy_targets" "test" {
   policy_id  = iotda_device_policy.test.id
   depends_on = [iotda_device_policy_binding.test]
@@ -108,18 +114,18 @@ data "iotda_device_policy_targets" "test" {
 
 func TestAccDevicePolicyTargetsDataSource_errors(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	data := func(attrs string) string {
-		return providerBlock(srv) + "data \"iotda_device_policy_targets\" \"test\" {\n" + attrs + "\n}\n"
+		return a.providerBlock() + "data \"iotda_device_policy_targets\" \"test\" {\n" + attrs + "\n}\n"
 	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: append(planErrorSteps([]planErrorCase{
 			{data(`target_type = "device"`), `The argument "policy_id" is required`},
 			{data("policy_id = \"0123456789abcdef01234567\"\ntarget_type = \"devices\""), `target_type value must be one of: \["device" "product" "app"\]`},
 			{data(`policy_id = "policy-1"`), `policy_id must be a device policy id`},
 		}), resource.TestStep{
-			PreConfig:   func() { expectNoCalls(t, srv) },
+			PreConfig:   func() { a.expectNoCalls(t) },
 			Config:      data(`policy_id = "0123456789abcdef01234567"`),
 			ExpectError: expectError(`Device Policy Not Found.*Device policy 0123456789abcdef01234567 does not exist.*HTTP 404`),
 		}),

@@ -1,0 +1,237 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
+)
+
+// Tests that speak to a mock of their own, not through an accTarget.
+
+// createPolicy creates a policy out of band, as another user of the API
+// would; appID "" means the default resource space.
+func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...iotda.Statement) mock.Policy {
+	t.Helper()
+	stmts := make([]mock.Statement, len(statements))
+	for i, s := range statements {
+		stmts[i] = mock.Statement(s)
+	}
+	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: stmts})
+	if err != nil {
+		t.Fatalf("creating policy %s: %v", name, err)
+	}
+	return p
+}
+
+// bindTargets binds targets out of band.
+func bindTargets(t *testing.T, srv *mock.TestServer, policyID, targetType string, ids ...string) {
+	t.Helper()
+	if _, err := srv.Bind("", policyID, targetType, ids...); err != nil {
+		t.Fatalf("binding %s %v to %s: %v", targetType, ids, policyID, err)
+	}
+}
+
+// expectOpCalls checks the mock's counters of the given operations.
+func expectOpCalls(srv *mock.TestServer, want map[mock.Operation]int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for op, n := range want {
+			if got := srv.Calls(op); got != n {
+				return fmt.Errorf("%d %s calls, want %d", got, op, n)
+			}
+		}
+		return nil
+	}
+}
+
+// policyConfig is a policy with one ALLOW statement over the given
+// resources and a DENY statement on the firmware topics.
+func policyConfig(srv *mock.TestServer, name string, resources ...string) string {
+	quoted := make([]string, len(resources))
+	for i, r := range resources {
+		quoted[i] = fmt.Sprintf("%q", r)
+	}
+	return providerBlock(srv) + policyBlock(name, "", quoted)
+}
+
+// checkNoPolicies is a CheckDestroy that asks the mock.
+func checkNoPolicies(srv *mock.TestServer) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if left := srv.Policies(""); len(left) != 0 {
+			return fmt.Errorf("%d device policies still exist after destroy", len(left))
+		}
+		return nil
+	}
+}
+
+// bindingConfig is a policy and a binding of the given devices to it.
+func bindingConfig(srv *mock.TestServer, ids []string) string {
+	return providerBlock(srv) + `
+resource "iotda_device_policy" "test" {
+  policy_name = "fleet"
+  statement {
+    effect    = "ALLOW"
+    actions   = ["iotda:devices:publish"]
+    resources = ["topic:/v1/devices/$${devices.deviceId}/up"]
+  }
+}
+` + bindingBlock(ids)
+}
+
+// onlyPolicy returns the id of the single policy named fleet.
+func onlyPolicy(t *testing.T, srv *mock.TestServer) string {
+	t.Helper()
+	for _, p := range srv.Policies("") {
+		if p.PolicyName == "fleet" {
+			return p.PolicyID
+		}
+	}
+	t.Fatal("policy fleet does not exist")
+	return ""
+}
+
+// expectCalls checks the mock's bind and unbind counters.
+func expectCalls(srv *mock.TestServer, bind, unbind int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
+			return fmt.Errorf("%d bind and %d unbind calls, want %d and %d", b, u, bind, unbind)
+		}
+		return nil
+	}
+}
+
+// expectBound checks the server holds exactly ids.
+func expectBound(t *testing.T, srv *mock.TestServer, ids []string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		want := slices.Clone(ids)
+		slices.Sort(want)
+		got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("the server has %d targets bound, want %d", len(got), len(want))
+		}
+		return nil
+	}
+}
+
+// testAccProviderFactories start a fresh provider for each use, whose
+// client waits only milliseconds between retries so that tests of injected
+// faults stay fast.
+var testAccProviderFactories = providerFactories(func(cfg *iotda.Config) {
+	cfg.RetryWaitMin = 10 * time.Millisecond
+	cfg.RetryWaitMax = 50 * time.Millisecond
+})
+
+// providerFactories serve newTestProvider(adjust).
+func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"iotda": func() (tfprotov6.ProviderServer, error) {
+			return providerserver.NewProtocol6WithError(newTestProvider(adjust))()
+		},
+	}
+}
+
+// newTestProvider is the provider whose client configuration adjust changes
+// after the provider block is read, as terraform-provider-time's
+// NewTestProvider swaps its clock.
+func newTestProvider(adjust func(*iotda.Config)) provider.Provider {
+	return &iotdaProvider{version: "test", getenv: os.Getenv, newClient: func(cfg iotda.Config) (*iotda.Client, error) {
+		adjust(&cfg)
+		return iotda.New(cfg)
+	}}
+}
+
+// providerBlock configures the provider for srv with the mock's test keys.
+func providerBlock(srv *mock.TestServer) string {
+	return providerBlockWith(srv, mock.TestSecretKey, "")
+}
+
+func providerBlockWith(srv *mock.TestServer, secretKey, extra string) string {
+	return fmt.Sprintf(`
+provider "iotda" {
+  endpoint    = %q
+  region      = "cn-north-4"
+  project_id  = %q
+  access_key  = %q
+  secret_key  = %q
+  max_retries = 2
+%s
+}
+`, srv.URL, mock.TestProjectID, mock.TestAccessKey, secretKey, extra)
+}
+
+// expectNoCalls fails the test when anything reached the API.
+func expectNoCalls(t *testing.T, srv *mock.TestServer) {
+	t.Helper()
+	if calls := srv.TotalCalls(); calls != 0 {
+		t.Errorf("invalid configurations reached the API %d times", calls)
+	}
+}
+
+// testPlanErrors checks that every case fails at plan time without an API
+// call.
+func testPlanErrors(t *testing.T, srv *mock.TestServer, cases []planErrorCase) {
+	t.Helper()
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviderFactories,
+		Steps:                    planErrorSteps(cases),
+	})
+	expectNoCalls(t, srv)
+}
+
+// fillTarget binds id to five other policies, the most a target may have.
+func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
+	t.Helper()
+	var others []string
+	for i := range iotda.MaxPoliciesPerTarget {
+		p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
+			PolicyName: fmt.Sprintf("other-%d", i),
+			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, id); err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, p.PolicyID)
+	}
+	return others
+}
+
+// outOfBandPolicies makes three policies as another user of the API would:
+// two in resource space "factory-1" (one of them with an IoTDA variable and
+// its DENY statement first), one in "factory-2".
+func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []mock.Policy {
+	t.Helper()
+	reqs := []mock.CreatePolicyRequest{
+		{PolicyName: "sensors", AppID: "factory-1", Statement: []mock.Statement{
+			{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/firmware/*"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/*"}},
+		}},
+		{PolicyName: "gateways", AppID: "factory-1", Statement: []mock.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/v1/broadcast"}},
+		}},
+		{PolicyName: "sensors", AppID: "factory-2", Statement: []mock.Statement{
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v2/telemetry"}},
+		}},
+	}
+	out := make([]mock.Policy, 0, len(reqs))
+	for _, req := range reqs {
+		p, err := srv.CreatePolicy("", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
