@@ -77,7 +77,8 @@ type accTarget struct {
 	// prefix keeps the names of one test's policies apart from everything
 	// else on the instance.
 	prefix string
-	calls  callCounter
+	// calls counts the calls of the providers the target serves.
+	calls iotda.CallCounter
 }
 
 func newAccTarget(t *testing.T) *accTarget {
@@ -140,7 +141,7 @@ func (a *accTarget) requireMock(reason string) *mock.TestServer {
 // mock, and on an instance logs that it was left out and why.
 func (a *accTarget) onMock(reason string, f func(srv *mock.TestServer)) {
 	if a.real() {
-		a.t.Logf("left out on an instance (needs the mock: %s)", reason)
+		a.t.Logf("part left out on an instance, for the mock only: %s", reason)
 		return
 	}
 	f(a.srv)
@@ -166,7 +167,7 @@ func (a *accTarget) provider(adjust ...func(*iotda.Config)) *iotdaProvider {
 		for _, f := range adjust {
 			f(&cfg)
 		}
-		a.calls.count(&cfg)
+		a.countCalls(&cfg)
 		return iotda.New(cfg)
 	}}
 }

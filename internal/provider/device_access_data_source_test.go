@@ -168,7 +168,7 @@ func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 	// again by the apply of the saved plan: when Check runs, the counters
 	// (reset in PreConfig; the fixture's out-of-band calls are not counted)
 	// hold exactly one read.
-	oneRead := map[mock.Operation]int{mock.OpList: 1, mock.OpListTargets: targetCalls, mock.OpShow: reaching}
+	oneRead := map[iotda.Operation]int{iotda.OpList: 1, iotda.OpListTargets: targetCalls, iotda.OpShow: reaching}
 	steps := []resource.TestStep{{
 		PreConfig: a.resetCalls,
 		Config:    config,
@@ -186,7 +186,7 @@ func TestAccDeviceAccessDataSource_cost(t *testing.T) {
 				srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusNotFound})
 			},
 			Config: config,
-			Check:  a.expectOpCalls(map[mock.Operation]int{mock.OpList: 1, mock.OpListTargets: targetCalls, mock.OpShow: reaching - 1}),
+			Check:  a.expectOpCalls(map[iotda.Operation]int{iotda.OpList: 1, iotda.OpListTargets: targetCalls, iotda.OpShow: reaching - 1}),
 			ConfigStateChecks: append(expectAccess("test", false, "NO_MATCH"),
 				expectReaching("test", reachingValue(f.product, "product"), reachingValue(f.space, "app"))),
 		})

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // idList is the check of a list of ids in that order.
@@ -57,7 +56,7 @@ data "iotda_device_policies" "none" {
 }
 `, spaces[0], spaces[1], a.name("alpha"), a.name("gamma")),
 			// One listing call per data source, each read once so far.
-			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpList: 5, mock.OpShow: 0}),
+			Check: a.expectOpCalls(map[iotda.Operation]int{iotda.OpList: 5, iotda.OpShow: 0}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("ids"), idList(alphaSpace2.PolicyID, beta.PolicyID, alpha2.PolicyID, alpha1.PolicyID)),
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("policies").AtSliceIndex(1), knownvalue.ObjectExact(map[string]knownvalue.Check{
@@ -92,7 +91,7 @@ func TestAccDevicePoliciesDataSource_fullInstance(t *testing.T) {
 		Steps: []resource.TestStep{{
 			PreConfig: a.resetCalls,
 			Config:    a.providerBlock() + `data "iotda_device_policies" "test" {}`,
-			Check:     a.expectOpCalls(map[mock.Operation]int{mock.OpList: 1}),
+			Check:     a.expectOpCalls(map[iotda.Operation]int{iotda.OpList: 1}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.iotda_device_policies.test", tfjsonpath.New("ids"), knownvalue.ListSizeExact(iotda.MaxPoliciesPerInstance)),
 				statecheck.ExpectKnownValue("data.iotda_device_policies.test", tfjsonpath.New("ids").AtSliceIndex(0), knownvalue.StringExact(newest.PolicyID)),

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 const policyDataAddr = "data.iotda_device_policy.test"
@@ -43,7 +42,7 @@ data "iotda_device_policy" "test" {
 `, p.PolicyID),
 			// Check runs right after the apply of the saved plan: the data
 			// source has been read once, during the plan.
-			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpShow: 1, mock.OpList: 0}),
+			Check: a.expectOpCalls(map[iotda.Operation]int{iotda.OpShow: 1, iotda.OpList: 0}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(p.PolicyID)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(p.PolicyID)),
@@ -80,7 +79,7 @@ data "iotda_device_policy" "test" {
   policy_name = %q
 }
 `, a.name("sensors")),
-			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpList: 1, mock.OpShow: 1}),
+			Check: a.expectOpCalls(map[iotda.Operation]int{iotda.OpList: 1, iotda.OpShow: 1}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("policy_id"), knownvalue.StringExact(want.PolicyID)),
 				statecheck.ExpectKnownValue(policyDataAddr, tfjsonpath.New("id"), knownvalue.StringExact(want.PolicyID)),

@@ -104,7 +104,7 @@ list "iotda_device_policy" "all" {
 	}
 	expectCalls := func(list, show int) func() {
 		return func() {
-			if err := a.checkCalls(map[mock.Operation]int{mock.OpList: list, mock.OpShow: show}); err != nil {
+			if err := a.checkCalls(map[iotda.Operation]int{iotda.OpList: list, iotda.OpShow: show}); err != nil {
 				t.Error(err)
 			}
 			a.resetCalls()

@@ -67,7 +67,7 @@ data "iotda_device_policy_targets" "empty" {
 `, p.PolicyID, empty.PolicyID),
 			// Each data source has been read once: 125 targets take 3 pages
 			// of 50, the other listings one call each.
-			Check: a.expectOpCalls(map[mock.Operation]int{mock.OpListTargets: 3 + 1 + 1 + 1, mock.OpShow: 0}),
+			Check: a.expectOpCalls(map[iotda.Operation]int{iotda.OpListTargets: 3 + 1 + 1 + 1, iotda.OpShow: 0}),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets"), knownvalue.ListSizeExact(125)),
 				statecheck.ExpectKnownValue(addr("all"), tfjsonpath.New("targets").AtSliceIndex(0), targetValue("product", sharedProduct)),
