@@ -163,6 +163,9 @@ func (d *deviceAccessDataSource) Configure(_ context.Context, req datasource.Con
 }
 
 func (d *deviceAccessDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	if !requireClient(d.client, "data source", &resp.Diagnostics) {
+		return
+	}
 	var config deviceAccessDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() {

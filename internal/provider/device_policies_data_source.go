@@ -89,6 +89,9 @@ func (d *devicePoliciesDataSource) Configure(_ context.Context, req datasource.C
 }
 
 func (d *devicePoliciesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	if !requireClient(d.client, "data source", &resp.Diagnostics) {
+		return
+	}
 	var config devicePoliciesDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() {

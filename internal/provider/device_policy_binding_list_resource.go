@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	listschema "github.com/hashicorp/terraform-plugin-framework/list/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -73,6 +74,11 @@ func (r *devicePolicyBindingListResource) Configure(_ context.Context, req resou
 // policy's targets are listed when its turn comes, so a query that stops
 // early (a limit) lists no more than it shows.
 func (r *devicePolicyBindingListResource) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
+	var unconfigured diag.Diagnostics
+	if !requireClient(r.client, "list resource", &unconfigured) {
+		stream.Results = list.ListResultsStreamDiagnostics(unconfigured)
+		return
+	}
 	var config devicePolicyBindingListConfig
 	if diags := req.Config.Get(ctx, &config); diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)

@@ -165,6 +165,9 @@ func (m devicePolicyBindingModel) binding(unsure, outside []string) binding.Bind
 }
 
 func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !requireClient(r.client, "create", &resp.Diagnostics) {
+		return
+	}
 	var plan devicePolicyBindingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -205,6 +208,11 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 	// Before the call: the framework wants an identity even from a Read
 	// that removes the binding, and older CLIs kept none in state.
 	setBindingIdentity(ctx, resp.Identity, prior.PolicyID, prior.TargetType, &resp.Diagnostics)
+	if r.client == nil {
+		// As for device policies: no refresh until the configuration is known.
+		tflog.Info(ctx, "provider configuration not known; device policy binding not refreshed")
+		return
+	}
 	now, err := binding.Read(ctx, r.client, prior)
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing its binding from state", map[string]any{"policy_id": prior.PolicyID})
@@ -223,6 +231,9 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 }
 
 func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !requireClient(r.client, "update", &resp.Diagnostics) {
+		return
+	}
 	var plan, state devicePolicyBindingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -258,6 +269,9 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 // request), the create that follows binds the targets its plan lists (see
 // ModifyPlan); binding.Delete keeps those bound.
 func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !requireClient(r.client, "delete", &resp.Diagnostics) {
+		return
+	}
 	var state devicePolicyBindingModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	priv, diags := getBindingPrivate(ctx, req.Private)

@@ -109,6 +109,9 @@ func (d *devicePolicyDataSource) Configure(_ context.Context, req datasource.Con
 }
 
 func (d *devicePolicyDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	if !requireClient(d.client, "data source", &resp.Diagnostics) {
+		return
+	}
 	var config devicePolicyDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() {

@@ -67,6 +67,11 @@ func (r *devicePolicyListResource) Configure(_ context.Context, req resource.Con
 // them. With include_resource, each result carries the whole policy with
 // its statements in the API's order, as an import would read it.
 func (r *devicePolicyListResource) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
+	var unconfigured diag.Diagnostics
+	if !requireClient(r.client, "list resource", &unconfigured) {
+		stream.Results = list.ListResultsStreamDiagnostics(unconfigured)
+		return
+	}
 	var config devicePolicyListConfig
 	if diags := req.Config.Get(ctx, &config); diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)

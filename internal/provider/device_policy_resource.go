@@ -186,6 +186,9 @@ func (r *devicePolicyResource) Configure(_ context.Context, req resource.Configu
 }
 
 func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !requireClient(r.client, "create", &resp.Diagnostics) {
+		return
+	}
 	var plan devicePolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -225,6 +228,12 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 	// without identity support (before Terraform 1.12) has none, and the
 	// framework wants one even from a Read that removes the resource.
 	setPolicyIdentity(ctx, resp.Identity, state.ID.ValueString(), &resp.Diagnostics)
+	if r.client == nil {
+		// Refresh while the provider configuration is unknown at plan keeps
+		// the prior state; the apply refreshes with the known configuration.
+		tflog.Info(ctx, "provider configuration not known; device policy not refreshed")
+		return
+	}
 	if !checkMovedRegion(ctx, req.Private, r.client.Region(), state.ID, &resp.Diagnostics) {
 		return
 	}
@@ -250,6 +259,9 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 }
 
 func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !requireClient(r.client, "update", &resp.Diagnostics) {
+		return
+	}
 	var plan, state devicePolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -275,6 +287,9 @@ func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRe
 }
 
 func (r *devicePolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !requireClient(r.client, "delete", &resp.Diagnostics) {
+		return
+	}
 	var state devicePolicyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {

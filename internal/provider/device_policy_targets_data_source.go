@@ -100,6 +100,9 @@ func (d *devicePolicyTargetsDataSource) Configure(_ context.Context, req datasou
 }
 
 func (d *devicePolicyTargetsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	if !requireClient(d.client, "data source", &resp.Diagnostics) {
+		return
+	}
 	var config devicePolicyTargetsDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	if resp.Diagnostics.HasError() {

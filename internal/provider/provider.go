@@ -169,6 +169,15 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
+	// Terraform configures the provider with unknown values at plan when the
+	// endpoint comes from a resource not yet applied (an IoTDA instance made
+	// by another provider), and again with known values at apply. Left
+	// unconfigured, resources plan without the API and anything that needs
+	// it says why (requireClient).
+	if config.Endpoint.IsUnknown() || config.Region.IsUnknown() || config.ProjectID.IsUnknown() || config.InstanceID.IsUnknown() {
+		tflog.Info(ctx, "provider configuration not known until apply; the IoTDA client is left unconfigured for this plan")
+		return
+	}
 	cfg, diags := resolveConfig(config, p.getenv)
 	resp.Diagnostics.Append(diags...)
 	secrets := []string{cfg.Credentials.SecretKey, cfg.Credentials.SecurityToken, cfg.Credentials.AuthToken}

@@ -23,3 +23,20 @@ func clientFrom(data any, diags *diag.Diagnostics) *iotda.Client {
 	}
 	return client
 }
+
+// unconfiguredSummary is the error of a call that needs the API while the
+// provider configuration is still unknown (see Configure).
+const unconfiguredSummary = "IoTDA Provider Configuration Not Known"
+
+const unconfiguredDetail = "The provider's endpoint, region, project_id or instance_id depends on a value not known until apply, so this %s cannot call the IoTDA API yet. " +
+	"Resources plan without the API in this case; data sources and `terraform query` need it. Apply the resources the provider configuration depends on first " +
+	"(for example `terraform apply -target=<resource>`), then plan again."
+
+// requireClient adds an error naming what needed the API when the provider
+// is unconfigured, and reports whether the client is there.
+func requireClient(client *iotda.Client, what string, diags *diag.Diagnostics) bool {
+	if client == nil {
+		diags.AddError(unconfiguredSummary, fmt.Sprintf(unconfiguredDetail, what))
+	}
+	return client != nil
+}
