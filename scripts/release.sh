@@ -5,6 +5,8 @@
 #   scripts/release.sh check                     validate .goreleaser.yml
 #   scripts/release.sh snapshot                  every platform, offline, nothing published
 #   scripts/release.sh snapshot --single-target  the host platform only (CI)
+#   VERSION=X.Y.Z scripts/release.sh build       every platform as version X.Y.Z, nothing published
+#                                                (no tag needed; --single-target too)
 #   scripts/release.sh release                   a tagged release, published (the release workflow)
 #
 # Environment:
@@ -37,7 +39,7 @@ done
 
 config=.goreleaser.yml
 if $single; then
-	[ "$mode" = snapshot ] || die "--single-target is for snapshots only"
+	case "$mode" in snapshot | build) ;; *) die "--single-target is for snapshot and build only" ;; esac
 	target="$(go env GOOS)_$(go env GOARCH)"
 	config=$(mktemp --suffix=.yml)
 	trap 'rm -f "$config"' EXIT
@@ -54,6 +56,14 @@ check)
 	;;
 snapshot)
 	args+=(--snapshot)
+	;;
+build)
+	# A real version (a snapshot's X.Y.Z-snapshot is a pre-release that
+	# `terraform init` only takes when pinned exactly), for an organisation's
+	# own mirror or registry. The archives are byte-reproducible per commit.
+	[[ "${VERSION:-}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "set VERSION=X.Y.Z (for example VERSION=0.3.0)"
+	export GORELEASER_CURRENT_TAG="v$VERSION"
+	args+=(--skip=publish,validate,announce)
 	;;
 release)
 	[ -n "${GPG_FINGERPRINT:-}" ] || die "GPG_FINGERPRINT is not set: the Terraform Registry needs a signed SHA256SUMS"
@@ -72,7 +82,7 @@ release)
 	args+=(--release-notes "$notes")
 	;;
 *)
-	sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
