@@ -62,8 +62,8 @@ build)
 	# `terraform init` only takes when pinned exactly), for an organisation's
 	# own mirror or registry. The archives are byte-reproducible per commit.
 	[[ "${VERSION:-}" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "set VERSION=X.Y.Z (for example VERSION=0.3.0)"
-	export GORELEASER_CURRENT_TAG="v$VERSION"
-	args+=(--skip=publish,validate,announce)
+	export RELEASE_VERSION="$VERSION"
+	args+=(--snapshot)
 	;;
 release)
 	[ -n "${GPG_FINGERPRINT:-}" ] || die "GPG_FINGERPRINT is not set: the Terraform Registry needs a signed SHA256SUMS"
