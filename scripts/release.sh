@@ -94,6 +94,15 @@ else
 	say "signing SHA256SUMS with the GPG key $GPG_FINGERPRINT"
 fi
 
+# GoReleaser reads the commit, and the commit date that the binaries' and
+# archives' file times come from, only when `git ls-remote --get-url`
+# answers; in a clone without a remote a snapshot falls back to "none" and
+# the build time. The clone itself stands in as the remote URL then (for
+# this command only, nothing is written to the git configuration).
+if [ -z "$(git remote)" ]; then
+	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0="$root"
+fi
+
 start=$SECONDS
 say "goreleaser ${args[*]}"
 goreleaser "${args[@]}"
