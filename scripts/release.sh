@@ -7,6 +7,9 @@
 #   scripts/release.sh snapshot --single-target  the host platform only (CI)
 #   VERSION=X.Y.Z scripts/release.sh build       every platform as version X.Y.Z, nothing published
 #                                                (no tag needed; --single-target too)
+#   scripts/release.sh reproducible [--single-target]
+#                                                a build (VERSION, default 0.0.1) made twice: fails
+#                                                unless both give the same SHA256SUMS
 #   scripts/release.sh release                   a tagged release, published (the release workflow)
 #
 # Environment:
@@ -36,6 +39,20 @@ for arg in "$@"; do
 	*) die "unknown argument $arg" ;;
 	esac
 done
+
+if [ "$mode" = reproducible ]; then
+	export VERSION=${VERSION:-0.0.1}
+	first=$(mktemp)
+	trap 'rm -f "$first"' EXIT
+	"$0" build "$@" >/dev/null
+	cp "dist/terraform-provider-iotda_${VERSION}_SHA256SUMS" "$first"
+	"$0" build "$@" >/dev/null
+	diff "$first" "dist/terraform-provider-iotda_${VERSION}_SHA256SUMS" ||
+		die "two builds of $(git rev-parse --short HEAD) gave different archives"
+	say "two builds of $(git rev-parse --short HEAD) gave identical archives:"
+	cat "$first"
+	exit
+fi
 
 config=.goreleaser.yml
 if $single; then
@@ -82,7 +99,7 @@ release)
 	args+=(--release-notes "$notes")
 	;;
 *)
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
