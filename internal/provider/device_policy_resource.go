@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -216,6 +217,9 @@ func (r *devicePolicyResource) Create(ctx context.Context, req resource.CreateRe
 	policy.Statement = orderLike(statements, policy.Statement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
 	setPolicyIdentity(ctx, resp.Identity, policy.PolicyID, &resp.Diagnostics)
+	if resp.Private != nil { // the framework always sets it; a response built by hand may not
+		resp.Diagnostics.Append(setWrittenAt(ctx, resp.Private, time.Now())...)
+	}
 }
 
 func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -237,7 +241,18 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if !checkMovedRegion(ctx, req.Private, r.client.Region(), state.ID, &resp.Diagnostics) {
 		return
 	}
-	policy, err := r.client.GetPolicy(ctx, state.ID.ValueString())
+	// Straight after this provider's own write the API may still show the
+	// policy as it was before (see iotda.ReadAfterWrite): wait, within
+	// bounds, for what was written rather than drop or undo it.
+	written, diags := getWrittenAt(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	prior, priorKnown := expandStatements(ctx, state.Statement)
+	policy, err := iotda.ReadAfterWrite(ctx, written, func(ctx context.Context) (*iotda.Policy, error) {
+		return r.client.GetPolicy(ctx, state.ID.ValueString())
+	}, func(p *iotda.Policy) bool {
+		return p.PolicyName == state.PolicyName.ValueString() && priorKnown && sameStatements(prior, p.Statement)
+	})
+	resp.Diagnostics.Append(setWrittenAt(ctx, resp.Private, time.Time{})...)
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing it from state", map[string]any{"policy_id": state.ID.ValueString()})
 		resp.State.RemoveResource(ctx)
@@ -248,7 +263,7 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 			fmt.Sprintf("Reading device policy %s failed: %s", state.ID.ValueString(), err))
 		return
 	}
-	if prior, ok := expandStatements(ctx, state.Statement); ok {
+	if priorKnown {
 		policy.Statement = orderLike(prior, policy.Statement)
 	}
 	// The policy was found where the provider looks: a moved one passed
@@ -284,6 +299,7 @@ func (r *devicePolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	policy.Statement = orderLike(statements, policy.Statement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, flattenPolicy(policy))...)
 	setPolicyIdentity(ctx, resp.Identity, policy.PolicyID, &resp.Diagnostics)
+	resp.Diagnostics.Append(setWrittenAt(ctx, resp.Private, time.Now())...)
 }
 
 func (r *devicePolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -432,4 +448,30 @@ func stringSet(values []string) types.Set {
 		elems = append(elems, types.StringValue(v))
 	}
 	return types.SetValueMust(types.StringType, elems)
+}
+
+// privateWrittenAt is the private state key of the time this provider last
+// wrote the object (RFC 3339), set by Create and Update and cleared by the
+// Read after them: that Read waits, at most iotda.ReadAfterWriteWindow after
+// the write, for the API to show what was written.
+const privateWrittenAt = "written_at"
+
+// setWrittenAt records the time of a write; a zero time clears it.
+func setWrittenAt(ctx context.Context, p privateState, at time.Time) diag.Diagnostics {
+	if at.IsZero() {
+		return clearPrivate(ctx, p, privateWrittenAt)
+	}
+	data, _ := json.Marshal(at.UTC().Format(time.RFC3339Nano))
+	return p.SetKey(ctx, privateWrittenAt, data)
+}
+
+// getWrittenAt is the time of the last write; zero when none is recorded.
+func getWrittenAt(ctx context.Context, p privateState) (time.Time, diag.Diagnostics) {
+	var text string
+	diags := getPrivate(ctx, p, privateWrittenAt, &text)
+	at, err := time.Parse(time.RFC3339Nano, text)
+	if text == "" || err != nil {
+		return time.Time{}, diags
+	}
+	return at, diags
 }
