@@ -136,7 +136,7 @@ say "checking dist/ as the Terraform Registry would"
 sums="${name}_${version}_SHA256SUMS"
 (cd dist && sha256sum --check --strict --quiet "$sums") || die "$sums does not match the files"
 shopt -s nullglob
-archives=(dist/"${name}"_*.zip dist/iotda-mock_*.zip dist/iotda-mock_*.tar.gz)
+archives=(dist/"${name}"_*.zip dist/iotda-mock_*.zip dist/iotda-mock_*.tar.gz dist/iotda-policy_*.zip dist/iotda-policy_*.tar.gz)
 [ "${#archives[@]}" -gt 0 ] || die "no archives in dist/"
 for archive in "${archives[@]}"; do
 	grep -qF "  $(basename "$archive")" "dist/$sums" || die "$(basename "$archive") is not in $sums"
