@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func golden(t *testing.T, name string) []byte {
+func golden(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "plans", "terraform-1.11", name+".json"))
 	if err != nil {
