@@ -149,12 +149,11 @@ func (a *accTarget) onMock(reason string, f func(srv *mock.TestServer)) {
 
 // factories serve a provider whose client the target counts; on the mock
 // it waits only milliseconds between retries, so that tests of injected
-// faults stay fast. adjust, if given, changes the client configuration
-// after the provider block is read.
-func (a *accTarget) factories(adjust ...func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {
+// faults stay fast.
+func (a *accTarget) factories() map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"iotda": func() (tfprotov6.ProviderServer, error) {
-			return providerserver.NewProtocol6WithError(a.provider(adjust...))()
+			return providerserver.NewProtocol6WithError(a.provider())()
 		},
 	}
 }
@@ -270,34 +269,10 @@ func (a *accTarget) updatePolicy(policyID string, req iotda.UpdatePolicyRequest)
 	}
 }
 
-// deletePolicy deletes a policy out of band.
-func (a *accTarget) deletePolicy(policyID string) {
-	a.t.Helper()
-	if err := a.client.DeletePolicy(context.Background(), policyID); err != nil {
-		a.t.Fatalf("deleting policy %s: %v", policyID, err)
-	}
-}
-
-// policy reads a policy.
-func (a *accTarget) policy(policyID string) iotda.Policy {
-	a.t.Helper()
-	p, err := a.client.GetPolicy(context.Background(), policyID)
-	if err != nil {
-		a.t.Fatalf("reading policy %s: %v", policyID, err)
-	}
-	return *p
-}
-
 // bind binds targets out of band, in calls of the most the API takes.
 func (a *accTarget) bind(policyID, targetType string, ids ...string) {
 	a.t.Helper()
 	a.bindOrUnbind(a.client.BindPolicy, "binding", policyID, targetType, ids)
-}
-
-// unbind unbinds targets out of band.
-func (a *accTarget) unbind(policyID, targetType string, ids ...string) {
-	a.t.Helper()
-	a.bindOrUnbind(a.client.UnbindPolicy, "unbinding", policyID, targetType, ids)
 }
 
 func (a *accTarget) bindOrUnbind(call func(context.Context, string, string, []string) (*iotda.BindResult, error), what, policyID, targetType string, ids []string) {
@@ -344,19 +319,6 @@ func testPolicies(client *iotda.Client, prefix string) ([]iotda.PolicySummary, e
 		return nil, err
 	}
 	return slices.DeleteFunc(all, func(p iotda.PolicySummary) bool { return !strings.HasPrefix(p.PolicyName, prefix) }), nil
-}
-
-// policyNamed is the id of the test's one policy named name (without the
-// prefix).
-func (a *accTarget) policyNamed(name string) string {
-	a.t.Helper()
-	for _, p := range a.policies() {
-		if p.PolicyName == a.name(name) {
-			return p.PolicyID
-		}
-	}
-	a.t.Fatalf("policy %s does not exist", a.name(name))
-	return ""
 }
 
 // onlyPolicyID is the id of the test's one policy.

@@ -42,18 +42,6 @@ func bindTargets(t *testing.T, srv *mock.TestServer, policyID, targetType string
 	}
 }
 
-// expectOpCalls checks the mock's counters of the given operations.
-func expectOpCalls(srv *mock.TestServer, want map[mock.Operation]int) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		for op, n := range want {
-			if got := srv.Calls(op); got != n {
-				return fmt.Errorf("%d %s calls, want %d", got, op, n)
-			}
-		}
-		return nil
-	}
-}
-
 // policyConfig is a policy with one ALLOW statement over the given
 // resources and a DENY statement on the firmware topics.
 func policyConfig(srv *mock.TestServer, name string, resources ...string) string {
