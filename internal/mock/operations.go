@@ -52,22 +52,27 @@ func (s *Server) operate(rt routed, r *http.Request, body []byte) (int, any, *Er
 	return rt.handle(s, request{instanceID: instanceID, params: rt.params, r: r, body: body})
 }
 
-func (s *Server) handleCreate(req request) (int, any, *Error) {
-	c, e := decodeCreate(req.body)
+// withBody decodes the body of req and, when it is valid, answers with
+// status and what do returns.
+func withBody[T, R any](req request, decode func([]byte) (T, *Error), status int, do func(T) (R, *Error)) (int, any, *Error) {
+	v, e := decode(req.body)
 	if e != nil {
 		return 0, nil, e
 	}
-	p, e := s.create(req.instanceID, c)
-	return http.StatusCreated, p, e
+	res, e := do(v)
+	return status, res, e
+}
+
+func (s *Server) handleCreate(req request) (int, any, *Error) {
+	return withBody(req, decodeCreate, http.StatusCreated, func(c CreatePolicyRequest) (Policy, *Error) {
+		return s.create(req.instanceID, c)
+	})
 }
 
 func (s *Server) handleUpdate(req request) (int, any, *Error) {
-	u, e := decodeUpdate(req.body)
-	if e != nil {
-		return 0, nil, e
-	}
-	p, e := s.update(req.instanceID, req.params["policy_id"], u)
-	return http.StatusOK, p, e
+	return withBody(req, decodeUpdate, http.StatusOK, func(u policyUpdate) (Policy, *Error) {
+		return s.update(req.instanceID, req.params["policy_id"], u)
+	})
 }
 
 func (s *Server) handleShow(req request) (int, any, *Error) {
@@ -88,30 +93,21 @@ func (s *Server) handleList(req request) (int, any, *Error) {
 }
 
 func (s *Server) handleBind(req request) (int, any, *Error) {
-	b, e := decodeBind(req.body)
-	if e != nil {
-		return 0, nil, e
-	}
-	res, e := s.bind(req.instanceID, req.params["policy_id"], b.TargetType, b.TargetIDs, true)
-	return http.StatusOK, res, e
+	return withBody(req, decodeBind, http.StatusOK, func(b BindRequest) (BindResult, *Error) {
+		return s.bind(req.instanceID, req.params["policy_id"], b.TargetType, b.TargetIDs, true)
+	})
 }
 
 func (s *Server) handleUnbind(req request) (int, any, *Error) {
-	b, e := decodeBind(req.body)
-	if e != nil {
-		return 0, nil, e
-	}
-	res, e := s.unbind(req.instanceID, req.params["policy_id"], b.TargetType, b.TargetIDs)
-	return http.StatusOK, res, e
+	return withBody(req, decodeBind, http.StatusOK, func(b BindRequest) (BindResult, *Error) {
+		return s.unbind(req.instanceID, req.params["policy_id"], b.TargetType, b.TargetIDs)
+	})
 }
 
 func (s *Server) handleListTargets(req request) (int, any, *Error) {
-	q, e := decodeListTargets(req.body)
-	if e != nil {
-		return 0, nil, e
-	}
-	res, e := s.listTargets(req.instanceID, req.params["policy_id"], q)
-	return http.StatusOK, res, e
+	return withBody(req, decodeListTargets, http.StatusOK, func(q targetsQuery) (ListTargetsResponse, *Error) {
+		return s.listTargets(req.instanceID, req.params["policy_id"], q)
+	})
 }
 
 // policyLocked finds a policy of an instance.

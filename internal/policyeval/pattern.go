@@ -133,19 +133,9 @@ type step struct {
 
 // steps compiles p for the inclusion check, keeping variables symbolic.
 func (p pattern) steps() []step {
-	out := make([]step, 0, len(p.toks)+1)
-	for _, t := range p.toks {
-		switch t.kind {
-		case tokLit:
-			out = append(out, step{kind: stepLit, c: t.c})
-		case tokOne:
-			out = append(out, step{kind: stepOne})
-		case tokStar:
-			out = append(out, step{kind: stepPlus}, step{kind: stepStar})
-		case tokVar:
-			out = append(out, step{kind: stepVar, name: t.name})
-		}
-	}
+	out, _ := p.compile(func(out []step, name string) ([]step, bool) {
+		return append(out, step{kind: stepVar, name: name}), true
+	})
 	return out
 }
 
@@ -159,6 +149,21 @@ func (p pattern) concrete(id Identity) ([]step, bool) {
 	if p.plain != nil {
 		return p.plain, true
 	}
+	return p.compile(func(out []step, name string) ([]step, bool) {
+		value := variables[name](id)
+		if value == "" {
+			return nil, false
+		}
+		for _, c := range chars(value) {
+			out = append(out, step{kind: stepLit, c: c})
+		}
+		return out, true
+	})
+}
+
+// compile turns the tokens of p into steps, each variable into the steps
+// variable appends for its name; it reports false when variable does.
+func (p pattern) compile(variable func(out []step, name string) ([]step, bool)) ([]step, bool) {
 	out := make([]step, 0, len(p.toks)+1)
 	for _, t := range p.toks {
 		switch t.kind {
@@ -169,12 +174,9 @@ func (p pattern) concrete(id Identity) ([]step, bool) {
 		case tokStar:
 			out = append(out, step{kind: stepPlus}, step{kind: stepStar})
 		case tokVar:
-			value := variables[t.name](id)
-			if value == "" {
+			var ok bool
+			if out, ok = variable(out, t.name); !ok {
 				return nil, false
-			}
-			for _, c := range chars(value) {
-				out = append(out, step{kind: stepLit, c: c})
 			}
 		}
 	}

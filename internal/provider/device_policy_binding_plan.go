@@ -43,14 +43,10 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 		renderPlanned(ctx, binding.Plan(ctx, r.client, nil, next, known), next, known, resp)
 		return
 	}
-	var state devicePolicyBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	priv, diags := getBindingPrivate(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
+	_, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	prior := state.binding(priv.unsure, priv.outside)
 	if plan.Exclusive.IsUnknown() || r.client == nil {
 		// Not known to become exclusive, or no client to list with: plan
 		// no switch, only what the state and private state tell.

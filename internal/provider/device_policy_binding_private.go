@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/binding"
 )
@@ -39,6 +40,20 @@ type replacement struct {
 	PolicyID   string   `json:"policy_id"`
 	TargetType string   `json:"target_type"`
 	Targets    []string `json:"targets"`
+}
+
+// priorBinding reads the model a state records, the binding's private
+// state, and the binding they describe together. The binding is the zero
+// one when diags holds an error.
+func priorBinding(ctx context.Context, state tfsdk.State, p privateState, diags *diag.Diagnostics) (devicePolicyBindingModel, bindingPrivate, binding.Binding) {
+	var m devicePolicyBindingModel
+	diags.Append(state.Get(ctx, &m)...)
+	priv, d := getBindingPrivate(ctx, p)
+	diags.Append(d...)
+	if diags.HasError() {
+		return m, priv, binding.Binding{}
+	}
+	return m, priv, m.binding(priv.unsure, priv.outside)
 }
 
 func getBindingPrivate(ctx context.Context, p privateState) (bindingPrivate, diag.Diagnostics) {

@@ -197,14 +197,10 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state devicePolicyBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	priv, diags := getBindingPrivate(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
+	state, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	prior := state.binding(priv.unsure, priv.outside)
 	// Before the call: the framework wants an identity even from a Read
 	// that removes the binding, and older CLIs kept none in state.
 	setBindingIdentity(ctx, resp.Identity, prior.PolicyID, prior.TargetType, &resp.Diagnostics)
@@ -234,16 +230,14 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	if !requireClient(r.client, "update", &resp.Diagnostics) {
 		return
 	}
-	var plan, state devicePolicyBindingModel
+	var plan devicePolicyBindingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	priv, diags := getBindingPrivate(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
+	_, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	next := plan.binding(nil, nil)
-	res := binding.Update(ctx, r.client, state.binding(priv.unsure, priv.outside), next)
+	res := binding.Update(ctx, r.client, prior, next)
 	logResult(ctx, "updated device policy binding", next, res)
 	switch {
 	case res.PolicyGone:
@@ -272,14 +266,10 @@ func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.D
 	if !requireClient(r.client, "delete", &resp.Diagnostics) {
 		return
 	}
-	var state devicePolicyBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	priv, diags := getBindingPrivate(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
+	state, priv, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	prior := state.binding(priv.unsure, priv.outside)
 	res := binding.Delete(ctx, r.client, prior, priv.replacement)
 	logResult(ctx, "destroyed device policy binding", prior, res)
 	if res.PolicyGone || !res.Failed() {
