@@ -131,18 +131,17 @@ func nameTaken(inst *instance, appID, name, except string) *Error {
 
 // create adds a validated policy.
 func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Error) {
-	var out Policy
-	e := s.changeInstance(instanceID, func() (bool, *Error) {
+	return s.putPolicy(instanceID, func() (*Policy, *Error) {
 		appID := req.AppID
 		if appID == "" {
 			appID = defaultAppID(s.projectID, instanceID)
 		}
 		inst := s.st.instance(s.projectID, instanceID, true)
 		if e := nameTaken(inst, appID, req.PolicyName, ""); e != nil {
-			return false, e
+			return nil, e
 		}
 		if len(inst.policies) >= maxPoliciesPerInstance {
-			return false, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
+			return nil, &Error{Status: http.StatusBadRequest, Code: codePolicyQuota,
 				Msg: fmt.Sprintf("Operation not allowed. The number of device-policies in the instance reaches the upper limit (%d).", maxPoliciesPerInstance)}
 		}
 		now := s.now()
@@ -156,27 +155,20 @@ func (s *Server) create(instanceID string, req CreatePolicyRequest) (Policy, *Er
 			UpdateTime: ts,
 		}
 		inst.policies[p.PolicyID] = p
-		out = clonePolicy(p)
-		s.record(instanceID, logRecord{Op: logPutPolicy, Policy: &out})
-		return true, nil
+		return p, nil
 	})
-	if e != nil {
-		return Policy{}, e
-	}
-	return out, nil
 }
 
 // update changes a policy with a validated update.
 func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *Error) {
-	var out Policy
-	e := s.changeInstance(instanceID, func() (bool, *Error) {
+	return s.putPolicy(instanceID, func() (*Policy, *Error) {
 		inst, p, e := s.policyLocked(instanceID, policyID)
 		if e != nil {
-			return false, e
+			return nil, e
 		}
 		if u.name != nil {
 			if e := nameTaken(inst, p.AppID, *u.name, policyID); e != nil {
-				return false, e
+				return nil, e
 			}
 			p.PolicyName = *u.name
 		}
@@ -184,6 +176,19 @@ func (s *Server) update(instanceID, policyID string, u policyUpdate) (Policy, *E
 			p.Statement = cloneStatements(u.statement)
 		}
 		p.UpdateTime = s.now().UTC().Format(timeFormat)
+		return p, nil
+	})
+}
+
+// putPolicy runs f, which adds or changes a policy of the instance, and
+// records and returns a copy of the policy f returns.
+func (s *Server) putPolicy(instanceID string, f func() (*Policy, *Error)) (Policy, *Error) {
+	var out Policy
+	e := s.changeInstance(instanceID, func() (bool, *Error) {
+		p, e := f()
+		if e != nil {
+			return false, e
+		}
 		out = clonePolicy(p)
 		s.record(instanceID, logRecord{Op: logPutPolicy, Policy: &out})
 		return true, nil

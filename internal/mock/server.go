@@ -158,6 +158,17 @@ type Server struct {
 	targetFailures map[target]TargetFailure
 }
 
+// orDefault refuses a negative setting and puts def in place of zero.
+func orDefault[T ~int | ~int64](name string, v, def T) (T, error) {
+	switch {
+	case v < 0:
+		return v, fmt.Errorf("mock: %s %v is negative", name, v)
+	case v == 0:
+		return def, nil
+	}
+	return v, nil
+}
+
 // New validates cfg and loads the state file when one is configured.
 func New(cfg Config) (*Server, error) {
 	if cfg.ProjectID == "" || len(cfg.ProjectID) > maxInstanceIDChars || !isName(cfg.ProjectID) {
@@ -169,20 +180,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Latency < 0 {
 		return nil, fmt.Errorf("mock: latency %s is negative", cfg.Latency)
 	}
-	if cfg.MaxBodies < 0 {
-		return nil, fmt.Errorf("mock: MaxBodies %d is negative", cfg.MaxBodies)
-	}
-	if cfg.MaxBodies == 0 {
-		cfg.MaxBodies = DefaultMaxBodies
+	var err error
+	if cfg.MaxBodies, err = orDefault("MaxBodies", cfg.MaxBodies, DefaultMaxBodies); err != nil {
+		return nil, err
 	}
 	if cfg.ReadLag < 0 {
 		return nil, fmt.Errorf("mock: ReadLag %s is negative", cfg.ReadLag)
 	}
-	if cfg.BodyWait < 0 {
-		return nil, fmt.Errorf("mock: BodyWait %s is negative", cfg.BodyWait)
-	}
-	if cfg.BodyWait == 0 {
-		cfg.BodyWait = DefaultBodyWait
+	if cfg.BodyWait, err = orDefault("BodyWait", cfg.BodyWait, DefaultBodyWait); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		projectID:      cfg.ProjectID,
