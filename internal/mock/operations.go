@@ -256,20 +256,9 @@ func (s *Server) bind(instanceID, policyID, targetType string, ids []string, inj
 	if injected {
 		failures = s.injectedFailures(targetType, ids)
 	}
-	var res BindResult
-	e := s.changeInstance(instanceID, func() (bool, *Error) {
-		inst, _, e := s.policyLocked(instanceID, policyID)
-		if e != nil {
-			return false, e
-		}
-		var changed bool
-		res, changed = s.bindLocked(instanceID, inst, policyID, targetType, ids, failures)
-		return changed, nil
+	return s.changeBindings(instanceID, policyID, func(inst *instance) (BindResult, bool) {
+		return s.bindLocked(instanceID, inst, policyID, targetType, ids, failures)
 	})
-	if e != nil {
-		return BindResult{}, e
-	}
-	return res, nil
 }
 
 // injectedFailures returns the failures FailTarget set for these targets.
@@ -313,6 +302,14 @@ func (s *Server) bindLocked(instanceID string, inst *instance, policyID, targetT
 
 // unbind unbinds validated targets, each with its own outcome.
 func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (BindResult, *Error) {
+	return s.changeBindings(instanceID, policyID, func(inst *instance) (BindResult, bool) {
+		return s.unbindLocked(instanceID, inst, policyID, targetType, ids)
+	})
+}
+
+// changeBindings runs f, which changes the bindings of policyID and says
+// whether it changed any, on the instance that holds the policy.
+func (s *Server) changeBindings(instanceID, policyID string, f func(inst *instance) (BindResult, bool)) (BindResult, *Error) {
 	var res BindResult
 	e := s.changeInstance(instanceID, func() (bool, *Error) {
 		inst, _, e := s.policyLocked(instanceID, policyID)
@@ -320,7 +317,7 @@ func (s *Server) unbind(instanceID, policyID, targetType string, ids []string) (
 			return false, e
 		}
 		var changed bool
-		res, changed = s.unbindLocked(instanceID, inst, policyID, targetType, ids)
+		res, changed = f(inst)
 		return changed, nil
 	})
 	if e != nil {
