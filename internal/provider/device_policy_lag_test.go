@@ -38,7 +38,7 @@ func TestAccDevicePolicy_readLag(t *testing.T) {
 			return nil
 		}
 	}
-	resource.Test(t, resource.TestCase{
+	resource.UnitTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviderFactories,
 		CheckDestroy:             checkNoPolicies(srv),
 		Steps: []resource.TestStep{
