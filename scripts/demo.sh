@@ -49,17 +49,7 @@ say "starting the IoTDA mock on a free loopback port"
 # The mock writes its URL to mock.url by renaming a complete temporary file
 # into place once it accepts connections: the file either does not exist yet
 # or holds the whole URL, so waiting for it cannot race the mock's start-up.
-IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$MOCK_SECRET_KEY" \
-	"$work/iotda-mock" -listen 127.0.0.1:0 -url-file "$work/mock.url" -project-id "$MOCK_PROJECT_ID" \
-	>/dev/null 2>"$work/mock.log" &
-mock_pid=$!
-deadline=$((SECONDS + 60))
-until [ -s "$work/mock.url" ]; do
-	kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited before it accepted connections" >&2; exit 1; }
-	[ "$SECONDS" -lt "$deadline" ] || { echo "the mock did not accept connections within 60 seconds" >&2; exit 1; }
-	sleep 0.05
-done
-endpoint=$(<"$work/mock.url")
+start_mock "$work" "$MOCK_SECRET_KEY"
 case "$endpoint" in
 http://127.0.0.1:[0-9]*) ;;
 *) echo "the mock wrote an unexpected URL: $endpoint" >&2; exit 1 ;;

@@ -41,3 +41,22 @@ go_test_counts() {
 				printf "%d %d %d\n", n["pass"], n["fail"], n["skip"]
 			}'
 }
+
+# start_mock WORK SECRET_KEY: start WORK/iotda-mock on a free 127.0.0.1 port
+# with MOCK_ACCESS_KEY and MOCK_PROJECT_ID (keys through the environment,
+# never the command line), log to WORK/mock.log; set mock_pid and endpoint
+# once it accepts connections (at most 60 seconds).
+start_mock() {
+	local work=$1 secret=$2 deadline
+	IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$secret" \
+		"$work/iotda-mock" -listen 127.0.0.1:0 -url-file "$work/mock.url" -project-id "$MOCK_PROJECT_ID" \
+		>/dev/null 2>"$work/mock.log" &
+	mock_pid=$!
+	deadline=$((SECONDS + 60))
+	until [ -s "$work/mock.url" ]; do
+		kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited before it accepted connections" >&2; exit 1; }
+		[ "$SECONDS" -lt "$deadline" ] || { echo "the mock did not accept connections within 60 seconds" >&2; exit 1; }
+		sleep 0.05
+	done
+	endpoint=$(<"$work/mock.url")
+}

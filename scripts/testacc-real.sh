@@ -42,17 +42,7 @@ say "starting the IoTDA mock on a free loopback port"
 # A secret key of this run only, handed over in the environment: flags
 # would show in the process list.
 secret_key=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$secret_key" \
-	"$work/iotda-mock" -listen 127.0.0.1:0 -url-file "$work/mock.url" -project-id "$MOCK_PROJECT_ID" \
-	>/dev/null 2>"$work/mock.log" &
-mock_pid=$!
-deadline=$((SECONDS + 60))
-until [ -s "$work/mock.url" ]; do
-	kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited before it accepted connections" >&2; exit 1; }
-	[ "$SECONDS" -lt "$deadline" ] || { echo "the mock did not accept connections within 60 seconds" >&2; exit 1; }
-	sleep 0.05
-done
-endpoint=$(<"$work/mock.url")
+start_mock "$work" "$secret_key"
 
 # The instance's settings, and the objects tests may bind: the mock keeps
 # no devices, products or resource spaces, so any well-formed ids do.
