@@ -89,12 +89,12 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		MarkdownDescription: "The IoTDA provider manages Huawei Cloud IoTDA device policies (the ALLOW/DENY rules on the MQTT topics devices may publish or subscribe to) and their bindings to devices, products and resource spaces.",
 		Attributes: map[string]schema.Attribute{
 			"region": schema.StringAttribute{
-				MarkdownDescription: "The region, e.g. `cn-north-4`. Used for the default endpoint and the derived-signing scope; inferred from a standard or enterprise instance endpoint when not set. Environment: `HW_REGION_NAME`.",
+				MarkdownDescription: "The region, e.g. `cn-north-4`: the scope of derived signing, and the region of the default endpoint. Read from the instance's access address when not set. Environment: `HW_REGION_NAME`.",
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.RegexMatches(iotda.RegionPattern, "must be a region name such as cn-north-4")},
 			},
 			"endpoint": schema.StringAttribute{
-				MarkdownDescription: "The IoTDA API endpoint. Default `https://iotda.{region}.myhuaweicloud.com`. For a standard or enterprise instance use the instance's access address, e.g. `https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com`. Environment: `HW_IOTDA_ENDPOINT`, then `HW_IOTDA_ACCESS_ADDRESS`.",
+				MarkdownDescription: "The IoTDA API endpoint. Device policies are served by standard and enterprise instances: set the instance's access address, e.g. `https://a1b2c3d4e5.st1.iotda-app.cn-north-4.myhuaweicloud.com`. Without it, the provider uses the region's endpoint `https://iotda.{region}.myhuaweicloud.com`, the basic edition's, where device policies are not available. Environment: `HW_IOTDA_ENDPOINT`, then `HW_IOTDA_ACCESS_ADDRESS`.",
 				Optional:            true,
 			},
 			"project_id": schema.StringAttribute{
@@ -102,7 +102,7 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Optional:            true,
 			},
 			"instance_id": schema.StringAttribute{
-				MarkdownDescription: "The IoTDA instance id, sent as the `Instance-Id` header (mandatory for professional editions, recommended otherwise). Environment: `HW_IOTDA_INSTANCE_ID`.",
+				MarkdownDescription: "The id of the IoTDA instance (the console's Overview page), sent as the `Instance-Id` header of every request to scope it to that instance; the API reference recommends it on every call. Environment: `HW_IOTDA_INSTANCE_ID`.",
 				Optional:            true,
 			},
 			"access_key": schema.StringAttribute{
@@ -125,7 +125,7 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Sensitive:           true,
 			},
 			"signing_algorithm": schema.StringAttribute{
-				MarkdownDescription: "How requests are signed with access keys: `auto` (default) uses `V11-HMAC-SHA256` (derived signing, required by standard and enterprise instances) for endpoints containing `.iotda-app.` and `SDK-HMAC-SHA256` otherwise.",
+				MarkdownDescription: "How requests are signed with access keys: `auto` (default) uses `V11-HMAC-SHA256` (derived signing, which the access addresses of standard and enterprise instances require) for endpoints whose host contains `.iotda-app.`, and `SDK-HMAC-SHA256` otherwise; either name forces that algorithm.",
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.OneOf(iotda.SigningAuto, iotda.SigningBasic, iotda.SigningDerived)},
 			},
