@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,6 +65,9 @@ func checkCase(t *testing.T, name string, plan []byte) {
 	}
 	if p.BlastRadius["device"] != wantDevices || p.BlastRadiusUnknown {
 		t.Errorf("%s: blast radius %v (unknown %v), want %d devices", name, p.BlastRadius, p.BlastRadiusUnknown, wantDevices)
+	}
+	if _, md, _ := runCLI(t, plan, "review", "-"); wantDevices > 0 && !strings.Contains(md, fmt.Sprintf("Blast radius from the plan: %d devices\n", wantDevices)) {
+		t.Errorf("%s: the Markdown does not say %d devices:\n%s", name, wantDevices, md)
 	}
 	switch name {
 	case "widen":

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -69,15 +68,25 @@ func writeMarkdown(w io.Writer, r *report) {
 	}
 }
 
+// targetNouns names the target types as the provider's warnings do.
+var targetNouns = []struct{ targetType, one, many string }{
+	{"device", "device", "devices"},
+	{"product", "product", "products"},
+	{"app", "resource space", "resource spaces"},
+}
+
+// blastText says how many devices, products and resource spaces the
+// bindings in the plan bind to the policy after the change.
 func blastText(p policyReport) string {
-	types := make([]string, 0, len(p.BlastRadius))
-	for t := range p.BlastRadius {
-		types = append(types, t)
-	}
-	slices.Sort(types)
 	parts := []string{}
-	for _, t := range types {
-		parts = append(parts, fmt.Sprintf("%d %s target(s)", p.BlastRadius[t], t))
+	for _, k := range targetNouns {
+		if n := p.BlastRadius[k.targetType]; n > 0 {
+			noun := k.many
+			if n == 1 {
+				noun = k.one
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, noun))
+		}
 	}
 	if p.BlastRadiusUnknown {
 		parts = append(parts, "more known only after apply")

@@ -16,7 +16,7 @@ import (
 // the configured statements (topics that will not do what an MQTT user
 // expects, statements that can never take effect, grants of every topic,
 // topics policies do not govern, misspelt variables), on an update the
-// access the change widens and narrows, and on a destroy or replacement
+// access the change widens and narrows with the targets it reaches, and on a destroy or replacement
 // how many targets lose the policy. They are added here and not in
 // ValidateConfig because Terraform validates a configuration twice during
 // a plan (once in its validate walk, again while planning), which would
@@ -57,7 +57,9 @@ func (r *devicePolicyResource) ModifyPlan(ctx context.Context, req resource.Modi
 		keepPriorOrder(ctx, plan, state, resp)
 		return
 	}
-	accessChangeWarning(state, prior, planned, &resp.Diagnostics)
+	accessChangeWarning(state, prior, planned, func() (iotda.TargetCount, bool) {
+		return r.countTargets(ctx, state.ID.ValueString(), state.PolicyName.ValueString(), &resp.Diagnostics)
+	}, &resp.Diagnostics)
 }
 
 // keepPriorOrder plans the statements in the order of the state when the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -23,9 +22,11 @@ const (
 )
 
 // accessChangeWarning warns when the planned statements of a policy grant
-// or take away access compared with its current statements, with examples;
-// nothing when access is unchanged (a reordering, a rename).
-func accessChangeWarning(state devicePolicyModel, prior, planned []iotda.Statement, diags *diag.Diagnostics) {
+// or take away access compared with its current statements, with examples
+// and the targets the policy is bound to (from bound, asked only then, so an
+// unchanged or reordered policy costs no call; it reports false when they
+// are unknown); nothing when access is unchanged (a reordering, a rename).
+func accessChangeWarning(state devicePolicyModel, prior, planned []iotda.Statement, bound func() (iotda.TargetCount, bool), diags *diag.Diagnostics) {
 	diff, err := policyeval.Compare(toEvalStatements(prior), toEvalStatements(planned))
 	if err != nil || diff.NoNewAccess() && diff.NoLostAccess() {
 		return
@@ -48,8 +49,22 @@ func accessChangeWarning(state devicePolicyModel, prior, planned []iotda.Stateme
 		}
 		listUndecided(&b, diff.UndecidedNarrowed, "current", "takes access away")
 	}
+	if count, ok := bound(); ok {
+		b.WriteString("\n" + blastRadius(count) + "\n")
+	}
 	b.WriteString("\nprovider::iotda::compare(old_statements, new_statements) gives the whole comparison, for a check block or a terraform test.")
 	diags.AddAttributeWarning(path.Root("statement"), summary, b.String())
+}
+
+// blastRadius says which targets a change of the policy's access reaches.
+// The policy's ModifyPlan sees only its own configuration, so bindings that
+// the same plan adds or removes are not counted; iotda-policy counts them
+// from the saved plan.
+func blastRadius(count iotda.TargetCount) string {
+	if count.Total() == 0 {
+		return "No device, product or resource space is bound to the policy now, so the change reaches no device until one is."
+	}
+	return fmt.Sprintf("The change reaches the targets bound to the policy now: %s (bindings that this plan adds or removes are not counted here; iotda-policy review counts them from the saved plan).", describeTargets(count))
 }
 
 // listChanges writes up to limit changes as list items, then how many more.
@@ -90,25 +105,16 @@ func forIdentity(id policyeval.Identity) string {
 	return "for a device with " + strings.Join(parts, ", ")
 }
 
-// warnTargetsLoseIt warns, with one listing of the policy's targets, how
-// many targets of each type lose the policy when it is destroyed or
-// replaced: IoTDA unbinds every target of a deleted policy.
+// warnTargetsLoseIt warns how many targets of each type lose the policy
+// when it is destroyed or replaced: IoTDA unbinds every target of a deleted
+// policy.
 func (r *devicePolicyResource) warnTargetsLoseIt(ctx context.Context, state tfsdk.State, replace bool, diags *diag.Diagnostics) {
 	var id, name types.String
-	if r.client == nil || state.GetAttribute(ctx, path.Root("id"), &id).HasError() || state.GetAttribute(ctx, path.Root("policy_name"), &name).HasError() ||
-		id.ValueString() == "" {
+	if state.GetAttribute(ctx, path.Root("id"), &id).HasError() || state.GetAttribute(ctx, path.Root("policy_name"), &name).HasError() {
 		return
 	}
-	targets, err := r.client.ListTargets(ctx, id.ValueString(), "")
-	if errors.Is(err, iotda.ErrNotFound) {
-		return
-	}
-	if err != nil {
-		diags.AddWarning("Unable to Count Targets of Device Policy",
-			fmt.Sprintf("Listing the targets of device policy %s (%q), to show which of them lose it, failed: %s. The plan goes on without the count.", id.ValueString(), name.ValueString(), err))
-		return
-	}
-	if len(targets) == 0 {
+	count, ok := r.countTargets(ctx, id.ValueString(), name.ValueString(), diags)
+	if !ok || count.Total() == 0 {
 		return
 	}
 	summary, verb := "Destroying Device Policy Unbinds Targets", "Destroying"
@@ -116,11 +122,9 @@ func (r *devicePolicyResource) warnTargetsLoseIt(ctx context.Context, state tfsd
 		summary, verb = "Replacing Device Policy Unbinds Targets", "Replacing"
 	}
 	lose := "lose"
-	if len(targets) == 1 {
-		lose = "loses"
-	}
 	after := "They stay unbound, whatever bound them (an iotda_device_policy_binding, the console, another configuration)."
-	if len(targets) == 1 {
+	if count.Total() == 1 {
+		lose = "loses"
 		after = "It stays unbound, whatever bound it (an iotda_device_policy_binding, the console, another configuration)."
 	}
 	if replace {
@@ -128,38 +132,59 @@ func (r *devicePolicyResource) warnTargetsLoseIt(ctx context.Context, state tfsd
 			"targets bound any other way (the console, another configuration, a policy_id written as a literal id) stay unbound."
 	}
 	diags.AddWarning(summary, fmt.Sprintf("%s device policy %s (%q) deletes it, and IoTDA unbinds every target of a deleted policy: %s %s the access it grants. %s",
-		verb, id.ValueString(), name.ValueString(), describeTargets(targets), lose, after))
+		verb, id.ValueString(), name.ValueString(), describeTargets(count), lose, after))
 }
+
+// countTargets counts the targets bound to the policy, whatever their
+// number, with the few calls of iotda.Client.CountTargets. It reports false
+// when there is nothing to count (no client, no id, the policy is gone) or
+// the listing failed, which it turns into a warning: the plan goes on.
+func (r *devicePolicyResource) countTargets(ctx context.Context, id, name string, diags *diag.Diagnostics) (iotda.TargetCount, bool) {
+	if r.client == nil || id == "" {
+		return iotda.TargetCount{}, false
+	}
+	count, err := r.client.CountTargets(ctx, id, shownTargets)
+	if errors.Is(err, iotda.ErrNotFound) {
+		return iotda.TargetCount{}, false
+	}
+	if err != nil {
+		diags.AddWarning("Unable to Count Targets of Device Policy",
+			fmt.Sprintf("Listing the targets of device policy %s (%q), to count the devices, products and resource spaces the change reaches, failed: %s. The plan goes on without the count.", id, name, err))
+		return iotda.TargetCount{}, false
+	}
+	return count, true
+}
+
+// shownTargets is how many ids of each target type a warning names.
+const shownTargets = 3
 
 // describeTargets counts targets by type, naming the first few of each, as
 // in `2 devices ("d1", "d2") and 1 product ("p1")`, in id order.
-func describeTargets(targets []iotda.Target) string {
-	const shown = 3
+func describeTargets(count iotda.TargetCount) string {
 	var parts []string
 	for _, kind := range []struct{ targetType, one, many string }{
 		{iotda.TargetTypeDevice, "device", "devices"},
 		{iotda.TargetTypeProduct, "product", "products"},
 		{iotda.TargetTypeApp, "resource space", "resource spaces"},
 	} {
-		var ids []string
-		for _, t := range targets {
-			if t.TargetType == kind.targetType {
-				ids = append(ids, fmt.Sprintf("%q", t.TargetID))
-			}
-		}
-		if len(ids) == 0 {
+		n := count.ByType[kind.targetType]
+		if n == 0 {
 			continue
 		}
-		slices.Sort(ids)
 		noun := kind.many
-		if len(ids) == 1 {
+		if n == 1 {
 			noun = kind.one
 		}
-		listed := strings.Join(ids[:min(len(ids), shown)], ", ")
-		if len(ids) > shown {
+		examples := count.Examples[kind.targetType]
+		ids := make([]string, 0, shownTargets)
+		for _, id := range examples[:min(len(examples), shownTargets)] {
+			ids = append(ids, fmt.Sprintf("%q", id))
+		}
+		listed := strings.Join(ids, ", ")
+		if n > int64(len(ids)) {
 			listed += ", ..."
 		}
-		parts = append(parts, fmt.Sprintf("%d %s (%s)", len(ids), noun, listed))
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", n, noun, listed))
 	}
 	if len(parts) == 1 {
 		return parts[0]

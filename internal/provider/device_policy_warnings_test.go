@@ -119,9 +119,68 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 	}
 	for _, step := range steps {
 		w.write(srv, step.config)
+		// The targets are counted only for a warning (nothing is bound
+		// here): a reordering or a rename makes no call but the refresh.
+		wantCounts := 0
+		for _, summary := range step.want {
+			wantCounts = 1
+			step.details[summary] = append(step.details[summary], "No device, product or resource space is bound to the policy now")
+		}
+		srv.ResetCalls()
 		expectWarnings(t, step.name, w.planWarnings(), step.want, step.details)
+		if got := srv.Calls(mock.OpListTargets); got != wantCounts {
+			t.Errorf("%s: the plan listed targets %d times, want %d", step.name, got, wantCounts)
+		}
 		w.apply()
 	}
+	w.run("destroy", "-auto-approve")
+}
+
+// TestAccDevicePolicy_accessChangeBlastRadius: the widening and narrowing
+// warnings say how many devices, products and resource spaces the policy is
+// bound to, with one call while one page holds them all and four (one page
+// per type) for 100,000 targets, so a large fleet does not slow the plan.
+func TestAccDevicePolicy_accessChangeBlastRadius(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewTestServer(t, mock.Config{})
+	w := newWorkspace(t)
+	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware))
+	w.apply()
+	policyID := srv.Policies("")[0].PolicyID
+	devices := make([]string, 100_000)
+	for i := range devices {
+		devices[i] = fmt.Sprintf("sensor-%06d", i+1)
+	}
+	bindTargets(t, srv, policyID, "device", devices[:40]...)
+
+	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware, broadcast))
+	srv.ResetCalls()
+	expectWarnings(t, "widen, 40 devices", w.planWarnings(), []string{warnWidens}, map[string][]string{warnWidens: {
+		`subscribe to "/v1/broadcast"`,
+		`The change reaches the targets bound to the policy now: 40 devices ("sensor-000001", "sensor-000002", "sensor-000003", ...)`,
+	}})
+	if got := srv.Calls(mock.OpListTargets); got != 1 {
+		t.Errorf("widen, 40 devices: %d list-targets calls, want 1", got)
+	}
+
+	w.apply()
+	bindTargets(t, srv, policyID, "device", devices[40:]...)
+	bindTargets(t, srv, policyID, "product", "prod-1")
+	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware))
+	srv.ResetCalls()
+	expectWarnings(t, "narrow, 100,000 devices", w.planWarnings(), []string{warnNarrows}, map[string][]string{warnNarrows: {
+		`subscribe to "/v1/broadcast"`,
+		`The change reaches the targets bound to the policy now: 100000 devices (`, `, ...) and 1 product ("prod-1")`,
+	}})
+	if got := srv.Calls(mock.OpListTargets); got != 4 {
+		t.Errorf("narrow, 100,000 devices: %d list-targets calls, want 4 (one page of each type and one of all)", got)
+	}
+
+	srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
+	expectWarnings(t, "listing refused", w.planWarnings(), []string{warnNarrows, warnNoCount}, map[string][]string{warnNoCount: {
+		"Listing the targets of device policy " + policyID + ` ("fleet")`, "HTTP 403", "The plan goes on without the count.",
+	}})
+	srv.ClearFaults()
 	w.run("destroy", "-auto-approve")
 }
 
@@ -221,7 +280,7 @@ func TestAccessChangeWarning_undecidedReason(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var diags diag.Diagnostics
-			accessChangeWarning(state, tc.prior, tc.planed, &diags)
+			accessChangeWarning(state, tc.prior, tc.planed, func() (iotda.TargetCount, bool) { return iotda.TargetCount{}, false }, &diags)
 			if len(diags) != 1 {
 				t.Fatalf("diagnostics %v, want one warning", diags)
 			}
