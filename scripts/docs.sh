@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates docs/ from the provider's schema, templates/ and examples/.
+# Regenerates docs/ from the provider's schema, templates/ and examples/,
+# then checks the result: `tfplugindocs validate` against the same full
+# schema (a page with no resource, data source, list resource or function
+# behind it fails), and scripts/docs-refs.sh (no page may send its reader
+# into the repository). `make docs-check` runs this and then fails when
+# docs/ differs from what was committed (a hand-edited or stray page).
 # The schema is read through the dev_overrides CLI configuration, so no
 # registry, download or `init` is needed; with Terraform 1.16.4 (built once,
 # see scripts/terraform-cli.sh) unless terraform on PATH is 1.14 or later.
@@ -30,8 +35,13 @@ terraform {
   }
 }
 HCL
-(cd "$work/config" && TF_CLI_CONFIG_FILE="$work/cli.tfrc" "$tf" providers schema -json 2>/dev/null) |
-	sed -E 's#"registry\.[a-z.]+/iotda-terraform/iotda"#"iotda"#' >"$work/schema.json"
+(cd "$work/config" && TF_CLI_CONFIG_FILE="$work/cli.tfrc" "$tf" providers schema -json 2>"$work/schema.err") |
+	sed -E 's#"registry\.[a-z.]+/iotda-terraform/iotda"#"iotda"#' >"$work/schema.json" ||
+	{ cat "$work/schema.err" >&2; echo "docs.sh: $tf providers schema -json failed" >&2; exit 1; }
+# Without list resources in the schema, tfplugindocs would neither render
+# their pages nor check them: refuse rather than pass a partial check.
+grep -q '"list_resource_schemas":{"iotda_' "$work/schema.json" ||
+	{ echo "docs.sh: the schema from $tf has no list resources (they need Terraform 1.14+): the docs cannot be generated or validated" >&2; exit 1; }
 
 # tfplugindocs lists a block under "Required" only when the schema gives it
 # min_items > 0, and the plugin framework never sets min_items (it enforces
@@ -49,3 +59,9 @@ sed -i "s#$block#$required#" "$work/schema.json"
 go tool -modfile=tools/go.mod tfplugindocs generate \
 	--provider-name iotda --rendered-provider-name IoTDA \
 	--providers-schema "$work/schema.json"
+# validate logs every step; its findings are the lines that are not debug logs.
+go tool -modfile=tools/go.mod tfplugindocs validate \
+	--provider-name iotda --providers-schema "$work/schema.json" >"$work/validate.log" 2>&1 ||
+	{ grep -v '\[DEBUG\]' "$work/validate.log" >&2; echo "docs.sh: tfplugindocs validate failed" >&2; exit 1; }
+say "tfplugindocs validate: $(grep -c '^running file checks' "$work/validate.log") pages match the schema"
+"$root/scripts/docs-refs.sh" "$root/docs"

@@ -1,4 +1,4 @@
-# Run with `terraform test` (make test runs it against the IoTDA mock). The
+# Run with `terraform test`, against an IoTDA instance or the IoTDA mock. The
 # decisions come from provider::iotda::evaluate in main.tf, the comparison
 # with the approved statements from provider::iotda::compare.
 
