@@ -14,23 +14,13 @@ work=$(mktemp -d)
 mock_pid=""
 cleanup() {
 	local status=$?
-	if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
-		say "stopping the mock (pid $mock_pid)"
-		kill -TERM "$mock_pid" 2>/dev/null || true
-		wait "$mock_pid" 2>/dev/null || true
-	fi
-	if [ "$status" -ne 0 ] && [ -s "$work/mock.log" ]; then
-		echo "--- last lines of the mock's log:" >&2
-		tail -n 20 "$work/mock.log" >&2
-	fi
-	rm -rf "$work"
+	[ -z "$mock_pid" ] || say "stopping the mock (pid $mock_pid)"
+	cleanup_mock_work "$status"
 	if [ "$status" -eq 0 ]; then say "demo finished"; else say "demo FAILED (exit $status)"; fi
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_signal_exit
 
 write_cli_config "$work/cli.tfrc" "$work/bin"
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1

@@ -65,27 +65,13 @@ provider_bin="$cache/terraform-provider-huaweicloud"
 
 work=$(mktemp -d)
 mock_pid=""
-stop_mock() {
-	if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
-		kill -TERM "$mock_pid" 2>/dev/null || true
-		wait "$mock_pid" 2>/dev/null || true
-	fi
-	mock_pid=""
-}
 cleanup() {
 	local status=$?
-	stop_mock
-	if [ "$status" -ne 0 ] && [ -s "$work/mock.log" ]; then
-		echo "--- last lines of the mock's log:" >&2
-		tail -n 20 "$work/mock.log" >&2
-	fi
-	rm -rf "$work"
+	cleanup_mock_work "$status"
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_signal_exit
 
 build_provider() {
 	say "building the huaweicloud provider $HUAWEICLOUD_VERSION: $BUILD_COST"
@@ -138,27 +124,18 @@ unset HTTPS_PROXY https_proxy http_proxy NO_PROXY no_proxy HW_IOTDA_INSTANCE_ID 
 
 hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
-# start_mock TOKEN: start the mock with a fresh project and key (temporary
-# when TOKEN is not empty), exporting the HW_* settings both providers read.
-start_mock() {
+# start_fresh_mock TOKEN: start the mock with a fresh project and key
+# (temporary when TOKEN is not empty), exporting the HW_* settings both
+# providers read.
+start_fresh_mock() {
 	export HW_PROJECT_ID HW_ACCESS_KEY HW_SECRET_KEY HW_REGION_NAME=$REGION
 	HW_PROJECT_ID=$(hex 16)
 	HW_ACCESS_KEY=HWCCONFORMANCE$(hex 3 | tr a-f A-F)
 	HW_SECRET_KEY=$(hex 20)
 	if [ -n "$1" ]; then export HW_SECURITY_TOKEN=$1; else unset HW_SECURITY_TOKEN; fi
-	rm -f "$work/mock.url"
 	: >"$work/mock.log"
-	IOTDA_MOCK_ACCESS_KEY="$HW_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$HW_SECRET_KEY" IOTDA_MOCK_SECURITY_TOKEN="$1" \
-		"$work/iotda-mock" -listen 127.0.0.1:0 -url-file "$work/mock.url" -project-id "$HW_PROJECT_ID" \
-		>/dev/null 2>"$work/mock.log" &
-	mock_pid=$!
-	local deadline=$((SECONDS + 60))
-	until [ -s "$work/mock.url" ]; do
-		kill -0 "$mock_pid" 2>/dev/null || { echo "the mock exited before it accepted connections" >&2; exit 1; }
-		[ "$SECONDS" -lt "$deadline" ] || { echo "the mock did not accept connections within 60 seconds" >&2; exit 1; }
-		sleep 0.05
-	done
-	mock_url=$(<"$work/mock.url")
+	MOCK_ACCESS_KEY=$HW_ACCESS_KEY MOCK_PROJECT_ID=$HW_PROJECT_ID start_mock "$work" "$HW_SECRET_KEY" "$1"
+	mock_url=$endpoint
 	export HW_IOTDA_ENDPOINT=$mock_url
 }
 
@@ -348,7 +325,7 @@ for cli in "${clis[@]}"; do
 			say "$run_name"
 			token=""
 			[ "$key" = temporary ] && token="sts-$(hex 24)"
-			start_mock "$token"
+			start_fresh_mock "$token"
 			if [ "$signing" = V11-HMAC-SHA256 ]; then
 				export HTTP_PROXY=$mock_url
 				endpoint="http://$DERIVED_HOST"

@@ -42,13 +42,15 @@ go_test_counts() {
 			}'
 }
 
-# start_mock WORK SECRET_KEY: start WORK/iotda-mock on a free 127.0.0.1 port
-# with MOCK_ACCESS_KEY and MOCK_PROJECT_ID (keys through the environment,
-# never the command line), log to WORK/mock.log; set mock_pid and endpoint
-# once it accepts connections (at most 60 seconds).
+# start_mock WORK SECRET_KEY [SECURITY_TOKEN]: start WORK/iotda-mock on a
+# free 127.0.0.1 port with MOCK_ACCESS_KEY and MOCK_PROJECT_ID (a temporary
+# key when SECURITY_TOKEN is given; keys through the environment, never the
+# command line), log to WORK/mock.log; set mock_pid and endpoint once it
+# accepts connections (at most 60 seconds).
 start_mock() {
 	local work=$1 secret=$2 deadline
-	IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$secret" \
+	rm -f "$work/mock.url"
+	IOTDA_MOCK_ACCESS_KEY="$MOCK_ACCESS_KEY" IOTDA_MOCK_SECRET_KEY="$secret" IOTDA_MOCK_SECURITY_TOKEN="${3:-}" \
 		"$work/iotda-mock" -listen 127.0.0.1:0 -url-file "$work/mock.url" -project-id "$MOCK_PROJECT_ID" \
 		>/dev/null 2>"$work/mock.log" &
 	mock_pid=$!
@@ -59,4 +61,30 @@ start_mock() {
 		sleep 0.05
 	done
 	endpoint=$(<"$work/mock.url")
+}
+
+# stop_mock stops the mock start_mock started, if it still runs.
+stop_mock() {
+	if [ -n "${mock_pid:-}" ] && kill -0 "$mock_pid" 2>/dev/null; then
+		kill -TERM "$mock_pid" 2>/dev/null || true
+		wait "$mock_pid" 2>/dev/null || true
+	fi
+	mock_pid=""
+}
+
+# cleanup_mock_work STATUS stops the mock, shows the last lines of its log
+# when STATUS is a failure, and removes $work: the EXIT trap of the scripts
+# that start a mock. on_signal_exit makes HUP, INT and TERM run it too.
+cleanup_mock_work() {
+	stop_mock
+	if [ "$1" -ne 0 ] && [ -s "$work/mock.log" ]; then
+		echo "--- last lines of the mock's log:" >&2
+		tail -n 20 "$work/mock.log" >&2
+	fi
+	rm -rf "$work"
+}
+on_signal_exit() {
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 }

@@ -19,21 +19,11 @@ work=$(mktemp -d)
 mock_pid=""
 cleanup() {
 	local status=$?
-	if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
-		kill -TERM "$mock_pid" 2>/dev/null || true
-		wait "$mock_pid" 2>/dev/null || true
-	fi
-	if [ "$status" -ne 0 ] && [ -s "$work/mock.log" ]; then
-		echo "--- last lines of the mock's log:" >&2
-		tail -n 20 "$work/mock.log" >&2
-	fi
-	rm -rf "$work"
+	cleanup_mock_work "$status"
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_signal_exit
 
 say "building the mock"
 go build -o "$work/iotda-mock" ./cmd/iotda-mock
