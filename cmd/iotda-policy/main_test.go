@@ -50,12 +50,12 @@ func checkCase(t *testing.T, name string, plan []byte) {
 		return
 	}
 	p := onePolicy(t, r)
-	wantFail := name == "create" || name == "widen"
+	wantFail := name == "create" || name == "widen" || name == "variables"
 	if (code == exitFail) != wantFail {
 		t.Errorf("%s: --fail-on widened exit %d, want failure %v", name, code, wantFail)
 	}
 	wantChange := map[string]string{"create": "create", "widen": "update", "narrow": "update", "reorder": "update",
-		"bindings": "no-op", "replace": "replace", "destroy": "destroy"}[name]
+		"variables": "update", "bindings": "no-op", "replace": "replace", "destroy": "destroy"}[name]
 	if p.Change != wantChange {
 		t.Errorf("%s: change %q, want %q", name, p.Change, wantChange)
 	}
@@ -73,6 +73,13 @@ func checkCase(t *testing.T, name string, plan []byte) {
 	case "widen":
 		if len(p.Widened) != 1 || !strings.HasPrefix(p.Widened[0].Topic, "/v1/firmware/") || len(p.Narrowed) != 0 {
 			t.Errorf("widen: widened %+v narrowed %+v", p.Widened, p.Narrowed)
+		}
+	case "variables":
+		// The statements come from an input variable: the plan holds
+		// their values, which the review reads like any others.
+		if len(p.Widened) != 1 || p.Widened[0].Action != "iotda:devices:subscribe" || !strings.HasPrefix(p.Widened[0].Resource, "topic:/v1/devices/${devices.deviceId}/config") ||
+			len(p.Narrowed) != 0 || len(p.Undecided) != 0 {
+			t.Errorf("variables: widened %+v narrowed %+v undecided %+v", p.Widened, p.Narrowed, p.Undecided)
 		}
 	case "narrow", "destroy":
 		if len(p.Narrowed) == 0 || len(p.Widened) != 0 {

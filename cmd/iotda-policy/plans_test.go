@@ -16,10 +16,12 @@ import (
 // against the mock (go test ./cmd/iotda-policy -run TestPlansFromCLI -args -update).
 var update = flag.Bool("update", false, "rewrite the golden plans in testdata/plans")
 
-// planCase is one configuration planned against the state of base.
+// planCase is one configuration planned against the state of base, with
+// the plan's extra arguments.
 type planCase struct {
 	name    string
 	config  string
+	args    []string
 	destroy bool
 }
 
@@ -80,6 +82,36 @@ resource "iotda_device_policy_binding" "sensors" {
 `, from, to+1)
 }
 
+// variablesConfig is the policy with its statements from an input
+// variable, as a module that takes them from its caller writes it.
+const variablesConfig = policyHead + `
+variable "statements" {
+  type = list(object({
+    effect    = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+}
+resource "iotda_device_policy" "sensors" {
+  policy_name = "sensor-fleet"
+  dynamic "statement" {
+    for_each = var.statements
+    content {
+      effect    = statement.value.effect
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+}
+`
+
+// variablesValue gives the statements of the base configuration and a
+// subscription to the device's own configuration topic, which widens.
+const variablesValue = `statements=[
+  { effect = "ALLOW", actions = ["iotda:devices:publish"], resources = ["topic:/v1/devices/$${devices.deviceId}/telemetry"] },
+  { effect = "ALLOW", actions = ["iotda:devices:subscribe"], resources = ["topic:/v1/devices/$${devices.deviceId}/commands", "topic:/v1/devices/$${devices.deviceId}/config"] },
+]`
+
 var (
 	baseConfig = policyConfig("", stmtTelemetry, stmtCommands) + bindingConfig(1, 40)
 	planCases  = []planCase{
@@ -87,6 +119,7 @@ var (
 		{name: "widen", config: policyConfig("", stmtWide, stmtCommands) + bindingConfig(1, 40)},
 		{name: "narrow", config: policyConfig("", stmtTelemetry) + bindingConfig(1, 40)},
 		{name: "reorder", config: policyConfig("", stmtCommands, stmtTelemetry) + bindingConfig(1, 40)},
+		{name: "variables", config: variablesConfig + bindingConfig(1, 40), args: []string{"-var", variablesValue}},
 		{name: "bindings", config: policyConfig("", stmtTelemetry, stmtCommands) + bindingConfig(3, 42)},
 		{name: "replace", config: policyConfig("64a7ba7ef9cb063d27e16b99", stmtTelemetry, stmtCommands) + bindingConfig(1, 40)},
 		{name: "destroy", config: baseConfig, destroy: true},
@@ -157,7 +190,7 @@ func TestPlansFromCLI(t *testing.T) {
 			}
 			for i, c := range planCases {
 				write(c.config)
-				args := []string{"plan", "-no-color", "-out=plan.tfplan"}
+				args := append([]string{"plan", "-no-color", "-out=plan.tfplan"}, c.args...)
 				if c.destroy {
 					args = append(args, "-destroy")
 				}
