@@ -50,6 +50,9 @@ func writeMarkdown(w io.Writer, r *report) {
 			fmt.Fprintln(w)
 		}
 	}
+	if r.Matrix != nil && len(r.Matrix.Rows) > 0 {
+		writeMatrix(w, r.Matrix)
+	}
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w, "### Findings")
 		fmt.Fprintln(w)
@@ -66,6 +69,42 @@ func writeMarkdown(w io.Writer, r *report) {
 			fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", f.RuleID, f.Address, cell(outcome), cell(f.Message))
 		}
 	}
+}
+
+// writeMatrix writes the access matrix: example topics by policy, each
+// cell what the policy grants before and after the change.
+func writeMatrix(w io.Writer, m *accessMatrix) {
+	fmt.Fprintln(w, "### Access matrix")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Example topics of the changes above, by policy: granted before → after the change.")
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "| Action | Example topic |")
+	for _, c := range m.Columns {
+		fmt.Fprintf(w, " `%s` |", c)
+	}
+	fmt.Fprint(w, "\n|---|---|")
+	fmt.Fprint(w, strings.Repeat("---|", len(m.Columns)))
+	fmt.Fprintln(w)
+	for _, row := range m.Rows {
+		fmt.Fprintf(w, "| %s | `%s`%s |", row.Action, row.Topic, cell(identityText(row.Identity)))
+		for _, c := range row.Cells {
+			fmt.Fprintf(w, " %s |", cellText(c))
+		}
+		fmt.Fprintln(w)
+	}
+	if m.MoreTopics > 0 {
+		fmt.Fprintf(w, "\nand %d more example topics (see the tables above).\n", m.MoreTopics)
+	}
+	fmt.Fprintln(w)
+}
+
+// cellText shows an unchanged grant as one word and a change as before →
+// after, the new side in bold.
+func cellText(c matrixCell) string {
+	if c.Before == c.After {
+		return c.Before
+	}
+	return fmt.Sprintf("%s → **%s**", c.Before, c.After)
 }
 
 // targetNouns names the target types as the provider's warnings do.

@@ -20,6 +20,8 @@ const (
 type report struct {
 	Policies []policyReport `json:"policies"`
 	Findings []finding      `json:"findings"`
+	// Matrix is set when the report covers two policies or more.
+	Matrix *accessMatrix `json:"access_matrix,omitempty"`
 	// Pass is false when a finding that is not waived fails a gate.
 	Pass bool `json:"pass"`
 }
@@ -127,6 +129,9 @@ type policyEntry struct {
 	before, after  []statementJSON
 	hasAfter       bool
 	afterStmtKnown bool
+	// compared and planned are the statements judge compared: the prior
+	// state's or the baseline's, and those after the change.
+	compared, planned []statementJSON
 }
 
 // review builds the report of a plan under the options.
@@ -246,6 +251,7 @@ func review(p *plan, opts options) (*report, error) {
 	}
 
 	r := &report{Policies: []policyReport{}, Findings: []finding{}}
+	var reported []*policyEntry
 	for _, e := range policies {
 		changed := e.rep.Change != "no-op"
 		for _, b := range e.rep.Bindings {
@@ -256,7 +262,15 @@ func review(p *plan, opts options) (*report, error) {
 		}
 		if changed || len(e.rep.Widened)+len(e.rep.Undecided) > 0 {
 			r.Policies = append(r.Policies, *e.rep)
+			reported = append(reported, e)
 		}
+	}
+	if len(reported) >= 2 {
+		m, err := matrixOf(reported)
+		if err != nil {
+			return nil, err
+		}
+		r.Matrix = m
 	}
 	r.applyWaivers(opts)
 	return r, nil
@@ -273,6 +287,7 @@ func (r *report) judge(e *policyEntry, opts options) error {
 	if e.hasAfter {
 		newStmts = e.after
 	}
+	e.compared, e.planned = old, newStmts
 	rep.Widened, rep.Narrowed, rep.Undecided = []changeJSON{}, []changeJSON{}, []undecidedJSON{}
 	if e.hasAfter && !e.afterStmtKnown {
 		r.add(finding{RuleID: ruleUndecided, Address: rep.Address, Message: "the policy's statements are known only after apply, so the access it grants cannot be reviewed from the plan", Failing: opts.failOn[ruleUndecided]})
