@@ -171,11 +171,18 @@ func (p *iotdaProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	// Terraform configures the provider with unknown values at plan when the
 	// endpoint comes from a resource not yet applied (an IoTDA instance made
-	// by another provider), and again with known values at apply. Left
-	// unconfigured, resources plan without the API and anything that needs
-	// it says why (requireClient).
+	// by another provider), and again with known values at apply. A client
+	// that supports deferred actions (Terraform Stacks, experimental builds
+	// of Terraform) is asked to plan this provider's resources and data
+	// sources in a later round; with any other, left unconfigured, resources
+	// plan without the API and anything that needs it says why
+	// (requireClient).
 	if config.Endpoint.IsUnknown() || config.Region.IsUnknown() || config.ProjectID.IsUnknown() || config.InstanceID.IsUnknown() {
-		tflog.Info(ctx, "provider configuration not known until apply; the IoTDA client is left unconfigured for this plan")
+		if req.ClientCapabilities.DeferralAllowed {
+			resp.Deferred = &provider.Deferred{Reason: provider.DeferredReasonProviderConfigUnknown}
+		}
+		tflog.Info(ctx, "provider configuration not known until apply; the IoTDA client is left unconfigured for this plan",
+			map[string]any{"deferred": resp.Deferred != nil})
 		return
 	}
 	cfg, diags := resolveConfig(config, p.getenv)
