@@ -146,22 +146,41 @@ func clis(t *testing.T) map[string]string {
 	return out
 }
 
+// cliTools builds the provider and iotda-policy into a folder and returns
+// the CLI configuration that runs that provider in place of a registry's
+// (dev_overrides: no init, no network); the folder is the configuration's.
+func cliTools(t *testing.T) (rc string) {
+	t.Helper()
+	bin := t.TempDir()
+	for out, pkg := range map[string]string{"terraform-provider-iotda": ".", "iotda-policy": "./cmd/iotda-policy"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, out), pkg)
+		build.Dir = "../.."
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", pkg, err, b)
+		}
+	}
+	rc = filepath.Join(bin, "dev.tfrc")
+	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"iotda-terraform/iotda\" = %q\n  }\n  direct {}\n}\n", bin)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// cliEnv is the environment of a CLI run against srv with the CLI
+// configuration rc.
+func cliEnv(rc string, srv *mock.TestServer) []string {
+	return append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
+		"HW_IOTDA_ENDPOINT="+srv.URL, "HW_REGION_NAME=cn-north-4", "HW_PROJECT_ID="+mock.TestProjectID,
+		"HW_ACCESS_KEY="+mock.TestAccessKey, "HW_SECRET_KEY="+mock.TestSecretKey)
+}
+
 // TestPlansFromCLI plans every case with each CLI against the mock and
 // reviews the plan; with -update it stores the plans as golden files.
 func TestPlansFromCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Terraform CLIs against the mock")
 	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-iotda"), ".")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	rc := filepath.Join(bin, "dev.tfrc")
-	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"iotda-terraform/iotda\" = %q\n  }\n  direct {}\n}\n", bin)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rc := cliTools(t)
 	for name, cli := range clis(t) {
 		t.Run(name, func(t *testing.T) {
 			srv := mock.NewTestServer(t, mock.Config{})
@@ -170,9 +189,7 @@ func TestPlansFromCLI(t *testing.T) {
 				t.Helper()
 				cmd := exec.Command(cli, args...)
 				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1",
-					"HW_IOTDA_ENDPOINT="+srv.URL, "HW_REGION_NAME=cn-north-4", "HW_PROJECT_ID="+mock.TestProjectID,
-					"HW_ACCESS_KEY="+mock.TestAccessKey, "HW_SECRET_KEY="+mock.TestSecretKey)
+				cmd.Env = cliEnv(rc, srv)
 				out, err := cmd.Output()
 				if err != nil {
 					stderr := ""
