@@ -331,6 +331,19 @@ func (a *accTarget) onlyPolicyID() string {
 	return ps[0].PolicyID
 }
 
+// policyID is the id of the test's policy of that name (given without the
+// test's prefix).
+func (a *accTarget) policyID(name string) string {
+	a.t.Helper()
+	for _, p := range a.policies() {
+		if p.PolicyName == a.name(name) {
+			return p.PolicyID
+		}
+	}
+	a.t.Fatalf("the test has no policy %s", name)
+	return ""
+}
+
 // checkNoPolicies is a CheckDestroy that asks the API.
 func (a *accTarget) checkNoPolicies(*terraform.State) error {
 	ps, err := testPolicies(a.client, a.prefix)
@@ -343,11 +356,11 @@ func (a *accTarget) checkNoPolicies(*terraform.State) error {
 	return nil
 }
 
-// expectBound checks through the API that the test's one policy has
-// exactly ids of devices bound.
+// expectBound checks through the API that the policy of bindingConfig
+// has exactly ids of devices bound.
 func (a *accTarget) expectBound(ids []string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		got, err := a.targets(a.onlyPolicyID(), iotda.TargetTypeDevice)
+		got, err := a.targets(a.policyID("fleet"), iotda.TargetTypeDevice)
 		if err != nil {
 			return err
 		}

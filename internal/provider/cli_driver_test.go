@@ -83,11 +83,42 @@ type workspace struct {
 	tf        string
 	cliConfig string
 	dir       string
+	// target is where the configurations of configure go (nil for write).
+	target *accTarget
+	// env is the environment of the CLI and so of the provider it starts.
+	env []string
 }
 
 func newWorkspace(t *testing.T) *workspace {
 	t.Helper()
 	return &workspace{t: t, tf: terraformCLI(t), cliConfig: cliProviderConfig(t), dir: t.TempDir()}
+}
+
+// workspace is a workspace of the target. The provider runs in a process
+// of the CLI's: on an instance it reads the HW_* settings from its
+// environment, as in a user's shell; the target does not count its calls.
+func (a *accTarget) workspace() *workspace {
+	a.t.Helper()
+	w := newWorkspace(a.t)
+	w.target = a
+	if a.real() {
+		for _, name := range providerEnv {
+			if v := realSettings[name]; v != "" {
+				w.env = append(w.env, name+"="+v)
+			}
+		}
+	}
+	return w
+}
+
+// configure replaces the configuration with the target's provider block,
+// with the given lines (see accTarget.providerBlock), and body.
+func (w *workspace) configure(body string, providerLines ...string) {
+	w.t.Helper()
+	config := requiredProviders + w.target.providerBlock(providerLines...) + body
+	if err := os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(config), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // write replaces the configuration with the provider block for srv and body.
@@ -101,7 +132,7 @@ func (w *workspace) write(srv *mock.TestServer, body string) {
 // run runs the CLI and fails the test when it fails.
 func (w *workspace) run(args ...string) []byte {
 	w.t.Helper()
-	out, err := runTerraform(w.tf, w.dir, w.cliConfig, nil, append(args, "-no-color")...)
+	out, err := runTerraform(w.tf, w.dir, w.cliConfig, w.env, append(args, "-no-color")...)
 	if err != nil {
 		w.t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -298,13 +329,6 @@ func copyExample(t *testing.T, src string) string {
 	return dst
 }
 
-// realInstanceEnv, set to 1 together with the usual HW_* settings of a real
-// IoTDA instance (HW_REGION_NAME or HW_IOTDA_ENDPOINT, HW_PROJECT_ID,
-// HW_ACCESS_KEY and HW_SECRET_KEY or HW_AUTH_TOKEN, HW_IOTDA_INSTANCE_ID),
-// runs the acceptance tests that make sense there against that instance
-// instead of a mock. IOTDA_ACC_APP_ID names a second resource space the
-// tests may create policies in, and IOTDA_ACC_DEVICE_IDS (comma-separated)
-// existing devices the binding tests may bind; the steps that need them are
 // cliInfo is the name and version of a CLI.
 type cliInfo struct {
 	tofu    bool

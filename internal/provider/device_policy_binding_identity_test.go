@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // bindingIdentityChecks: the identity is the policy id and the target type
@@ -32,13 +31,15 @@ func bindingIdentityChecks(addr string) []statecheck.StateCheck {
 
 func TestAccDevicePolicyBinding_identity(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
+	ids := a.deviceIDs(6)
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
-				Config:            bindingConfig(srv, deviceIDs(0, 3)),
+				Config:            a.bindingConfig(ids[:3]),
 				ConfigStateChecks: bindingIdentityChecks(bindingAddr),
 			},
 			{
@@ -53,11 +54,7 @@ func TestAccDevicePolicyBinding_identity(t *testing.T) {
 			},
 			{
 				// A target bound out of band: the refresh keeps the identity...
-				PreConfig: func() {
-					if _, err := srv.Bind("", onlyPolicy(t, srv), iotda.TargetTypeDevice, "intruder"); err != nil {
-						t.Fatal(err)
-					}
-				},
+				PreConfig:          func() { a.bind(a.onlyPolicyID(), iotda.TargetTypeDevice, ids[5]) },
 				RefreshState:       true,
 				ExpectNonEmptyPlan: true,
 				RefreshPlanChecks: resource.RefreshPlanChecks{
@@ -66,12 +63,12 @@ func TestAccDevicePolicyBinding_identity(t *testing.T) {
 			},
 			{
 				// ...and so does the update that unbinds it and binds more.
-				Config: bindingConfig(srv, deviceIDs(0, 5)),
+				Config: a.bindingConfig(ids[:5]),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
 				},
 				ConfigStateChecks: append(bindingIdentityChecks(bindingAddr),
-					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(deviceIDs(0, 5)...))),
+					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), targetsExact(ids[:5]...))),
 			},
 			{
 				ResourceName:    bindingAddr,
@@ -84,9 +81,9 @@ func TestAccDevicePolicyBinding_identity(t *testing.T) {
 
 func TestAccDevicePolicyBinding_importByIdentityErrors(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	config := func(policyID, targetType string) string {
-		return providerBlock(srv) + fmt.Sprintf(`
+		return a.providerBlock() + fmt.Sprintf(`
 resource "iotda_device_policy_binding" "test" {
   policy_id   = %[1]q
   target_type = "device"
@@ -101,7 +98,7 @@ import {
 	}
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config:      config("5c90fa7d3c4e4405e8525079", "devices"),
@@ -119,30 +116,23 @@ import {
 
 // boundOutOfBand binds, as another user of the API would, 3 devices to the
 // first policy, 60 devices (two pages) and a product to the second, and
-// nothing to the third.
-func boundOutOfBand(t *testing.T, srv *mock.TestServer, policies []mock.Policy) {
-	t.Helper()
-	binds := []struct {
-		policy     int
-		targetType string
-		ids        []string
-	}{
-		{0, iotda.TargetTypeDevice, []string{"sensor-0001", "sensor-0002", "sensor-0003"}},
-		{1, iotda.TargetTypeDevice, deviceIDs(0, 60)},
-		{1, iotda.TargetTypeProduct, []string{"gateway-product"}},
-	}
-	for _, b := range binds {
-		if _, err := srv.Bind("", policies[b.policy].PolicyID, b.targetType, b.ids...); err != nil {
-			t.Fatal(err)
-		}
-	}
+// nothing to the third; it returns the devices and the product.
+func (a *accTarget) boundOutOfBand(policies []iotda.Policy) (first, second []string, product string) {
+	a.t.Helper()
+	ids := a.deviceIDs(63)
+	first, second, product = ids[:3], ids[3:], a.products(1)[0]
+	a.bind(policies[0].PolicyID, iotda.TargetTypeDevice, first...)
+	a.bind(policies[1].PolicyID, iotda.TargetTypeDevice, second...)
+	a.bind(policies[1].PolicyID, iotda.TargetTypeProduct, product)
+	return first, second, product
 }
 
 func TestAccDevicePolicyBindingList(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policies := outOfBandPolicies(t, srv)
-	boundOutOfBand(t, srv, policies)
+	a := newAccTarget(t)
+	policies := a.outOfBandPolicies()
+	first, second, _ := a.boundOutOfBand(policies)
+	space := a.apps(1)[0]
 	binding := func(policy int, targetType string) map[string]knownvalue.Check {
 		return map[string]knownvalue.Check{
 			"policy_id":   knownvalue.StringExact(policies[policy].PolicyID),
@@ -151,11 +141,11 @@ func TestAccDevicePolicyBindingList(t *testing.T) {
 	}
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
-			{Config: providerBlock(srv)},
+			{Config: a.providerBlock()},
 			{
-				PreConfig: srv.ResetCalls,
+				PreConfig: a.resetCalls,
 				Query:     true,
 				Config: `
 list "iotda_device_policy_binding" "all" {
@@ -171,13 +161,13 @@ list "iotda_device_policy_binding" "all" {
 					querycheck.ExpectIdentity("iotda_device_policy_binding.all", binding(1, iotda.TargetTypeDevice)),
 					querycheck.ExpectIdentity("iotda_device_policy_binding.all", binding(1, iotda.TargetTypeProduct)),
 					querycheck.ExpectResourceDisplayName("iotda_device_policy_binding.all", queryfilter.ByResourceIdentity(binding(1, iotda.TargetTypeDevice)),
-						knownvalue.StringExact("gateways (resource space factory-1): 60 device target(s)")),
+						knownvalue.StringExact(a.name("gateways")+" (resource space "+space+"): 60 device target(s)")),
 					querycheck.ExpectResourceKnownValues("iotda_device_policy_binding.all", queryfilter.ByResourceIdentity(binding(0, iotda.TargetTypeDevice)), []querycheck.KnownValueCheck{
 						{Path: tfjsonpath.New("id"), KnownValue: knownvalue.StringExact(policies[0].PolicyID + "/device")},
-						{Path: tfjsonpath.New("targets"), KnownValue: targetsExact("sensor-0001", "sensor-0002", "sensor-0003")},
+						{Path: tfjsonpath.New("targets"), KnownValue: targetsExact(first...)},
 					}),
 					querycheck.ExpectResourceKnownValues("iotda_device_policy_binding.all", queryfilter.ByResourceIdentity(binding(1, iotda.TargetTypeDevice)), []querycheck.KnownValueCheck{
-						{Path: tfjsonpath.New("targets"), KnownValue: targetsExact(deviceIDs(0, 60)...)},
+						{Path: tfjsonpath.New("targets"), KnownValue: targetsExact(second...)},
 					}),
 				},
 			},
@@ -185,10 +175,10 @@ list "iotda_device_policy_binding" "all" {
 				// The cost: 1 policy listing, then per policy one target
 				// listing per 50 targets (1 + 2 + 1).
 				PreConfig: func() {
-					if list, targets := srv.Calls(mock.OpList), srv.Calls(mock.OpListTargets); list != 1 || targets != 4 {
-						t.Errorf("the query made %d ListDevicePolicies and %d ShowTargetsInDevicePolicy calls, want 1 and 4", list, targets)
+					if err := a.checkCalls(map[iotda.Operation]int{iotda.OpList: 1, iotda.OpListTargets: 4}); err != nil {
+						t.Errorf("the query: %v", err)
 					}
-					srv.ResetCalls()
+					a.resetCalls()
 				},
 				Query: true,
 				Config: fmt.Sprintf(`
@@ -226,7 +216,7 @@ list "iotda_device_policy_binding" "missing" {
 					querycheck.ExpectLength("iotda_device_policy_binding.first", 1),
 					querycheck.ExpectIdentity("iotda_device_policy_binding.first", binding(0, iotda.TargetTypeDevice)),
 					querycheck.ExpectResourceDisplayName("iotda_device_policy_binding.first", queryfilter.ByResourceIdentity(binding(0, iotda.TargetTypeDevice)),
-						knownvalue.StringExact("sensors (resource space factory-1): 3 device target(s)")),
+						knownvalue.StringExact(a.name("sensors")+" (resource space "+space+"): 3 device target(s)")),
 					querycheck.ExpectLength("iotda_device_policy_binding.third", 0),
 					querycheck.ExpectLength("iotda_device_policy_binding.missing", 0),
 				},
@@ -238,17 +228,14 @@ list "iotda_device_policy_binding" "missing" {
 				// policy and list its targets (2 x (1 + 1)); "missing" reads
 				// nothing but its policy.
 				PreConfig: func() {
-					want := map[mock.Operation]int{mock.OpList: 1, mock.OpShow: 3, mock.OpListTargets: 5}
-					for op, n := range want {
-						if got := srv.Calls(op); got != n {
-							t.Errorf("the queries made %d %s calls, want %d", got, op, n)
-						}
+					if err := a.checkCalls(map[iotda.Operation]int{iotda.OpList: 1, iotda.OpShow: 3, iotda.OpListTargets: 5}); err != nil {
+						t.Errorf("the queries: %v", err)
 					}
-					if got := srv.TotalCalls(); got != 9 {
+					if got := a.totalCalls(); got != 9 {
 						t.Errorf("the queries made %d calls, want 9", got)
 					}
 				},
-				Config: providerBlock(srv),
+				Config: a.providerBlock(),
 			},
 		},
 	})

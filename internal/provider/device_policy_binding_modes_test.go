@@ -1,14 +1,13 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,24 +22,24 @@ const (
 )
 
 // These tests drive the CLI in folders of their own (see workspace), so
-// that two configurations with two states can share one mock, and so that
-// the plan's warnings and -refresh=false can be checked.
+// that two configurations with two states can share one policy, and so
+// that the plan's warnings and -refresh=false can be checked. The provider
+// runs in the CLI's process: only the mock counts its calls (callsWere).
 
-// sharedPolicy creates a policy on the mock, as another configuration
-// would, and returns its id.
-func sharedPolicy(t *testing.T, srv *mock.TestServer) string {
-	t.Helper()
-	return createPolicy(t, srv, "shared", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/shared")).PolicyID
+// sharedPolicy creates a policy, as another configuration would, and
+// returns its id.
+func (a *accTarget) sharedPolicy() string {
+	a.t.Helper()
+	return a.createPolicy("shared", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/v1/shared")).PolicyID
 }
 
-// sharedPolicyBoundOutside is a sharedPolicy with n devices of another team
-// bound to it outside Terraform; it returns the policy id and those devices.
-func sharedPolicyBoundOutside(t *testing.T, srv *mock.TestServer, n int) (string, []string) {
-	t.Helper()
-	policy := sharedPolicy(t, srv)
-	outside := teamDevices("other", 0, n)
-	bindTargets(t, srv, policy, iotda.TargetTypeDevice, outside...)
-	return policy, outside
+// sharedPolicyBoundOutside is a sharedPolicy with the devices outside
+// bound to it outside Terraform.
+func (a *accTarget) sharedPolicyBoundOutside(outside []string) string {
+	a.t.Helper()
+	policy := a.sharedPolicy()
+	a.bind(policy, iotda.TargetTypeDevice, outside...)
+	return policy
 }
 
 // bindingResource is a binding of policyID to the devices ids; exclusive
@@ -59,21 +58,11 @@ resource "iotda_device_policy_binding" %q {
 `, name, policyID, ex, quoteAll(ids))
 }
 
-// writeSequential is write with one bind or unbind call at a time, so that
-// an injected fault hits the calls in order.
-func (w *workspace) writeSequential(srv *mock.TestServer, body string) {
-	w.t.Helper()
-	config := requiredProviders + providerBlockWith(srv, mock.TestSecretKey, "  batch_parallelism = 1\n") + body
-	if err := os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(config), 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
 // planChanges runs `terraform plan -detailed-exitcode` and reports whether
 // it plans any change.
 func (w *workspace) planChanges() bool {
 	w.t.Helper()
-	out, err := runTerraform(w.tf, w.dir, w.cliConfig, nil, "plan", "-detailed-exitcode", "-no-color")
+	out, err := runTerraform(w.tf, w.dir, w.cliConfig, w.env, "plan", "-detailed-exitcode", "-no-color")
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -89,7 +78,7 @@ func (w *workspace) planChanges() bool {
 // returns its output.
 func (w *workspace) runFailing(args ...string) string {
 	w.t.Helper()
-	out, err := runTerraform(w.tf, w.dir, w.cliConfig, nil, append(args, "-no-color")...)
+	out, err := runTerraform(w.tf, w.dir, w.cliConfig, w.env, append(args, "-no-color")...)
 	if err == nil {
 		w.t.Fatalf("terraform %s succeeded, want a failure:\n%s", strings.Join(args, " "), out)
 	}
@@ -136,24 +125,52 @@ func says(t *testing.T, what, out string, fragments ...string) {
 }
 
 // serverHas fails the test unless the policy has exactly the device
-// targets of the lists bound on the server.
-func serverHas(t *testing.T, srv *mock.TestServer, policyID, step string, lists ...[]string) {
-	t.Helper()
+// targets of the lists bound.
+func (a *accTarget) serverHas(policyID, step string, lists ...[]string) {
+	a.t.Helper()
 	want := slices.Sorted(slices.Values(slices.Concat(lists...)))
-	got := srv.Targets("", policyID, iotda.TargetTypeDevice)
+	got, err := a.targets(policyID, iotda.TargetTypeDevice)
+	if err != nil {
+		a.t.Fatalf("%s: %v", step, err)
+	}
 	if !slices.Equal(got, want) {
-		t.Fatalf("%s: the server has %d targets bound, want %d\n got: %v\nwant: %v", step, len(got), len(want), got, want)
+		a.t.Fatalf("%s: the server has %d targets bound, want %d\n got: %v\nwant: %v", step, len(got), len(want), got, want)
 	}
 }
 
+// cliCalls is why the calls of a CLI's provider are counted on the mock
+// only: that provider runs in a process of the CLI's, whose client the
+// target cannot count.
+const cliCalls = "counts the calls of a provider the CLI runs in its own process, which only the mock sees"
+
 // callsWere fails the test unless the mock counted bind and unbind calls
 // since the last reset, and resets the counters.
-func callsWere(t *testing.T, srv *mock.TestServer, step string, bind, unbind int) {
-	t.Helper()
-	if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
-		t.Fatalf("%s: %d bind and %d unbind calls, want %d and %d", step, b, u, bind, unbind)
+func (a *accTarget) callsWere(step string, bind, unbind int) {
+	a.t.Helper()
+	a.onMock(cliCalls, func(srv *mock.TestServer) {
+		if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
+			a.t.Fatalf("%s: %d bind and %d unbind calls, want %d and %d", step, b, u, bind, unbind)
+		}
+		srv.ResetCalls()
+	})
+}
+
+// listingsWere fails the test unless the mock counted n listings of
+// targets since the last reset.
+func (a *accTarget) listingsWere(step string, n int) {
+	a.t.Helper()
+	a.onMock(cliCalls, func(srv *mock.TestServer) {
+		if got := srv.Calls(mock.OpListTargets); got != n {
+			a.t.Fatalf("%s: the targets were listed %d times, want %d", step, got, n)
+		}
+	})
+}
+
+// resetMockCalls sets the mock's counters back to zero.
+func (a *accTarget) resetMockCalls() {
+	if !a.real() {
+		a.srv.ResetCalls()
 	}
-	srv.ResetCalls()
 }
 
 // TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations: two teams bind
@@ -162,26 +179,25 @@ func callsWere(t *testing.T, srv *mock.TestServer, step string, bind, unbind int
 // only its own targets.
 func TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy := sharedPolicy(t, srv)
-	byHand := []string{"64a7ba7ef9cb063d27e16b97_by-hand"}
-	bindTargets(t, srv, policy, iotda.TargetTypeDevice, byHand...)
-	srv.ResetCalls()
-	teamA, teamB := newWorkspace(t), newWorkspace(t)
-	a, b := teamDevices("a", 0, 25), teamDevices("b", 0, 5)
+	at := newAccTarget(t)
+	ids := at.deviceIDs(36)
+	byHand, a, b, a2 := ids[:1], ids[1:26], ids[31:36], ids[6:31]
+	policy := at.sharedPolicyBoundOutside(byHand)
+	at.resetMockCalls()
+	teamA, teamB := at.workspace(), at.workspace()
 
-	teamA.write(srv, bindingResource("a", policy, "false", a))
+	teamA.configure(bindingResource("a", policy, "false", a))
 	teamA.apply()
-	serverHas(t, srv, policy, "team a applied", byHand, a)
-	callsWere(t, srv, "team a applied", 2, 0)
+	at.serverHas(policy, "team a applied", byHand, a)
+	at.callsWere("team a applied", 2, 0)
 
-	teamB.write(srv, bindingResource("b", policy, "false", b))
+	teamB.configure(bindingResource("b", policy, "false", b))
 	if w := teamB.planWarnings(); len(w) != 0 {
 		t.Fatalf("a non-exclusive create warns: %+v", w)
 	}
 	teamB.apply()
-	serverHas(t, srv, policy, "team b applied", byHand, a, b)
-	callsWere(t, srv, "team b applied", 1, 0)
+	at.serverHas(policy, "team b applied", byHand, a, b)
+	at.callsWere("team b applied", 1, 0)
 	for name, w := range map[string]*workspace{"a": teamA, "b": teamB} {
 		if w.planChanges() {
 			t.Fatalf("team %s plans a change after both applied", name)
@@ -192,39 +208,36 @@ func TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations(t *testing.T) {
 	}
 
 	// Team a drops five devices and adds five.
-	a2 := teamDevices("a", 5, 30)
-	teamA.write(srv, bindingResource("a", policy, "false", a2))
+	teamA.configure(bindingResource("a", policy, "false", a2))
 	teamA.apply()
-	serverHas(t, srv, policy, "team a changed", byHand, a2, b)
-	callsWere(t, srv, "team a changed", 1, 1)
+	at.serverHas(policy, "team a changed", byHand, a2, b)
+	at.callsWere("team a changed", 1, 1)
 	if teamB.planChanges() {
 		t.Fatal("team b plans a change after team a changed its own targets")
 	}
 
 	// Drift on one of team a's targets shows in team a's plan only.
-	if _, err := srv.Unbind("", policy, iotda.TargetTypeDevice, a2[3]); err != nil {
-		t.Fatal(err)
-	}
+	at.unbindDevices(policy, a2[3])
 	if !teamA.planChanges() {
 		t.Fatal("team a does not see its target unbound outside Terraform")
 	}
 	if teamB.planChanges() {
 		t.Fatal("team b plans a change for a target of team a")
 	}
-	srv.ResetCalls()
+	at.resetMockCalls()
 	teamA.apply()
-	serverHas(t, srv, policy, "team a restored its target", byHand, a2, b)
-	callsWere(t, srv, "team a restored its target", 1, 0)
+	at.serverHas(policy, "team a restored its target", byHand, a2, b)
+	at.callsWere("team a restored its target", 1, 0)
 
 	// Destroying team a's binding leaves team b's and the hand-bound target.
 	teamA.run("destroy", "-auto-approve")
-	serverHas(t, srv, policy, "team a destroyed", byHand, b)
-	callsWere(t, srv, "team a destroyed", 0, 2)
+	at.serverHas(policy, "team a destroyed", byHand, b)
+	at.callsWere("team a destroyed", 0, 2)
 	if teamB.planChanges() {
 		t.Fatal("team b plans a change after team a destroyed its binding")
 	}
 	teamB.run("destroy", "-auto-approve")
-	serverHas(t, srv, policy, "team b destroyed", byHand)
+	at.serverHas(policy, "team b destroyed", byHand)
 }
 
 // TestAccDevicePolicyBinding_planWarnings reads the warnings of the plan:
@@ -233,41 +246,41 @@ func TestAccDevicePolicyBinding_nonExclusiveTwoConfigurations(t *testing.T) {
 // to be missing, and the apply error says what to do.
 func TestAccDevicePolicyBinding_planWarnings(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy, outside := sharedPolicyBoundOutside(t, srv, 7)
-	w := newWorkspace(t)
-	mine := append([]string{outside[0]}, teamDevices("mine", 0, 2)...)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(10)
+	outside := ids[:7]
+	policy := a.sharedPolicyBoundOutside(outside)
+	w := a.workspace()
+	mine := append([]string{outside[0]}, ids[7:9]...)
 
-	w.write(srv, bindingResource("test", policy, "", mine))
-	srv.ResetCalls()
+	w.configure(bindingResource("test", policy, "", mine))
+	a.resetMockCalls()
 	expectWarnings(t, "exclusive create", w.planWarnings(), []string{warnTakeover}, map[string][]string{
 		warnTakeover: {"6 device target(s) bound that this binding does not list", strings.Join(outside[1:6], ", ") + " and 1 more", "exclusive = false"},
 	})
-	if n := srv.Calls(mock.OpListTargets); n != 1 {
-		t.Fatalf("the plan of a create listed the targets %d times, want once", n)
-	}
+	a.listingsWere("the plan of a create", 1)
 
-	w.write(srv, bindingResource("test", policy, "false", mine))
+	w.configure(bindingResource("test", policy, "false", mine))
 	expectWarnings(t, "non-exclusive create", w.planWarnings(), nil, nil)
 	w.apply()
-	serverHas(t, srv, policy, "non-exclusive create", outside, mine[1:])
+	a.serverHas(policy, "non-exclusive create", outside, mine[1:])
 	if w.planChanges() {
 		t.Fatal("a non-exclusive binding plans a change for targets bound outside it")
 	}
 
-	w.write(srv, bindingResource("test", policy, "true", mine))
+	w.configure(bindingResource("test", policy, "true", mine))
 	expectWarnings(t, "switch to exclusive", w.planWarnings(), []string{warnTakeover}, map[string][]string{
 		warnTakeover: {"Switching this binding to exclusive unbinds them", outside[1]},
 	})
 	w.apply()
-	serverHas(t, srv, policy, "switched to exclusive", mine)
+	a.serverHas(policy, "switched to exclusive", mine)
 	if w.planChanges() {
 		t.Fatal("the binding plans a change after switching to exclusive")
 	}
 
 	// The policy is deleted elsewhere: the plan says so instead of only
 	// planning to create the binding again.
-	if err := srv.DeletePolicy("", policy); err != nil {
+	if err := a.client.DeletePolicy(context.Background(), policy); err != nil {
 		t.Fatal(err)
 	}
 	expectWarnings(t, "policy deleted", w.planWarnings(), []string{warnPolicyNotFound}, map[string][]string{
@@ -275,13 +288,13 @@ func TestAccDevicePolicyBinding_planWarnings(t *testing.T) {
 	})
 	says(t, "the apply error", w.runFailing("apply", "-auto-approve"),
 		"Unable to Bind Device Policy", policy+" does not exist", "apply that configuration first")
-	w.write(srv, bindingResource("test", policy, "false", mine))
+	w.configure(bindingResource("test", policy, "false", mine))
 	expectWarnings(t, "non-exclusive, policy missing", w.planWarnings(), []string{warnPolicyNotFound}, nil)
 
 	// A policy created in the same plan has no id yet: no listing, no warning.
-	w.write(srv, `
+	w.configure(fmt.Sprintf(`
 resource "iotda_device_policy" "new" {
-  policy_name = "new"
+  policy_name = %q
   statement {
     effect    = "ALLOW"
     actions   = ["iotda:devices:publish"]
@@ -292,20 +305,16 @@ resource "iotda_device_policy" "new" {
 resource "iotda_device_policy_binding" "test" {
   policy_id   = iotda_device_policy.new.id
   target_type = "device"
-  targets     = { "d1" = "" }
+  targets     = { %q = "" }
 }
-`)
-	srv.ResetCalls()
+`, a.name("new"), ids[9]))
+	a.resetMockCalls()
 	expectWarnings(t, "unknown policy id", w.planWarnings(), nil, nil)
-	if n := srv.Calls(mock.OpListTargets); n != 0 {
-		t.Fatalf("the plan listed targets %d times for a policy not created yet", n)
-	}
+	a.listingsWere("the plan of a binding of a policy not created yet", 0)
 	// Terraform plans the binding again just before it creates it, once
 	// the policy id is known; the create uses that listing.
 	w.apply()
-	if n := srv.Calls(mock.OpListTargets); n != 1 {
-		t.Fatalf("creating the policy and its binding listed the targets %d times, want once", n)
-	}
+	a.listingsWere("creating the policy and its binding", 1)
 }
 
 // TestAccDevicePolicyBinding_createListsOnce: applying an exclusive binding
@@ -314,22 +323,41 @@ resource "iotda_device_policy_binding" "test" {
 // create takes over what that listing found.
 func TestAccDevicePolicyBinding_createListsOnce(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy, outside := sharedPolicyBoundOutside(t, srv, 3)
-	w := newWorkspace(t)
-	mine := append([]string{outside[0]}, teamDevices("mine", 0, 25)...)
-	w.write(srv, bindingResource("test", policy, "", mine))
-	srv.ResetCalls()
+	a := newAccTarget(t)
+	ids := a.deviceIDs(28)
+	outside := ids[:3]
+	policy := a.sharedPolicyBoundOutside(outside)
+	w := a.workspace()
+	mine := append([]string{outside[0]}, ids[3:]...)
+	w.configure(bindingResource("test", policy, "", mine))
+	a.resetMockCalls()
 	out := string(w.run("apply", "-auto-approve"))
-	serverHas(t, srv, policy, "exclusive create", mine)
 	// Once in the plan, to warn; once in the apply, to take over.
-	if n := srv.Calls(mock.OpListTargets); n != 2 {
-		t.Fatalf("the apply listed the targets %d times, want twice", n)
-	}
+	a.listingsWere("the apply", 2)
+	a.serverHas(policy, "exclusive create", mine)
 	if n := strings.Count(out, warnTakeover); n != 1 {
 		t.Fatalf("the apply shows the takeover warning %d times, want once:\n%s", n, out)
 	}
-	callsWere(t, srv, "exclusive create", 2, 1)
+	a.callsWere("exclusive create", 2, 1)
+}
+
+// fillTarget binds id to five other policies, the most a target may have
+// (the API refuses a sixth with IOTDA.015204), and returns their ids.
+func (a *accTarget) fillTarget(id string) []string {
+	a.t.Helper()
+	var others []string
+	for i := range iotda.MaxPoliciesPerTarget {
+		p := a.createPolicy(fmt.Sprintf("other-%d", i), "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/x"))
+		a.bind(p.PolicyID, iotda.TargetTypeDevice, id)
+		others = append(others, p.PolicyID)
+	}
+	return others
+}
+
+// unbindDevices unbinds devices out of band.
+func (a *accTarget) unbindDevices(policyID string, ids ...string) {
+	a.t.Helper()
+	a.bindOrUnbind(a.client.UnbindPolicy, "unbinding", policyID, iotda.TargetTypeDevice, ids)
 }
 
 // TestAccDevicePolicyBinding_nonExclusiveFailures: per-target failures and
@@ -338,49 +366,48 @@ func TestAccDevicePolicyBinding_createListsOnce(t *testing.T) {
 // outside it, and a partly failed create is not unbound and bound again.
 func TestAccDevicePolicyBinding_nonExclusiveFailures(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy, outside := sharedPolicyBoundOutside(t, srv, 3)
-	const busy = "64a7ba7ef9cb063d27e16b97_busy"
-	others := fillTarget(t, srv, busy)
-	w := newWorkspace(t)
-	mine := teamDevices("mine", 0, 25)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(34)
+	outside, busy, mine, more := ids[:3], ids[3], ids[4:29], ids[29:34]
+	policy := a.sharedPolicyBoundOutside(outside)
+	others := a.fillTarget(busy)
+	w := a.workspace()
 
 	// A create with one refused target: the others are bound, the state
 	// records them, and the binding is tainted.
-	w.write(srv, bindingResource("test", policy, "false", append(slices.Clone(mine), busy)))
-	srv.ResetCalls()
+	w.configure(bindingResource("test", policy, "false", append(slices.Clone(mine), busy)))
+	a.resetMockCalls()
 	says(t, "the create error", w.runFailing("apply", "-auto-approve"),
 		busy+": IOTDA.015204", "records the 25 device target(s) bound now", "keeps the targets that stay in the configuration bound")
-	serverHas(t, srv, policy, "partly failed create", outside, mine)
+	a.serverHas(policy, "partly failed create", outside, mine)
 	if got := w.stateTargets("test"); !slices.Equal(got, mine) {
 		t.Fatalf("after the partly failed create the state has %d targets, want the 25 bound", len(got))
 	}
-	callsWere(t, srv, "partly failed create", 2, 0)
+	a.callsWere("partly failed create", 2, 0)
 
 	// The target is freed; the replacement of the tainted binding binds
 	// what it lists (binding is idempotent) and unbinds nothing.
-	if _, err := srv.Unbind("", others[0], iotda.TargetTypeDevice, busy); err != nil {
-		t.Fatal(err)
-	}
-	srv.ResetCalls()
+	a.unbindDevices(others[0], busy)
+	a.resetMockCalls()
 	w.apply()
-	serverHas(t, srv, policy, "replacement", outside, mine, []string{busy})
-	callsWere(t, srv, "replacement", 2, 0)
+	a.serverHas(policy, "replacement", outside, mine, []string{busy})
+	a.callsWere("replacement", 2, 0)
 
 	// An update whose bind call fails as a whole after its retries (before
 	// the server acted): the state records what the binding owns, not the
 	// targets bound outside it.
-	more := teamDevices("mine", 25, 30)
-	w.write(srv, bindingResource("test", policy, "false", slices.Concat(mine, []string{busy}, more)))
-	srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 3})
-	says(t, "the update error", w.runFailing("apply", "-auto-approve"), "records the 26 device target(s) bound now")
-	if got := w.stateTargets("test"); !slices.Equal(got, slices.Sorted(slices.Values(append(slices.Clone(mine), busy)))) {
-		t.Fatalf("after the failed update the state has %v", got)
-	}
-	srv.ResetCalls()
+	w.configure(bindingResource("test", policy, "false", slices.Concat(mine, []string{busy}, more)))
+	a.onMock("answers every attempt of a bind call with 503", func(srv *mock.TestServer) {
+		srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 3})
+		says(t, "the update error", w.runFailing("apply", "-auto-approve"), "records the 26 device target(s) bound now")
+		if got := w.stateTargets("test"); !slices.Equal(got, slices.Sorted(slices.Values(append(slices.Clone(mine), busy)))) {
+			t.Fatalf("after the failed update the state has %v", got)
+		}
+	})
+	a.resetMockCalls()
 	w.apply()
-	serverHas(t, srv, policy, "update retried", outside, mine, []string{busy}, more)
-	callsWere(t, srv, "update retried", 1, 0)
+	a.serverHas(policy, "update retried", outside, mine, []string{busy}, more)
+	a.callsWere("update retried", 1, 0)
 }
 
 // TestAccDevicePolicyBinding_listingFailsToo: a bind call fails as a whole
@@ -390,6 +417,8 @@ func TestAccDevicePolicyBinding_nonExclusiveFailures(t *testing.T) {
 // when the configuration dropped them, unbinds them.
 func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 	t.Parallel()
+	const why = "fails a bind call and the listing after it with 503s"
+	newAccTarget(t).requireMock(why)
 	for _, tc := range []struct {
 		name         string
 		afterAction  bool
@@ -406,12 +435,16 @@ func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := mock.NewTestServer(t, mock.Config{})
-			policy := sharedPolicy(t, srv)
-			w := newWorkspace(t)
-			first, all := deviceIDs(0, 20), deviceIDs(0, 60)
+			a := newAccTarget(t)
+			srv := a.requireMock(why)
+			policy := a.sharedPolicy()
+			w := a.workspace()
+			all := a.deviceIDs(60)
+			first := all[:20]
+			// One bind or unbind call at a time, so that the injected
+			// faults hit the calls in order.
 			write := func(ids []string) {
-				w.writeSequential(srv, bindingResource("test", policy, "", ids))
+				w.configure(bindingResource("test", policy, "", ids), "batch_parallelism = 1")
 			}
 			write(first)
 			w.apply()
@@ -428,16 +461,16 @@ func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 			}
 			want := all
 			if tc.drop {
-				want = slices.Concat(first, deviceIDs(40, 60))
+				want = slices.Concat(first, all[40:])
 				write(want)
 				expectWarnings(t, "dropped, without refresh", w.planWarnings("-refresh=false"), []string{"Targets Possibly Bound Will Be Unbound"}, map[string][]string{
-					"Targets Possibly Bound Will Be Unbound": {"20 device target(s)", deviceIDs(20, 21)[0]},
+					"Targets Possibly Bound Will Be Unbound": {"20 device target(s)", all[20]},
 				})
 			}
 			srv.ResetCalls()
 			tc.apply(w)
-			serverHas(t, srv, policy, "apply without refresh", want)
-			callsWere(t, srv, "apply without refresh", tc.bind, tc.unbind)
+			a.serverHas(policy, "apply without refresh", want)
+			a.callsWere("apply without refresh", tc.bind, tc.unbind)
 			if w.planChanges() {
 				t.Fatal("the binding plans a change after the apply without refresh")
 			}
@@ -453,22 +486,23 @@ func TestAccDevicePolicyBinding_listingFailsToo(t *testing.T) {
 // refresh warns too once a refresh has been saved.
 func TestAccDevicePolicyBinding_fight(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy := sharedPolicy(t, srv)
-	exclusive, shared := newWorkspace(t), newWorkspace(t)
-	mine, theirs := teamDevices("mine", 0, 5), teamDevices("theirs", 0, 30)
+	a := newAccTarget(t)
+	policy := a.sharedPolicy()
+	exclusive, shared := a.workspace(), a.workspace()
+	ids := a.deviceIDs(35)
+	mine, theirs := ids[:5], ids[5:]
 	fight := map[string][]string{warnTakeover: {
 		"30 device target(s) bound outside this binding since its last apply", strings.Join(theirs[:5], ", ") + " and 25 more", "the two fight",
 	}}
 
-	exclusive.write(srv, bindingResource("mine", policy, "", mine))
+	exclusive.configure(bindingResource("mine", policy, "", mine))
 	exclusive.apply()
-	shared.write(srv, bindingResource("theirs", policy, "false", theirs))
+	shared.configure(bindingResource("theirs", policy, "false", theirs))
 	for round := range 2 {
-		srv.ResetCalls()
+		a.resetMockCalls()
 		shared.apply()
-		serverHas(t, srv, policy, "the non-exclusive binding applied", mine, theirs)
-		callsWere(t, srv, "the non-exclusive binding applied", 2, 0)
+		a.serverHas(policy, "the non-exclusive binding applied", mine, theirs)
+		a.callsWere("the non-exclusive binding applied", 2, 0)
 
 		// Two plans in a row: a plan saves nothing, and each warns.
 		for range 2 {
@@ -480,13 +514,13 @@ func TestAccDevicePolicyBinding_fight(t *testing.T) {
 			exclusive.run("apply", "-refresh-only", "-auto-approve")
 			expectWarnings(t, "plan without refresh after a saved refresh", exclusive.planWarnings("-refresh=false"), []string{warnTakeover}, fight)
 		}
-		srv.ResetCalls()
+		a.resetMockCalls()
 		out := string(exclusive.run("apply", "-auto-approve"))
 		if n := strings.Count(out, warnTakeover); n != 1 {
 			t.Fatalf("round %d: the apply of the exclusive binding shows the warning %d times, want once:\n%s", round, n, out)
 		}
-		serverHas(t, srv, policy, "the exclusive binding applied", mine)
-		callsWere(t, srv, "the exclusive binding applied", 0, 2)
+		a.serverHas(policy, "the exclusive binding applied", mine)
+		a.callsWere("the exclusive binding applied", 0, 2)
 		if w := exclusive.planWarnings(); len(w) != 0 {
 			t.Fatalf("round %d: the exclusive binding warns with nothing bound outside it: %+v", round, w)
 		}

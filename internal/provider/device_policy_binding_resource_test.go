@@ -87,35 +87,37 @@ func TestAccDevicePolicyBinding_drift(t *testing.T) {
 	})
 }
 
+// TestAccDevicePolicyBinding_partialFailure: an update that binds a target
+// already bound to five other policies fails for that target only; the
+// state records what is bound, and once the target is freed the next apply
+// binds only it.
 func TestAccDevicePolicyBinding_partialFailure(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	const busy = "64a7ba7ef9cb063d27e16b97_busy"
-	others := fillTarget(t, srv, busy)
-	before := deviceIDs(0, 9)
-	after := append(deviceIDs(0, 30), busy)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(31)
+	busy := ids[30]
+	others := a.fillTarget(busy)
+	before, after := ids[:9], ids
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
-			{Config: bindingConfig(srv, before)},
+			{Config: a.bindingConfig(before)},
 			{
-				PreConfig:   srv.ResetCalls,
-				Config:      bindingConfig(srv, after),
+				PreConfig:   a.resetCalls,
+				Config:      a.bindingConfig(after),
 				ExpectError: expectError(`Unable to Bind Device Policy.*refused 1 device target.*` + busy + `: IOTDA\.015204 .*the most IoTDA allows.*records the 30 device target\(s\) bound now`),
 			},
 			{
 				PreConfig: func() {
-					if _, err := srv.Unbind("", others[0], iotda.TargetTypeDevice, busy); err != nil {
-						t.Fatal(err)
-					}
-					srv.ResetCalls()
+					a.unbindDevices(others[0], busy)
+					a.resetCalls()
 				},
-				Config: bindingConfig(srv, after),
+				Config: a.bindingConfig(after),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate)},
 				},
 				// Only the target that failed is bound now: one call.
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 0), expectBound(t, srv, after)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(1, 0), a.expectBound(after)),
 			},
 		},
 	})
@@ -126,68 +128,70 @@ func TestAccDevicePolicyBinding_partialFailure(t *testing.T) {
 // replaces it and converges.
 func TestAccDevicePolicyBinding_partialFailureOnCreate(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	const busy = "64a7ba7ef9cb063d27e16b97_busy"
-	others := fillTarget(t, srv, busy)
-	ids := append(deviceIDs(0, 5), busy)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(6)
+	busy := ids[5]
+	others := a.fillTarget(busy)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
-				Config:      bindingConfig(srv, ids),
+				Config:      a.bindingConfig(ids),
 				ExpectError: expectError(busy + `: IOTDA\.015204`),
 			},
 			{
 				PreConfig: func() {
-					if got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice); len(got) != 5 {
-						t.Fatalf("after the failed create the server has %d targets, want the 5 free ones", len(got))
-					}
-					if _, err := srv.Unbind("", others[0], iotda.TargetTypeDevice, busy); err != nil {
+					got, err := a.targets(a.policyID("fleet"), iotda.TargetTypeDevice)
+					if err != nil {
 						t.Fatal(err)
 					}
-					srv.ResetCalls()
+					if len(got) != 5 {
+						t.Fatalf("after the failed create the server has %d targets, want the 5 free ones", len(got))
+					}
+					a.unbindDevices(others[0], busy)
+					a.resetCalls()
 				},
-				Config: bindingConfig(srv, ids),
+				Config: a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionDestroyBeforeCreate)},
 				},
 				// The replacement of the tainted binding keeps the 5 bound
 				// and binds the one that failed: no unbind.
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 0), expectBound(t, srv, ids)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(1, 0), a.expectBound(ids)),
 			},
 		},
 	})
 }
-
 func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 60)
+	a := newAccTarget(t)
+	srv := a.requireMock("answers bind calls with 503, before and after acting on them")
+	ids := a.deviceIDs(60)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
 				// Two 503s are retried away: 2 batches + 2 retries.
 				PreConfig: func() { srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, Count: 2}) },
-				Config:    bindingConfig(srv, ids[:40]),
-				Check:     resource.ComposeTestCheckFunc(expectCalls(srv, 4, 0), expectBound(t, srv, ids[:40])),
+				Config:    a.bindingConfig(ids[:40]),
+				Check:     resource.ComposeTestCheckFunc(a.expectCalls(4, 0), a.expectBound(ids[:40])),
 			},
 			{
 				// One batch fails 3 times (max_retries = 2) after the server acted on it.
 				PreConfig: func() {
-					srv.ResetCalls()
+					a.resetCalls()
 					srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 3})
 				},
-				Config:      bindingConfig(srv, ids),
+				Config:      a.bindingConfig(ids),
 				ExpectError: expectError(`Unable to Bind Device Policy.*Calls failed:.*HTTP 503.*gave up after 3 attempts.*records the 60 device target\(s\) bound now`),
 			},
 			{
-				PreConfig: srv.ResetCalls,
-				Config:    bindingConfig(srv, ids),
+				PreConfig: a.resetCalls,
+				Config:    a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: expectBound(t, srv, ids),
+				Check: a.expectBound(ids),
 			},
 		},
 	})
@@ -195,26 +199,27 @@ func TestAccDevicePolicyBinding_serverErrors(t *testing.T) {
 
 func TestAccDevicePolicyBinding_policyDeleted(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 3)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(3)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: bindingConfig(srv, ids)},
+			{Config: a.bindingConfig(ids)},
 			{
 				PreConfig: func() {
-					if err := srv.DeletePolicy("", onlyPolicy(t, srv)); err != nil {
+					if err := a.client.DeletePolicy(context.Background(), a.onlyPolicyID()); err != nil {
 						t.Fatal(err)
 					}
 				},
-				Config: bindingConfig(srv, ids),
+				Config: a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionCreate),
 					},
 				},
-				Check: expectBound(t, srv, ids),
+				Check: a.expectBound(ids),
 			},
 		},
 	})
@@ -225,12 +230,13 @@ func TestAccDevicePolicyBinding_policyDeleted(t *testing.T) {
 // on the new policy.
 func TestAccDevicePolicyBinding_followsPolicyReplacement(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 3)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(3)
+	spaces := a.apps(2)
 	config := func(appID string) string {
-		return providerBlock(srv) + fmt.Sprintf(`
+		return a.providerBlock() + fmt.Sprintf(`
 resource "iotda_device_policy" "test" {
-  policy_name = "fleet"
+  policy_name = %q
   app_id      = %q
   statement {
     effect    = "ALLOW"
@@ -238,14 +244,15 @@ resource "iotda_device_policy" "test" {
     resources = ["topic:/up"]
   }
 }
-`, appID) + bindingBlock(ids)
+`, a.name("fleet"), appID) + bindingBlock(ids)
 	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: config("space-a")},
+			{Config: config(spaces[0])},
 			{
-				Config: config("space-b"),
+				Config: config(spaces[1]),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionDestroyBeforeCreate),
@@ -253,7 +260,7 @@ resource "iotda_device_policy" "test" {
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: expectBound(t, srv, ids),
+				Check: a.expectBound(ids),
 			},
 		},
 	})
@@ -261,16 +268,17 @@ resource "iotda_device_policy" "test" {
 
 func TestAccDevicePolicyBinding_emptyAndImport(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
-				Config: bindingConfig(srv, nil),
+				Config: a.bindingConfig(nil),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(bindingAddr, tfjsonpath.New("targets"), knownvalue.MapExact(map[string]knownvalue.Check{})),
 				},
-				Check: expectCalls(srv, 0, 0),
+				Check: a.expectCalls(0, 0),
 			},
 			{ResourceName: bindingAddr, ImportState: true, ImportStateVerify: true},
 			{
@@ -285,9 +293,9 @@ func TestAccDevicePolicyBinding_emptyAndImport(t *testing.T) {
 
 func TestAccDevicePolicyBinding_validation(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	config := func(policyID, targetType, id string) string {
-		return providerBlock(srv) + fmt.Sprintf(`
+		return a.providerBlock() + fmt.Sprintf(`
 resource "iotda_device_policy_binding" "test" {
   policy_id   = %q
   target_type = %q
@@ -296,14 +304,11 @@ resource "iotda_device_policy_binding" "test" {
 `, policyID, targetType, id)
 	}
 	const goodID = "0123456789abcdef01234567"
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps: []resource.TestStep{
-			{Config: config("policy-1", "device", "d1"), PlanOnly: true, ExpectError: expectError(`policy_id must be a device policy id: 24 lower-case hexadecimal characters. A policy's name is not its id: the iotda_device_policy data source finds a policy by name \(policy_id = data.iotda_device_policy.<name>.id\), got: policy-1`)},
-			{Config: config(goodID, "gateway", "d1"), PlanOnly: true, ExpectError: expectError(`target_type value must be one of.*"device".*"product".*"app"`)},
-			{Config: config(goodID, "device", "dev 1"), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters, digits, "_" or "-"`)},
-			{Config: config(goodID, "device", strings.Repeat("d", 129)), PlanOnly: true, ExpectError: expectError(`must be 1 to 128 letters`)},
-		},
+	a.testPlanErrors([]planErrorCase{
+		{config("policy-1", "device", "d1"), `policy_id must be a device policy id: 24 lower-case hexadecimal characters. A policy's name is not its id: the iotda_device_policy data source finds a policy by name \(policy_id = data.iotda_device_policy.<name>.id\), got: policy-1`},
+		{config(goodID, "gateway", "d1"), `target_type value must be one of.*"device".*"product".*"app"`},
+		{config(goodID, "device", "dev 1"), `must be 1 to 128 letters, digits, "_" or "-"`},
+		{config(goodID, "device", strings.Repeat("d", 129)), `must be 1 to 128 letters`},
 	})
 }
 
@@ -312,34 +317,34 @@ resource "iotda_device_policy_binding" "test" {
 // removing the binding unbinds everything while the policy stays.
 func TestAccDevicePolicyBinding_authoritativeCreateAndDelete(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 30)
-	policyOnly := strings.Split(bindingConfig(srv, nil), "\nresource \"iotda_device_policy_binding\"")[0]
+	a := newAccTarget(t)
+	all := a.deviceIDs(31)
+	ids, intruder := all[:30], all[30]
+	policyOnly := strings.Split(a.bindingConfig(nil), "\nresource \"iotda_device_policy_binding\"")[0]
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{Config: policyOnly},
 			{
 				PreConfig: func() {
-					if _, err := srv.Bind("", onlyPolicy(t, srv), iotda.TargetTypeDevice, ids[0], "intruder"); err != nil {
-						t.Fatal(err)
-					}
-					srv.ResetCalls()
+					a.bind(a.onlyPolicyID(), iotda.TargetTypeDevice, ids[0], intruder)
+					a.resetCalls()
 				},
-				Config: bindingConfig(srv, ids),
+				Config: a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				// 29 to bind (2 calls), the intruder to unbind (1 call).
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 2, 1), expectBound(t, srv, ids)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(2, 1), a.expectBound(ids)),
 			},
 			{
-				PreConfig: srv.ResetCalls,
+				PreConfig: a.resetCalls,
 				Config:    policyOnly,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionDestroy)},
 				},
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 0, 2), expectBound(t, srv, nil)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(0, 2), a.expectBound(nil)),
 			},
 		},
 	})

@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // targetsChange checks one change of a binding's targets in the plan: the
@@ -90,23 +89,25 @@ func (c targetsChange) CheckPlan(_ context.Context, req plancheck.CheckPlanReque
 // plans exactly the 20 removed and the 20 added ids, and sends only them.
 func TestAccDevicePolicyBinding_churnPlan(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	before, after := deviceIDs(0, 200), deviceIDs(20, 220)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(220)
+	before, after := ids[:200], ids[20:]
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: bindingConfig(srv, before)},
+			{Config: a.bindingConfig(before)},
 			{
-				PreConfig: srv.ResetCalls,
-				Config:    bindingConfig(srv, after),
+				PreConfig: a.resetCalls,
+				Config:    a.bindingConfig(after),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(bindingAddr, plancheck.ResourceActionUpdate),
-						targetsChange{addr: bindingAddr, added: deviceIDs(200, 220), removed: deviceIDs(0, 20)},
+						targetsChange{addr: bindingAddr, added: ids[200:], removed: ids[:20]},
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 1), expectBound(t, srv, after)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(1, 1), a.expectBound(after)),
 			},
 		},
 	})
@@ -117,11 +118,11 @@ func TestAccDevicePolicyBinding_churnPlan(t *testing.T) {
 // list or a set; the API's order (newest first) never shows as a change.
 func TestAccDevicePolicyBinding_forExpression(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 60)
+	a := newAccTarget(t)
+	ids := a.deviceIDs(60)
 	reversed := slices.Clone(ids)
 	slices.Reverse(reversed)
-	policyOnly := strings.Split(bindingConfig(srv, nil), "\nresource \"iotda_device_policy_binding\"")[0]
+	policyOnly := strings.Split(a.bindingConfig(nil), "\nresource \"iotda_device_policy_binding\"")[0]
 	forExpr := policyOnly + fmt.Sprintf(`
 resource "iotda_device_policy_binding" "test" {
   policy_id   = iotda_device_policy.test.id
@@ -130,17 +131,18 @@ resource "iotda_device_policy_binding" "test" {
 }
 `, quoteAll(reversed))
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
 				Config: forExpr,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: expectBound(t, srv, ids),
+				Check: a.expectBound(ids),
 			},
 			{
-				Config: bindingConfig(srv, ids),
+				Config: a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -171,9 +173,9 @@ resource "iotda_device_policy_binding" "test" {
 // at plan time with either idiom, and so does a value other than "".
 func TestAccDevicePolicyBinding_duplicatesAndValues(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	config := func(targets string) string {
-		return providerBlock(srv) + fmt.Sprintf(`
+		return a.providerBlock() + fmt.Sprintf(`
 resource "iotda_device_policy_binding" "test" {
   policy_id   = "0123456789abcdef01234567"
   target_type = "device"
@@ -181,19 +183,16 @@ resource "iotda_device_policy_binding" "test" {
 }
 `, targets)
 	}
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps: planErrorSteps([]planErrorCase{
-			{config(`provider::iotda::targets(["d1", "d2", "d1"])`), `ids\[2\] "d1" repeats ids\[0\]`},
-			{config(`{ for id in ["d1", "d2", "d1"] : id => "" }`), `Duplicate object key.*d1`},
-			{config(`provider::iotda::targets(["d1", null])`), `ids\[1\] is null`},
-			{config(`{ d1 = "", d2 = "hall A" }`), `Invalid Target Value.*targets\["d2"\] is "hall A".*provider::iotda::targets\(ids\)`},
-			{config(`{ d1 = null }`), `null`},
-			{config(`provider::iotda::targets(["dev 1"])`), `must be 1 to 128 letters, digits, "_" or "-"`},
-			{config(`provider::iotda::targets("d1")`), `ids must be a list, set or tuple of strings, not a string`},
-			{config(`provider::iotda::targets(["d1", 2])`), `ids\[1\] is a number`},
-			{config(`provider::iotda::targets({ d1 = "" })`), `not a map or object`},
-		}),
+	a.testPlanErrors([]planErrorCase{
+		{config(`provider::iotda::targets(["d1", "d2", "d1"])`), `ids\[2\] "d1" repeats ids\[0\]`},
+		{config(`{ for id in ["d1", "d2", "d1"] : id => "" }`), `Duplicate object key.*d1`},
+		{config(`provider::iotda::targets(["d1", null])`), `ids\[1\] is null`},
+		{config(`{ d1 = "", d2 = "hall A" }`), `Invalid Target Value.*targets\["d2"\] is "hall A".*provider::iotda::targets\(ids\)`},
+		{config(`{ d1 = null }`), `null`},
+		{config(`provider::iotda::targets(["dev 1"])`), `must be 1 to 128 letters, digits, "_" or "-"`},
+		{config(`provider::iotda::targets("d1")`), `ids must be a list, set or tuple of strings, not a string`},
+		{config(`provider::iotda::targets(["d1", 2])`), `ids\[1\] is a number`},
+		{config(`provider::iotda::targets({ d1 = "" })`), `not a map or object`},
 	})
 }
 
@@ -201,31 +200,29 @@ resource "iotda_device_policy_binding" "test" {
 // Terraform show in the plan's drift, and the plan restores exactly them.
 func TestAccDevicePolicyBinding_driftPlan(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	ids := deviceIDs(0, 100)
+	a := newAccTarget(t)
+	all := a.deviceIDs(101)
+	ids, intruder := all[:100], all[100]
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: bindingConfig(srv, ids)},
+			{Config: a.bindingConfig(ids)},
 			{
 				PreConfig: func() {
-					policy := onlyPolicy(t, srv)
-					if _, err := srv.Unbind("", policy, iotda.TargetTypeDevice, ids[7], ids[70]); err != nil {
-						t.Fatal(err)
-					}
-					if _, err := srv.Bind("", policy, iotda.TargetTypeDevice, "intruder"); err != nil {
-						t.Fatal(err)
-					}
-					srv.ResetCalls()
+					policy := a.onlyPolicyID()
+					a.unbindDevices(policy, ids[7], ids[70])
+					a.bind(policy, iotda.TargetTypeDevice, intruder)
+					a.resetCalls()
 				},
-				Config: bindingConfig(srv, ids),
+				Config: a.bindingConfig(ids),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						targetsChange{addr: bindingAddr, drift: true, added: []string{"intruder"}, removed: []string{ids[7], ids[70]}},
-						targetsChange{addr: bindingAddr, added: []string{ids[7], ids[70]}, removed: []string{"intruder"}},
+						targetsChange{addr: bindingAddr, drift: true, added: []string{intruder}, removed: []string{ids[7], ids[70]}},
+						targetsChange{addr: bindingAddr, added: []string{ids[7], ids[70]}, removed: []string{intruder}},
 					},
 				},
-				Check: resource.ComposeTestCheckFunc(expectCalls(srv, 1, 1), expectBound(t, srv, ids)),
+				Check: resource.ComposeTestCheckFunc(a.expectCalls(1, 1), a.expectBound(ids)),
 			},
 		},
 	})

@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -76,41 +75,6 @@ resource "iotda_device_policy" "test" {
 ` + bindingBlock(ids)
 }
 
-// onlyPolicy returns the id of the single policy named fleet.
-func onlyPolicy(t *testing.T, srv *mock.TestServer) string {
-	t.Helper()
-	for _, p := range srv.Policies("") {
-		if p.PolicyName == "fleet" {
-			return p.PolicyID
-		}
-	}
-	t.Fatal("policy fleet does not exist")
-	return ""
-}
-
-// expectCalls checks the mock's bind and unbind counters.
-func expectCalls(srv *mock.TestServer, bind, unbind int) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b != bind || u != unbind {
-			return fmt.Errorf("%d bind and %d unbind calls, want %d and %d", b, u, bind, unbind)
-		}
-		return nil
-	}
-}
-
-// expectBound checks the server holds exactly ids.
-func expectBound(t *testing.T, srv *mock.TestServer, ids []string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		want := slices.Clone(ids)
-		slices.Sort(want)
-		got := srv.Targets("", onlyPolicy(t, srv), iotda.TargetTypeDevice)
-		if !slices.Equal(got, want) {
-			return fmt.Errorf("the server has %d targets bound, want %d", len(got), len(want))
-		}
-		return nil
-	}
-}
-
 // testAccProviderFactories start a fresh provider for each use, whose
 // client waits only milliseconds between retries so that tests of injected
 // faults stay fast.
@@ -174,52 +138,4 @@ func testPlanErrors(t *testing.T, srv *mock.TestServer, cases []planErrorCase) {
 		Steps:                    planErrorSteps(cases),
 	})
 	expectNoCalls(t, srv)
-}
-
-// fillTarget binds id to five other policies, the most a target may have.
-func fillTarget(t *testing.T, srv *mock.TestServer, id string) []string {
-	t.Helper()
-	var others []string
-	for i := range iotda.MaxPoliciesPerTarget {
-		p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
-			PolicyName: fmt.Sprintf("other-%d", i),
-			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/x"}}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, id); err != nil {
-			t.Fatal(err)
-		}
-		others = append(others, p.PolicyID)
-	}
-	return others
-}
-
-// outOfBandPolicies makes three policies as another user of the API would:
-// two in resource space "factory-1" (one of them with an IoTDA variable and
-// its DENY statement first), one in "factory-2".
-func outOfBandPolicies(t *testing.T, srv *mock.TestServer) []mock.Policy {
-	t.Helper()
-	reqs := []mock.CreatePolicyRequest{
-		{PolicyName: "sensors", AppID: "factory-1", Statement: []mock.Statement{
-			{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/firmware/*"}},
-			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/*"}},
-		}},
-		{PolicyName: "gateways", AppID: "factory-1", Statement: []mock.Statement{
-			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/v1/broadcast"}},
-		}},
-		{PolicyName: "sensors", AppID: "factory-2", Statement: []mock.Statement{
-			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v2/telemetry"}},
-		}},
-	}
-	out := make([]mock.Policy, 0, len(reqs))
-	for _, req := range reqs {
-		p, err := srv.CreatePolicy("", req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	return out
 }
