@@ -2,6 +2,7 @@ package policyeval
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -201,12 +202,13 @@ func gained(from, to []Statement, fromSide, toSide side, action string, b *budge
 	neg := newUnion(negs...)
 	negA := newUnion(append(negs, automataOf(allowFrom)...)...)
 	parsedFrom, parsedTo := parseStatements(from), parseStatements(to)
+	patternChars := charsOf(from, to)
 	confirm := func(w []symbol) (string, Identity, bool, string) {
 		if !b.spend(0) {
 			return "", Identity{}, false, b.reason
 		}
 		work := 0
-		topic, id, ok := confirmWitness(from, to, parsedFrom, parsedTo, action, w, names, &work)
+		topic, id, ok := confirmWitness(from, to, parsedFrom, parsedTo, patternChars, action, w, names, &work)
 		if ok && everyDevice(allowFrom, denyFrom, allowTo, denyTo, topic, &work) {
 			id = Identity{}
 		}
@@ -359,24 +361,32 @@ func variablesUsed(groups ...[]located) []string {
 	return out
 }
 
+// charsOf is the set of characters the statements' resources use.
+func charsOf(from, to []Statement) map[char]bool {
+	used := map[char]bool{}
+	for _, st := range append(slices.Clone(from), to...) {
+		for _, r := range st.Resources {
+			for _, c := range chars(r) {
+				used[c] = true
+			}
+		}
+	}
+	return used
+}
+
 // confirmWitness turns a witness of [escape] into a concrete topic and
 // identity, and keeps it only when [Evaluate] confirms that to's statements
 // allow action on it and from's do not. The variables named in names get
 // values; several sets of values are tried, readable ones first, then
 // values made of characters no pattern and no witness uses, which behave
 // most like the search's symbolic variables.
-func confirmWitness(from, to []Statement, parsedFrom, parsedTo [][]pattern, action string, w []symbol, names []string, work *int) (string, Identity, bool) {
-	used := map[char]bool{}
+// patternChars is charsOf(from, to), which the caller computes once for
+// every witness.
+func confirmWitness(from, to []Statement, parsedFrom, parsedTo [][]pattern, patternChars map[char]bool, action string, w []symbol, names []string, work *int) (string, Identity, bool) {
+	used := maps.Clone(patternChars)
 	for _, s := range w {
 		if s.name == "" {
 			used[s.c] = true
-		}
-	}
-	for _, st := range append(slices.Clone(from), to...) {
-		for _, r := range st.Resources {
-			for _, c := range chars(r) {
-				used[c] = true
-			}
 		}
 	}
 	var odd []char

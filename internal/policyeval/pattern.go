@@ -72,7 +72,21 @@ type pattern struct {
 	// plain is the compiled pattern of a valid one without variables,
 	// which [pattern.concrete] returns for every identity.
 	plain []step
+	// byID keeps the compiled patterns of a valid one with variables, by
+	// identity: a comparison matches each of its few identities against
+	// many witnesses, and compiling anew for each was a third of its time.
+	// A pattern is parsed for one call and not shared between goroutines.
+	byID map[Identity]compiledFor
 }
+
+// compiledFor is a pattern compiled for one identity.
+type compiledFor struct {
+	steps []step
+	ok    bool
+}
+
+// maxCompiledIdentities bounds the identities a pattern keeps compiled.
+const maxCompiledIdentities = 16
 
 // parsePattern parses one resource of a statement.
 func parsePattern(resource string) pattern {
@@ -104,7 +118,11 @@ func parsePattern(resource string) pattern {
 		p.toks = append(p.toks, t)
 		s = s[n:]
 	}
-	if p.valid && !slices.ContainsFunc(p.toks, func(t token) bool { return t.kind == tokVar }) {
+	switch {
+	case !p.valid:
+	case slices.ContainsFunc(p.toks, func(t token) bool { return t.kind == tokVar }):
+		p.byID = map[Identity]compiledFor{}
+	default:
 		p.plain, _ = p.concrete(Identity{})
 	}
 	return p
@@ -149,7 +167,10 @@ func (p pattern) concrete(id Identity) ([]step, bool) {
 	if p.plain != nil {
 		return p.plain, true
 	}
-	return p.compile(func(out []step, name string) ([]step, bool) {
+	if c, ok := p.byID[id]; ok {
+		return c.steps, c.ok
+	}
+	steps, ok := p.compile(func(out []step, name string) ([]step, bool) {
 		value := variables[name](id)
 		if value == "" {
 			return nil, false
@@ -159,6 +180,10 @@ func (p pattern) concrete(id Identity) ([]step, bool) {
 		}
 		return out, true
 	})
+	if p.byID != nil && len(p.byID) < maxCompiledIdentities {
+		p.byID[id] = compiledFor{steps, ok}
+	}
+	return steps, ok
 }
 
 // compile turns the tokens of p into steps, each variable into the steps
