@@ -24,6 +24,10 @@ var (
 	commit  = ""
 )
 
+// stopProfiling ends the profiles of a build with the tag pprof (see
+// profile.go) when the provider stops serving; it does nothing otherwise.
+var stopProfiling = func() {}
+
 func main() {
 	var debug, showVersion bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
@@ -45,6 +49,7 @@ func main() {
 		Address: "registry.terraform.io/iotda-terraform/iotda",
 		Debug:   debug,
 	})
+	stopProfiling()
 	if err != nil {
 		log.Fatal(err.Error())
 	}

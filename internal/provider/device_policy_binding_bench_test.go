@@ -49,18 +49,19 @@ func waves(calls int) int { return ceilDiv(calls, benchParallelism) }
 // BenchmarkDevicePolicyBinding applies, re-plans, updates (10% of the
 // targets replaced) and destroys a binding with the real CLI
 // (TF_ACC_TERRAFORM_PATH, or terraform from PATH) against the mock with
-// 20 ms latency per request, at sizes from IOTDA_BENCH_SIZES (default
-// 0,100,1000,5000,10000). The empty binding (0) is the CLI's floor. It
+// 20 ms latency per request, at sizes from IOTDA_BENCH_SIZES (see
+// benchSizes). The empty binding (0) is the CLI's floor. It
 // prints, per step, the API calls against the minimum, the wall time, the
 // bound (the floor's time for the step plus the latency of the round trips
 // the API needs beyond the floor's), the ratio of the time to that bound,
-// the CPU time and the CLI's peak memory; with -benchtime Nx, the fastest
+// how the time grows against half and a tenth of the size, the CPU time
+// and the CLI's peak memory; with -benchtime Nx, the fastest
 // of the runs and their median. It fails only when a step makes more calls
 // than the minimum.
 func BenchmarkDevicePolicyBinding(b *testing.B) {
 	tf := terraformCLI(b)
 	cli := cliVersion(b, tf)
-	cliConfig := devOverridesConfig(b)
+	cliConfig := benchCLIConfig(b)
 	var results []benchStep
 	for _, size := range benchSizes(b) {
 		b.Run(fmt.Sprintf("targets=%d", size), func(b *testing.B) {
@@ -115,7 +116,7 @@ output "targets" {
 			for range b.N {
 				srv.ResetCalls()
 				step := benchStep{size: size, name: "plan (read the data source)", minimum: pages(size), trips: trips}
-				out, err := measureTerraform(tf, dir, cliConfig, &step, "plan", "-no-color")
+				out, err := measureTerraform(tf, dir, cliConfig, nil, &step, "plan", "-no-color")
 				step.calls = srv.TotalCalls()
 				if err != nil {
 					b.Fatalf("terraform plan: %v\n%s", err, out)
@@ -134,13 +135,56 @@ output "targets" {
 		cli, benchLatency, benchParallelism, benchTable(results))
 }
 
+// benchCLIConfig is devOverridesConfig, with a provider built with the tag
+// pprof when IOTDA_BENCH_PROFILE names a folder: each step of the binding
+// benchmark then leaves the CPU and heap profiles of the provider
+// processes it ran in a folder of its own there (see profile.go), e.g.
+// IOTDA_BENCH_PROFILE=/tmp/prof/100000-plan_no_changes/cpu-*.pprof.
+func benchCLIConfig(b *testing.B) string {
+	b.Helper()
+	if os.Getenv("IOTDA_BENCH_PROFILE") == "" {
+		return devOverridesConfig(b)
+	}
+	dir := filepath.Join(b.TempDir(), "bin")
+	out, err := exec.Command("go", "build", "-tags", "pprof", "-o", filepath.Join(dir, "terraform-provider-iotda"), "../..").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	return overridesConfig(b, map[string]string{"iotda-terraform/iotda": dir})
+}
+
+// profileEnv is the environment that makes the provider of a step write
+// its profiles, when IOTDA_BENCH_PROFILE is set; none otherwise.
+func profileEnv(b *testing.B, size int, step string) []string {
+	b.Helper()
+	root := os.Getenv("IOTDA_BENCH_PROFILE")
+	if root == "" {
+		return nil
+	}
+	dir := filepath.Join(root, fmt.Sprintf("%d-%s", size, metricName(step)))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return []string{"IOTDA_PPROF_DIR=" + dir}
+}
+
+// metricName is a step's name as a word: "apply (10% churn)" ->
+// "apply_10pct_churn".
+func metricName(step string) string {
+	return strings.NewReplacer(" ", "_", "(", "", ")", "", "%", "pct").Replace(step)
+}
+
 // benchSizes are the sizes of IOTDA_BENCH_SIZES, by default 0 (the floor),
-// 100, 1,000, 5,000 and 10,000.
+// 100, 1,000, 5,000 and 10,000; "large" is 0, 5,000, 10,000, 50,000 and
+// 100,000 (about ten minutes on 2 idle cores).
 func benchSizes(b *testing.B) []int {
 	b.Helper()
 	s := os.Getenv("IOTDA_BENCH_SIZES")
-	if s == "" {
+	switch s {
+	case "":
 		return []int{0, 100, 1000, 5000, 10000}
+	case "large":
+		return []int{0, 5000, 10000, 50000, 100000}
 	}
 	var sizes []int
 	for _, f := range strings.Split(s, ",") {
@@ -184,7 +228,7 @@ func benchTable(results []benchStep) string {
 	}
 	var out bytes.Buffer
 	w := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "targets\tstep\tAPI calls\tminimum\truns\twall time\tmedian\tbound\tratio\tvs half size\tCPU\tCLI peak\tpeak of all\t")
+	fmt.Fprintln(w, "targets\tstep\tAPI calls\tminimum\truns\twall time\tmedian\tbound\tratio\tvs half size\tvs tenth\tCPU\tCLI peak\tpeak of all\t")
 	for _, k := range order {
 		r, median, _ := best(k)
 		bound, ratio := "-", "-"
@@ -193,9 +237,13 @@ func benchTable(results []benchStep) string {
 			bound = fmtDuration(d)
 			ratio = fmt.Sprintf("%.2f", r.duration.Seconds()/d.Seconds())
 		}
-		half := "-"
-		if h, _, ok := best(key{k.size / 2, k.name}); ok && k.size > 0 {
-			half = fmt.Sprintf("%.2fx", r.duration.Seconds()/h.duration.Seconds())
+		// How the time grows with the size: against the run of half and
+		// of a tenth of the targets, when those sizes ran.
+		growth := func(d int) string {
+			if h, _, ok := best(key{k.size / d, k.name}); ok && k.size > 0 && k.size%d == 0 {
+				return fmt.Sprintf("%.2fx", r.duration.Seconds()/h.duration.Seconds())
+			}
+			return "-"
 		}
 		var cpu time.Duration
 		var cliPeak, treePeak int64
@@ -205,8 +253,8 @@ func benchTable(results []benchStep) string {
 			}
 			cliPeak, treePeak = max(cliPeak, x.cliPeak), max(treePeak, x.treePeak)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d MB\t%d MB\t\n", k.size, k.name, r.calls, r.minimum, len(runs[k]),
-			fmtDuration(r.duration), fmtDuration(median), bound, ratio, half, fmtDuration(cpu), cliPeak>>20, treePeak>>20)
+		fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d MB\t%d MB\t\n", k.size, k.name, r.calls, r.minimum, len(runs[k]),
+			fmtDuration(r.duration), fmtDuration(median), bound, ratio, growth(2), growth(10), fmtDuration(cpu), cliPeak>>20, treePeak>>20)
 	}
 	_ = w.Flush()
 	return out.String()
@@ -262,7 +310,7 @@ resource "iotda_device_policy_binding" "fleet" {
 	run := func(name string, minimum, trips int, args ...string) benchStep {
 		srv.ResetCalls()
 		step := benchStep{size: size, name: name, minimum: minimum, trips: trips}
-		out, err := measureTerraform(tf, dir, cliConfig, &step, args...)
+		out, err := measureTerraform(tf, dir, cliConfig, profileEnv(b, size, name), &step, args...)
 		step.calls = srv.TotalCalls()
 		if err != nil {
 			b.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -293,7 +341,7 @@ resource "iotda_device_policy_binding" "fleet" {
 		run("destroy", refresh+pages(size)+binds+1, refreshTrips+(refreshTrips-1)+waves(binds)+1, "destroy", "-auto-approve", "-no-color"),
 	)
 	for _, s := range steps {
-		b.ReportMetric(float64(s.calls), strings.NewReplacer(" ", "_", "(", "", ")", "", "%", "pct").Replace(s.name)+"_calls")
+		b.ReportMetric(float64(s.calls), metricName(s.name)+"_calls")
 	}
 	return steps
 }
@@ -301,11 +349,13 @@ resource "iotda_device_policy_binding" "fleet" {
 // measureTerraform runs the CLI like runTerraform and records its wall
 // time, the peak resident memory of the CLI process (its VmHWM, sampled
 // until it exits) and the largest peak of the CLI and the processes it
-// waited for (the provider), from the rusage of its exit.
-func measureTerraform(tf, dir, cliConfig string, step *benchStep, args ...string) ([]byte, error) {
+// waited for (the provider), from the rusage of its exit. env is added to
+// the CLI's environment.
+func measureTerraform(tf, dir, cliConfig string, env []string, step *benchStep, args ...string) ([]byte, error) {
 	cmd := exec.Command(tf, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
+	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
