@@ -150,7 +150,7 @@ func TestPlanFromState(t *testing.T) {
 func TestListingCache(t *testing.T) {
 	c := listingCache{entries: map[listingKey]listing{}}
 	a, b := &iotda.Client{}, &iotda.Client{}
-	c.put(a, "p1", "device", []string{"d1", "d2"})
+	c.put(a, "p1", "device", []string{"d1", "d2"}, 2)
 	if _, ok := c.take(b, "p1", "device"); ok {
 		t.Fatal("another client's listing was used")
 	}
@@ -163,12 +163,22 @@ func TestListingCache(t *testing.T) {
 	if _, ok := c.take(a, "p1", "device"); ok {
 		t.Fatal("a listing was used twice")
 	}
-	c.put(a, "p2", "device", nil) // a policy with no targets: known to have none
+	c.put(a, "p2", "device", nil, 0) // a policy with no targets: known to have none
 	if got, ok := c.take(a, "p2", "device"); !ok || len(got) != 0 {
 		t.Fatalf("take = %v, %t; want an empty listing", got, ok)
 	}
 	c.entries[listingKey{a, "p1", "device"}] = listing{at: time.Now().Add(-recentListingAge - time.Second)}
 	if _, ok := c.take(a, "p1", "device"); ok {
 		t.Fatal("a listing older than recentListingAge was used")
+	}
+	// A large plan keeps its listing longer: the CLI carries its targets
+	// from the plan to the apply.
+	c.entries[listingKey{a, "p1", "device"}] = listing{at: time.Now().Add(-recentListingAge - time.Second), planned: 100000}
+	if _, ok := c.take(a, "p1", "device"); !ok {
+		t.Fatal("the listing of a plan of 100,000 targets expired after recentListingAge")
+	}
+	c.entries[listingKey{a, "p1", "device"}] = listing{at: time.Now().Add(-recentListingAge - 51*time.Second), planned: 100000}
+	if _, ok := c.take(a, "p1", "device"); ok {
+		t.Fatal("the listing of a plan of 100,000 targets was used after recentListingAge and 51 s")
 	}
 }

@@ -80,7 +80,7 @@ func Plan(ctx context.Context, c *iotda.Client, prior *Binding, next Binding, kn
 		case err != nil:
 			p.ListErr = err
 		default:
-			recent.put(c, next.PolicyID, next.TargetType, listed)
+			recent.put(c, next.PolicyID, next.TargetType, listed, len(next.Targets))
 			p.setUnbinds(why, listed, next, known)
 		}
 		return p
@@ -120,8 +120,15 @@ var recent = listingCache{entries: map[listingKey]listing{}}
 // recentListingAge is how old a kept listing may be when an apply uses it:
 // long enough for the step from planning a resource to applying it, short
 // enough that it never stands for a listing made before a user approved a
-// plan.
-const recentListingAge = 5 * time.Second
+// plan. The CLI takes that step in a time that grows with the targets the
+// plan carries and the listing found (seconds at 100,000 targets), so each
+// recentListingPerSecond of them add a second. (An apply plans each
+// resource again just before it applies it, and that plan lists again, so
+// a longer age never serves a listing from before an approval.)
+const (
+	recentListingAge       = 5 * time.Second
+	recentListingPerSecond = 2000
+)
 
 type listingKey struct {
 	client               *iotda.Client
@@ -129,8 +136,16 @@ type listingKey struct {
 }
 
 type listing struct {
-	ids []string
-	at  time.Time
+	ids     []string
+	at      time.Time
+	planned int // targets of the plan that made the listing
+}
+
+// expired reports whether the listing is too old for an apply to use at
+// now.
+func (l listing) expired(now time.Time) bool {
+	age := recentListingAge + time.Duration((l.planned+len(l.ids))/recentListingPerSecond)*time.Second
+	return now.Sub(l.at) > age
 }
 
 type listingCache struct {
@@ -138,16 +153,18 @@ type listingCache struct {
 	entries map[listingKey]listing
 }
 
-func (c *listingCache) put(client *iotda.Client, policyID, targetType string, ids []string) {
+// put keeps the listing ids that the plan of a binding with planned
+// targets made.
+func (c *listingCache) put(client *iotda.Client, policyID, targetType string, ids []string, planned int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
 	for k, l := range c.entries {
-		if now.Sub(l.at) > recentListingAge {
+		if l.expired(now) {
 			delete(c.entries, k)
 		}
 	}
-	c.entries[listingKey{client, policyID, targetType}] = listing{ids: slices.Clone(ids), at: now}
+	c.entries[listingKey{client, policyID, targetType}] = listing{ids: slices.Clone(ids), at: now, planned: planned}
 }
 
 // take returns the kept listing and forgets it; false when there is none
@@ -158,7 +175,7 @@ func (c *listingCache) take(client *iotda.Client, policyID, targetType string) (
 	k := listingKey{client, policyID, targetType}
 	l, ok := c.entries[k]
 	delete(c.entries, k)
-	if !ok || time.Since(l.at) > recentListingAge {
+	if !ok || l.expired(time.Now()) {
 		return nil, false
 	}
 	return l.ids, true
