@@ -2,10 +2,12 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 
@@ -101,6 +103,15 @@ func targetsExact(ids ...string) knownvalue.Check {
 		m[id] = knownvalue.StringExact("")
 	}
 	return knownvalue.MapExact(m)
+}
+
+// targetKeys returns the target ids of a targets map, sorted; none when it
+// is null or unknown.
+func targetKeys(m types.Map) []string {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m.Elements()))
 }
 
 func sorted(ids []string) []string {

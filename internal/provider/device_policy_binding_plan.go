@@ -26,13 +26,13 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan devicePolicyBindingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan, targets, diags := readBinding(ctx, req.Plan.Raw)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() || plan.PolicyID.IsUnknown() || plan.TargetType.IsUnknown() {
 		return
 	}
-	known := !plan.Targets.IsUnknown()
-	next := plan.binding(nil, nil)
+	known := targets.value.IsKnown()
+	next := plan.binding(targets.ids, nil, nil)
 	if req.State.Raw.IsNull() {
 		if known {
 			resp.Diagnostics.Append(setReplacement(ctx, resp.Private, &next)...)
@@ -43,7 +43,7 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 		renderPlanned(ctx, binding.Plan(ctx, r.client, nil, next, known), next, known, resp)
 		return
 	}
-	_, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
+	_, _, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

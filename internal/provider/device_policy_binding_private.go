@@ -42,18 +42,18 @@ type replacement struct {
 	Targets    []string `json:"targets"`
 }
 
-// priorBinding reads the model a state records, the binding's private
-// state, and the binding they describe together. The binding is the zero
-// one when diags holds an error.
-func priorBinding(ctx context.Context, state tfsdk.State, p privateState, diags *diag.Diagnostics) (devicePolicyBindingModel, bindingPrivate, binding.Binding) {
-	var m devicePolicyBindingModel
-	diags.Append(state.Get(ctx, &m)...)
+// priorBinding reads what a state records (see readBinding), the
+// binding's private state, and the binding they describe together. The
+// binding is the zero one when diags holds an error.
+func priorBinding(ctx context.Context, state tfsdk.State, p privateState, diags *diag.Diagnostics) (devicePolicyBindingModel, rawTargets, bindingPrivate, binding.Binding) {
+	m, targets, d := readBinding(ctx, state.Raw)
+	diags.Append(d...)
 	priv, d := getBindingPrivate(ctx, p)
 	diags.Append(d...)
 	if diags.HasError() {
-		return m, priv, binding.Binding{}
+		return m, targets, priv, binding.Binding{}
 	}
-	return m, priv, m.binding(priv.unsure, priv.outside)
+	return m, targets, priv, m.binding(targets.ids, priv.unsure, priv.outside)
 }
 
 func getBindingPrivate(ctx context.Context, p privateState) (bindingPrivate, diag.Diagnostics) {

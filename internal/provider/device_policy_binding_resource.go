@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -150,15 +148,15 @@ func (r *devicePolicyBindingResource) Configure(_ context.Context, req resource.
 	r.client = clientFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// binding maps the model, with the unsure and outside targets of its
-// private state, to what internal/binding works on. A null or unknown
-// targets map is no target.
-func (m devicePolicyBindingModel) binding(unsure, outside []string) binding.Binding {
+// binding maps the model, with its targets (see readBinding) and the
+// unsure and outside targets of its private state, to what
+// internal/binding works on.
+func (m devicePolicyBindingModel) binding(targets, unsure, outside []string) binding.Binding {
 	return binding.Binding{
 		PolicyID:   m.PolicyID.ValueString(),
 		TargetType: m.TargetType.ValueString(),
 		Exclusive:  m.exclusive(),
-		Targets:    targetKeys(m.Targets),
+		Targets:    targets,
 		Unsure:     unsure,
 		Outside:    outside,
 	}
@@ -168,12 +166,12 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	if !requireClient(r.client, "create", &resp.Diagnostics) {
 		return
 	}
-	var plan devicePolicyBindingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	plan, targets, diags := readBinding(ctx, req.Plan.Raw)
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	next := plan.binding(nil, nil)
+	next := plan.binding(targets.ids, nil, nil)
 	res := binding.Create(ctx, r.client, next)
 	logResult(ctx, "created device policy binding", next, res)
 	switch {
@@ -190,14 +188,13 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 		resp.Diagnostics.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res)+"\n\n"+partialCreateNote)
 	}
 	plan.ID = types.StringValue(bindingID(next.PolicyID, next.TargetType))
-	plan.Targets = targetsValue(res.Targets)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, plan, res.Targets, targets)...)
 	setBindingIdentity(ctx, resp.Identity, next.PolicyID, next.TargetType, &resp.Diagnostics)
 	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	state, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
+	state, targets, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -221,8 +218,7 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 	}
 	state.ID = types.StringValue(bindingID(prior.PolicyID, prior.TargetType))
 	state.Exclusive = types.BoolValue(prior.Exclusive)
-	state.Targets = targetsValue(now.Targets)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, state, now.Targets, targets)...)
 	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, now.Unsure, now.Outside)...)
 }
 
@@ -230,13 +226,13 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	if !requireClient(r.client, "update", &resp.Diagnostics) {
 		return
 	}
-	var plan devicePolicyBindingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	_, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
+	plan, targets, diags := readBinding(ctx, req.Plan.Raw)
+	resp.Diagnostics.Append(diags...)
+	_, _, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	next := plan.binding(nil, nil)
+	next := plan.binding(targets.ids, nil, nil)
 	res := binding.Update(ctx, r.client, prior, next)
 	logResult(ctx, "updated device policy binding", next, res)
 	switch {
@@ -251,8 +247,7 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 		resp.Diagnostics.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res))
 	}
 	plan.ID = types.StringValue(bindingID(next.PolicyID, next.TargetType))
-	plan.Targets = targetsValue(res.Targets)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, plan, res.Targets, targets)...)
 	setBindingIdentity(ctx, resp.Identity, next.PolicyID, next.TargetType, &resp.Diagnostics)
 	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
 	resp.Diagnostics.Append(setReplacement(ctx, resp.Private, nil)...)
@@ -266,7 +261,7 @@ func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.D
 	if !requireClient(r.client, "delete", &resp.Diagnostics) {
 		return
 	}
-	state, priv, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
+	state, targets, priv, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -277,8 +272,7 @@ func (r *devicePolicyBindingResource) Delete(ctx context.Context, req resource.D
 	}
 	resp.Diagnostics.AddError(bindingErrorSummary(res), bindingErrorDetail(prior, res))
 	// Keep in state what is still bound, so the next destroy finishes it.
-	state.Targets = targetsValue(res.Targets)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, state, res.Targets, targets)...)
 	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
 	resp.Diagnostics.Append(setReplacement(ctx, resp.Private, nil)...)
 }
@@ -361,15 +355,6 @@ func targetsValue(ids []string) types.Map {
 		elems[id] = types.StringValue("")
 	}
 	return types.MapValueMust(types.StringType, elems)
-}
-
-// targetKeys returns the target ids of a targets map, sorted; none when it
-// is null or unknown.
-func targetKeys(m types.Map) []string {
-	if m.IsNull() || m.IsUnknown() {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(m.Elements()))
 }
 
 // emptyTargetValues requires every value of the targets map to be "": the

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
@@ -208,5 +209,55 @@ func TestBindingStateAfterFailedDelete(t *testing.T) {
 				t.Fatalf("state keeps %d targets, the server has %d bound; want both %d", len(got), len(server), tc.stillBound)
 			}
 		})
+	}
+}
+
+func TestBindingRawState(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	NewDevicePolicyBindingResource().Schema(ctx, resource.SchemaRequest{}, &sr)
+	typ := sr.Schema.Type().TerraformType(ctx)
+	m := devicePolicyBindingModel{
+		ID: types.StringValue("p/device"), PolicyID: types.StringValue("p"),
+		TargetType: types.StringValue("device"), Exclusive: types.BoolValue(false),
+	}
+	raw, err := bindingState(ctx, typ, m, []string{"z", "a", "m"}, rawTargets{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, targets, diags := readBinding(ctx, raw)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if !got.ID.Equal(m.ID) || !got.PolicyID.Equal(m.PolicyID) || !got.TargetType.Equal(m.TargetType) || !got.Exclusive.Equal(m.Exclusive) ||
+		!slices.Equal(targets.ids, []string{"a", "m", "z"}) || !targets.known() {
+		t.Fatalf("read back %+v with targets %v", got, targets.ids)
+	}
+	// The same ids in another order keep the map; other ids make a new one.
+	for _, ids := range [][]string{{"m", "z", "a"}, {"a", "b"}, {}} {
+		raw, err := bindingState(ctx, typ, m, ids, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, again, _ := readBinding(ctx, raw)
+		if !slices.Equal(again.ids, sorted(ids)) || !again.known() {
+			t.Fatalf("%v: state holds %v", ids, again.ids)
+		}
+	}
+	// Null and unknown targets: no ids, and not known.
+	for _, v := range []tftypes.Value{
+		tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, nil),
+		tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, tftypes.UnknownValue),
+	} {
+		var attrs map[string]tftypes.Value
+		if err := raw.As(&attrs); err != nil {
+			t.Fatal(err)
+		}
+		attrs["targets"] = v
+		_, targets, diags := readBinding(ctx, tftypes.NewValue(typ, attrs))
+		if diags.HasError() || targets.known() || len(targets.ids) != 0 {
+			t.Fatalf("%v: targets %v known %v (%v)", v, targets.ids, targets.known(), diags)
+		}
 	}
 }

@@ -265,15 +265,3 @@ func TestTargetsMap(t *testing.T) {
 		}
 	}
 }
-
-func TestTargetKeys(t *testing.T) {
-	t.Parallel()
-	if got := targetKeys(targetsValue([]string{"z", "a", "m"})); !slices.Equal(got, []string{"a", "m", "z"}) {
-		t.Fatalf("keys %v", got)
-	}
-	for _, m := range []types.Map{types.MapNull(types.StringType), types.MapUnknown(types.StringType), types.MapValueMust(types.StringType, map[string]attr.Value{})} {
-		if got := targetKeys(m); len(got) != 0 {
-			t.Fatalf("%v: keys %v", m, got)
-		}
-	}
-}

@@ -65,7 +65,9 @@ func (f *targetsFunction) Run(ctx context.Context, req function.RunRequest, resp
 		resp.Error = function.NewArgumentFuncError(0, err.Error())
 		return
 	}
-	resp.Error = resp.Result.Set(ctx, out)
+	// The map is of the declared return type already: Result.Set would
+	// convert it to Terraform's types and back, per id.
+	resp.Result = function.NewResultData(out)
 }
 
 // targetsMap keys the ids, refusing anything but strings, and duplicates,
