@@ -147,13 +147,34 @@ func (a *accTarget) onMock(reason string, f func(srv *mock.TestServer)) {
 	f(a.srv)
 }
 
+// hideSettings hides settings of the instance from the providers the
+// target serves, for tests of what the provider does without them.
+func (a *accTarget) hideSettings(names ...string) {
+	getenv := a.getenv
+	a.getenv = func(name string) string {
+		if slices.Contains(names, name) {
+			return ""
+		}
+		return getenv(name)
+	}
+}
+
+// endpoint is the URL of the API: the mock's, or the instance's.
+func (a *accTarget) endpoint() string { return a.client.Endpoint() }
+
 // factories serve a provider whose client the target counts; on the mock
 // it waits only milliseconds between retries, so that tests of injected
 // faults stay fast.
 func (a *accTarget) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return a.serve(func() *iotdaProvider { return a.provider() })
+}
+
+// serve serves the providers newProvider makes, a new one each time the
+// CLI starts the provider.
+func (a *accTarget) serve(newProvider func() *iotdaProvider) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"iotda": func() (tfprotov6.ProviderServer, error) {
-			return providerserver.NewProtocol6WithError(a.provider())()
+			return providerserver.NewProtocol6WithError(newProvider())()
 		},
 	}
 }
@@ -257,6 +278,16 @@ func (a *accTarget) createPolicy(name, appID string, statements ...iotda.Stateme
 	p, err := a.client.CreatePolicy(context.Background(), iotda.CreatePolicyRequest{PolicyName: a.name(name), AppID: appID, Statement: statements})
 	if err != nil {
 		a.t.Fatalf("creating policy %s: %v", name, err)
+	}
+	return *p
+}
+
+// policy reads a policy out of band.
+func (a *accTarget) policy(policyID string) iotda.Policy {
+	a.t.Helper()
+	p, err := a.client.GetPolicy(context.Background(), policyID)
+	if err != nil {
+		a.t.Fatalf("reading policy %s: %v", policyID, err)
 	}
 	return *p
 }

@@ -194,9 +194,6 @@ resource "iotda_device_policy" "test" {
 `, a.name("fleet")) + bindingBlock(ids)
 }
 
-// deviceIDs are n device ids to bind: made up on the mock, the first n of
-// IOTDA_ACC_DEVICE_IDS on a real instance, where devices must exist. It
-
 // outOfBandPolicies makes three policies as another user of the API would:
 // two in the first resource space (one of them with an IoTDA variable and
 // its DENY statement first), one in the second.

@@ -83,7 +83,7 @@ type workspace struct {
 	tf        string
 	cliConfig string
 	dir       string
-	// target is where the configurations of configure go (nil for write).
+	// target is where the configurations of configure go.
 	target *accTarget
 	// env is the environment of the CLI and so of the provider it starts.
 	env []string
@@ -117,14 +117,6 @@ func (w *workspace) configure(body string, providerLines ...string) {
 	w.t.Helper()
 	config := requiredProviders + w.target.providerBlock(providerLines...) + body
 	if err := os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(config), 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-// write replaces the configuration with the provider block for srv and body.
-func (w *workspace) write(srv *mock.TestServer, body string) {
-	w.t.Helper()
-	if err := os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(requiredProviders+providerBlock(srv)+body), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
 }

@@ -84,9 +84,10 @@ func TestAccCompareFunction(t *testing.T) {
 		}
 		outputs += fmt.Sprintf("output %q {\n  value = provider::iotda::compare(%s, %s)\n}\n", name, before, after)
 	}
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config: compareStatements + outputs,
@@ -195,4 +196,6 @@ output "x" {
 			},
 		},
 	})
+	// A function is the provider's own work.
+	a.expectNoCalls(t)
 }

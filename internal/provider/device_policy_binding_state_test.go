@@ -91,7 +91,7 @@ func TestBindingStateAfterFailures(t *testing.T) {
 			t.Run(fmt.Sprintf("%s, exclusive=%t", name, exclusive), func(t *testing.T) {
 				t.Parallel()
 				srv := mock.NewTestServer(t, mock.Config{})
-				p := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+				p := createPolicy(t, srv, "fleet", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 				if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, prior...); err != nil {
 					t.Fatal(err)
 				}
@@ -164,7 +164,7 @@ func TestBindingStateAfterFailedDelete(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := mock.NewTestServer(t, mock.Config{})
-			p := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+			p := createPolicy(t, srv, "fleet", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 			for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
 				if _, err := srv.Bind("", p.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
 					t.Fatal(err)

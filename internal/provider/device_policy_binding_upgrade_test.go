@@ -81,7 +81,7 @@ func TestBindingStateUpgradeWithCLI(t *testing.T) {
 	tf := terraformCLI(t)
 	cliConfig := devOverridesConfig(t)
 	srv := mock.NewTestServer(t, mock.Config{})
-	policy := createPolicy(t, srv, "fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/up"))
+	policy := createPolicy(t, srv, "fleet", apiStatement(iotda.EffectAllow, publishOnly, "topic:/up"))
 	ids := deviceIDs(0, 300)
 	for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
 		if _, err := srv.Bind("", policy.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {

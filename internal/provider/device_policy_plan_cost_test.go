@@ -49,25 +49,31 @@ func wildcardStatements(letters string, shift int) []fleetStatement {
 // here).
 func TestAccDevicePolicy_wildcardPlans(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	w := newWorkspace(t)
+	a := newAccTarget(t)
+	w := a.workspace()
 	statements := wildcardStatements("a", 0)
-	w.write(srv, fleetPolicy("wildcards", "", statements...))
+	w.configure(fleetPolicy(a.name("wildcards"), "", statements...))
 	expectWarnings(t, "create", w.planWarnings(), nil, nil)
 	w.apply()
 	expectWarnings(t, "unchanged", w.planWarnings(), nil, nil)
 	w.run("plan", "-detailed-exitcode")
 
 	slices.Reverse(statements)
-	w.write(srv, fleetPolicy("wildcards", "", statements...))
+	w.configure(fleetPolicy(a.name("wildcards"), "", statements...))
 	expectWarnings(t, "reordered", w.planWarnings(), nil, nil)
 	w.run("plan", "-detailed-exitcode")
+	before := a.policy(a.onlyPolicyID())
 	w.apply()
-	if writes := srv.Calls(mock.OpUpdate); writes != 0 {
-		t.Fatalf("the reordering sent %d updates", writes)
+	if after := a.policy(before.PolicyID); after.UpdateTime != before.UpdateTime {
+		t.Fatalf("the reordering updated the policy at %s", after.UpdateTime)
 	}
+	a.onMock(cliCallsReason, func(srv *mock.TestServer) {
+		if writes := srv.Calls(mock.OpUpdate); writes != 0 {
+			t.Fatalf("the reordering sent %d updates", writes)
+		}
+	})
 
-	w.write(srv, fleetPolicy("wildcards", "", wildcardStatements("ab", 1)...))
+	w.configure(fleetPolicy(a.name("wildcards"), "", wildcardStatements("ab", 1)...))
 	w.run("plan")
 }
 
@@ -75,22 +81,22 @@ func TestAccDevicePolicy_wildcardPlans(t *testing.T) {
 // actions and resources in another order inside them, plan no change.
 func TestAccDevicePolicy_reorderIsNoChange(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	w := newWorkspace(t)
-	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware, ownDown))
+	a := newAccTarget(t)
+	w := a.workspace()
+	w.configure(fleetPolicy(a.name("fleet"), "", ownUp, noFirmware, ownDown))
 	w.apply()
-	w.write(srv, fleetPolicy("fleet", "", ownDown, noFirmware,
+	w.configure(fleetPolicy(a.name("fleet"), "", ownDown, noFirmware,
 		fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/fleet/*", "topic:/v1/devices/$${devices.deviceId}/up"}}))
 	expectWarnings(t, "reordered", w.planWarnings(), nil, nil)
 	w.run("plan", "-detailed-exitcode")
 	// A rename with a reordering updates the name only, statements in the
 	// order of the state.
-	w.write(srv, fleetPolicy("fleet-renamed", "", noFirmware, ownDown, ownUp))
+	w.configure(fleetPolicy(a.name("fleet-renamed"), "", noFirmware, ownDown, ownUp))
 	expectWarnings(t, "renamed", w.planWarnings(), nil, nil)
 	w.apply()
 	w.run("plan", "-detailed-exitcode")
-	got := srv.Policies("")[0]
-	if got.PolicyName != "fleet-renamed" || got.Statement[0].Effect != "ALLOW" || got.Statement[1].Effect != "DENY" {
+	got := a.policy(a.onlyPolicyID())
+	if got.PolicyName != a.name("fleet-renamed") || got.Statement[0].Effect != "ALLOW" || got.Statement[1].Effect != "DENY" {
 		t.Fatalf("after the rename the policy is %+v", got)
 	}
 }

@@ -3,8 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -31,9 +29,17 @@ func TestAccDevicePolicy_lifecycle(t *testing.T) {
 	t.Parallel()
 	a := newAccTarget(t)
 	var defaultApp knownvalue.Check = knownvalue.NotNull()
-	otherApp := os.Getenv("IOTDA_ACC_APP_ID")
-	if !a.real() {
-		defaultApp, otherApp = knownvalue.StringExact(a.srv.DefaultAppID("")), "factory-space"
+	a.onMock("knows the id of the default resource space", func(srv *mock.TestServer) {
+		defaultApp = knownvalue.StringExact(srv.DefaultAppID(""))
+	})
+	// The move to another resource space needs one the instance names.
+	otherApp := ""
+	if a.real() {
+		if spaces := realList(realObjectsEnv[iotda.TargetTypeApp]); len(spaces) > 0 {
+			otherApp = spaces[0]
+		}
+	} else {
+		otherApp = a.apps(1)[0]
 	}
 	steps := []resource.TestStep{
 		{
@@ -69,7 +75,7 @@ func TestAccDevicePolicy_lifecycle(t *testing.T) {
 		},
 	}
 	if otherApp == "" {
-		t.Log("left out on a real instance without IOTDA_ACC_APP_ID: the move to another resource space")
+		t.Logf("left out on an instance whose %s names no resource space: the move to another one", realObjectsEnv[iotda.TargetTypeApp])
 	} else {
 		steps = append(steps,
 			resource.TestStep{
@@ -99,32 +105,43 @@ func TestAccDevicePolicy_lifecycle(t *testing.T) {
 // actions and resources never becomes a diff.
 func TestAccDevicePolicy_unorderedSets(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
+	config := a.policyConfig("order", "", "topic:/z", "topic:/a", "topic:/m")
+	var reversed []iotda.Statement
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
-			{Config: policyConfig(srv, "order", "topic:/z", "topic:/a", "topic:/m")},
+			{Config: config},
 			{
 				PreConfig: func() {
 					// Another client rewrites the policy with the same content in another order.
-					p := srv.Policies("")[0]
-					for i := range p.Statement {
-						s := p.Statement[i]
-						for l, r := 0, len(s.Resources)-1; l < r; l, r = l+1, r-1 {
-							s.Resources[l], s.Resources[r] = s.Resources[r], s.Resources[l]
-						}
-						for l, r := 0, len(s.Actions)-1; l < r; l, r = l+1, r-1 {
-							s.Actions[l], s.Actions[r] = s.Actions[r], s.Actions[l]
-						}
-					}
-					slices.Reverse(p.Statement)
-					if _, err := srv.UpdatePolicy("", p.PolicyID, mock.UpdatePolicyRequest{Statement: p.Statement}); err != nil {
+					p, err := a.client.GetPolicy(context.Background(), a.onlyPolicyID())
+					if err != nil {
 						t.Fatal(err)
 					}
+					for _, s := range p.Statement {
+						slices.Reverse(s.Resources)
+						slices.Reverse(s.Actions)
+					}
+					slices.Reverse(p.Statement)
+					reversed = p.Statement
+					a.updatePolicy(p.PolicyID, iotda.UpdatePolicyRequest{Statement: reversed})
 				},
-				Config: policyConfig(srv, "order", "topic:/z", "topic:/a", "topic:/m"),
+				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				// The API keeps the other order: the plan above compared it.
+				Check: func(*terraform.State) error {
+					p, err := a.client.GetPolicy(context.Background(), a.onlyPolicyID())
+					if err != nil {
+						return err
+					}
+					if !reflect.DeepEqual(p.Statement, reversed) {
+						return fmt.Errorf("the API holds %+v, not the reordered %+v", p.Statement, reversed)
+					}
+					return nil
 				},
 			},
 		},
@@ -201,19 +218,20 @@ func TestAccDevicePolicy_driftChanged(t *testing.T) {
 // written with $${...} in HCL.
 func TestAccDevicePolicy_variables(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	config := providerBlock(srv) + `
+	a := newAccTarget(t)
+	config := a.providerBlock() + fmt.Sprintf(`
 resource "iotda_device_policy" "test" {
-  policy_name = "own-topics"
+  policy_name = %q
   statement {
     effect    = "ALLOW"
     actions   = ["iotda:devices:publish"]
     resources = ["topic:/v1/$${devices.deviceId}/up", "topic:/v1/$${devices.productId}/$${devices.clientId}/*"]
   }
 }
-`
+`, a.name("own-topics"))
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -222,7 +240,11 @@ resource "iotda_device_policy" "test" {
 						stringSetExact("topic:/v1/${devices.deviceId}/up", "topic:/v1/${devices.productId}/${devices.clientId}/*")),
 				},
 				Check: func(*terraform.State) error {
-					got := srv.Policies("")[0].Statement[0].Resources
+					p, err := a.client.GetPolicy(context.Background(), a.onlyPolicyID())
+					if err != nil {
+						return err
+					}
+					got := p.Statement[0].Resources
 					if !strings.Contains(strings.Join(got, " "), "topic:/v1/${devices.deviceId}/up") {
 						return fmt.Errorf("the API received %q", got)
 					}
@@ -239,33 +261,36 @@ resource "iotda_device_policy" "test" {
 
 func TestAccDevicePolicy_quota(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	for i := range iotda.MaxPoliciesPerInstance {
-		_, err := srv.CreatePolicy("", mock.CreatePolicyRequest{
-			PolicyName: fmt.Sprintf("existing-%02d", i),
-			Statement:  []mock.Statement{{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	a := newAccTarget(t)
+	// Fill the instance: what it already holds counts too.
+	all, err := a.client.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	for i := len(all); i < iotda.MaxPoliciesPerInstance; i++ {
+		a.createPolicy(fmt.Sprintf("existing-%02d", i), "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	}
+	status := `HTTP \d{3}`
+	a.onMock("answers a create over the quota with HTTP 400, a status the API reference does not give", func(*mock.TestServer) {
+		status = `HTTP 400`
+	})
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
-				PreConfig:   srv.ResetCalls,
-				Config:      policyConfig(srv, "the-51st", "topic:/a"),
-				ExpectError: expectError(`Unable to Create Device Policy.*"the-51st".*HTTP 400.*already holds 50 device policies.*at most 50`),
+				PreConfig:   a.resetCalls,
+				Config:      a.policyConfig("the-51st", "", "topic:/a"),
+				ExpectError: expectError(`Unable to Create Device Policy.*"` + a.name("the-51st") + `".*` + status + `.*already holds 50 device policies.*at most 50`),
 			},
 			{
 				// The create, a listing of the policies of that name (none),
 				// then one of every policy, to count them.
 				PreConfig: func() {
-					if create, list, total := srv.Calls(mock.OpCreate), srv.Calls(mock.OpList), srv.TotalCalls(); create != 1 || list != 2 || total != 3 {
+					if create, list, total := a.callsTo(iotda.OpCreate), a.callsTo(iotda.OpList), a.totalCalls(); create != 1 || list != 2 || total != 3 {
 						t.Errorf("%d calls (%d creates, %d listings), want 3 (1 and 2)", total, create, list)
 					}
 				},
-				Config: providerBlock(srv),
+				Config: a.providerBlock(),
 			},
 		},
 	})
@@ -273,13 +298,16 @@ func TestAccDevicePolicy_quota(t *testing.T) {
 
 func TestAccDevicePolicy_wrongCredentials(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
+	if a.getenv("HW_ACCESS_KEY") == "" && a.getenv("HUAWEICLOUD_SDK_AK") == "" && a.real() {
+		t.Skip("the instance is reached with a token, not an access key whose secret key could be wrong")
+	}
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			Config: providerBlockWith(srv, "not-the-secret-key", "") + `
+			Config: a.providerBlock(`secret_key = "not-the-secret-key"`) + `
 resource "iotda_device_policy" "test" {
-  policy_name = "p"
+  policy_name = "` + a.name("p") + `"
   statement {
     effect    = "ALLOW"
     actions   = ["iotda:devices:publish"]
@@ -342,30 +370,31 @@ func TestDevicePolicyImportStateRefusesBadIDs(t *testing.T) {
 
 func TestAccDevicePolicy_importInvalidID(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			Config:        policyConfig(srv, "p", "topic:/a"),
+			Config:        a.policyConfig("p", "", "topic:/a"),
 			ResourceName:  policyAddr,
 			ImportState:   true,
 			ImportStateId: "not-a-policy-id",
 			ExpectError:   expectError(`Invalid Import ID.*24 lower-case hexadecimal`),
 		}},
 	})
+	a.expectNoCalls(t)
 }
 
 // TestAccDevicePolicy_validation has one plan-time error per rule of the
 // API that a configuration can break.
 func TestAccDevicePolicy_validation(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	statement := func(effect, actions, resources string) string {
 		return fmt.Sprintf("statement {\n effect = %q\n actions = [%s]\n resources = [%s]\n}\n", effect, actions, resources)
 	}
 	ok := statement("ALLOW", `"iotda:devices:publish"`, `"topic:/a"`)
 	policy := func(attrs, statements string) string {
-		return providerBlock(srv) + fmt.Sprintf("resource \"iotda_device_policy\" \"test\" {\n%s\n%s}\n", attrs, statements)
+		return a.providerBlock() + fmt.Sprintf("resource \"iotda_device_policy\" \"test\" {\n%s\n%s}\n", attrs, statements)
 	}
 	many := func(n int, f func(i int) string) string {
 		parts := make([]string, n)
@@ -374,7 +403,7 @@ func TestAccDevicePolicy_validation(t *testing.T) {
 		}
 		return strings.Join(parts, ", ")
 	}
-	testPlanErrors(t, srv, []planErrorCase{
+	a.testPlanErrors([]planErrorCase{
 		{policy(`policy_name = ""`, ok), `policy_name string length must be between 1 and 128`},
 		{policy(fmt.Sprintf("policy_name = %q", strings.Repeat("a", 129)), ok), `policy_name string length must be between 1 and 128`},
 		{policy(`policy_name = "my policy"`, ok), `policy_name.*only letters, digits, "_" and "-"`},
@@ -397,163 +426,4 @@ func TestAccDevicePolicy_validation(t *testing.T) {
 		{policy(`policy_name = "p"`, statement("ALLOW", `"iotda:devices:publish"`, fmt.Sprintf("%q", "topic:/"+strings.Repeat("a", 128)))), `129 bytes long; topics are at most 128 bytes`},
 		{policy(`policy_name = "p"`, strings.Repeat(statement("ALLOW", `"iotda:devices:publish"`, many(10, func(i int) string { return fmt.Sprintf("%q", fmt.Sprintf("topic:/%d/%s", i, strings.Repeat("x", 120))) })), 10)), `Device Policy Too Large.*at most 10240 bytes`},
 	})
-}
-
-// TestAccDevicePolicy_createLostAnswer: a create whose answer is lost is
-// resolved by a listing. Nothing created: the create is sent again and the
-// apply succeeds. Created with the planned statements: the policy is
-// recorded in state (the next plan is empty and destroy removes it).
-func TestAccDevicePolicy_createLostAnswer(t *testing.T) {
-	t.Parallel()
-	for name, fault := range map[string]mock.Fault{
-		"503 before acting":    {Status: http.StatusServiceUnavailable},
-		"503 after acting":     {Status: http.StatusServiceUnavailable, AfterAction: true},
-		"dropped after acting": {Drop: true, AfterAction: true},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv := mock.NewTestServer(t, mock.Config{})
-			wantCreates := 1
-			if !fault.AfterAction {
-				wantCreates = 2
-			}
-			resource.UnitTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProviderFactories,
-				CheckDestroy:             checkNoPolicies(srv),
-				Steps: []resource.TestStep{{
-					PreConfig: func() { srv.InjectFault(mock.OpCreate, fault) },
-					Config:    policyConfig(srv, "maybe", "topic:/a"),
-					Check: resource.ComposeTestCheckFunc(
-						func(*terraform.State) error {
-							if n := srv.Calls(mock.OpCreate); n != wantCreates {
-								return fmt.Errorf("%d create calls, want %d", n, wantCreates)
-							}
-							if n := len(srv.Policies("")); n != 1 {
-								return fmt.Errorf("%d policies, want 1", n)
-							}
-							return nil
-						},
-						func(s *terraform.State) error {
-							if id := s.RootModule().Resources[policyAddr].Primary.ID; id != srv.Policies("")[0].PolicyID {
-								return fmt.Errorf("state records %s, the server holds %s", id, srv.Policies("")[0].PolicyID)
-							}
-							return nil
-						},
-					),
-				}},
-			})
-		})
-	}
-}
-
-// TestAccDevicePolicy_createLostAnswerUnresolved: when the listing cannot
-// settle what a lost create did, the error says how to find and import the
-// policy; the next apply, refused because the name is taken, names the
-// policy and gives the import command with its id; the import then brings
-// it under Terraform with an empty plan.
-func TestAccDevicePolicy_createLostAnswerUnresolved(t *testing.T) {
-	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	config := policyConfig(srv, "maybe", "topic:/a")
-	policyID := func() string {
-		if p := srv.Policies(""); len(p) == 1 {
-			return p[0].PolicyID
-		}
-		return "no single policy"
-	}
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy:             checkNoPolicies(srv),
-		Steps: []resource.TestStep{
-			{
-				PreConfig: func() {
-					srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true})
-					srv.InjectFault(mock.OpList, mock.Fault{Status: http.StatusServiceUnavailable, Count: 3})
-				},
-				Config:      config,
-				ExpectError: expectError(`HTTP 503.*IoTDA may have created the policy, and the listing that would show it failed too.*named "maybe".*terraform import <address of this resource> <policy id>`),
-			},
-			{
-				PreConfig:   srv.ClearFaults,
-				Config:      config,
-				ExpectError: regexp.MustCompile(`(?s)HTTP 400.*already exists.*terraform import <address of this resource>\s+[0-9a-f]{24}`),
-			},
-			{
-				Config:             config,
-				ResourceName:       policyAddr,
-				ImportState:        true,
-				ImportStateIdFunc:  func(*terraform.State) (string, error) { return policyID(), nil },
-				ImportStatePersist: true,
-			},
-			{
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-			},
-		},
-	})
-}
-
-// TestAccDevicePolicy_createLostAnswerOtherPolicy: the listing after a lost
-// answer finds a policy of that name that is not this one (another resource
-// space, other statements): nothing is adopted and the error names it with
-// its import command.
-func TestAccDevicePolicy_createLostAnswerOtherPolicy(t *testing.T) {
-	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	other := createPolicy(t, srv, "maybe", "space-2", apiStatement(iotda.EffectDeny, publishOnly, "topic:/x"))
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps: []resource.TestStep{{
-			PreConfig:   func() { srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable}) },
-			Config:      policyConfig(srv, "maybe", "topic:/a"),
-			ExpectError: expectError(`may have created the policy.*cannot tell which policy is this one.*` + other.PolicyID + `.*terraform import <address of this resource> ` + other.PolicyID),
-		}},
-	})
-	if n := srv.Calls(mock.OpCreate); n != 1 {
-		t.Errorf("%d create calls, want 1 (no proof that nothing was created)", n)
-	}
-}
-
-// TestDevicePolicyCreate_foundWarning calls Create directly to read the
-// warning that says a policy found after a lost answer is now in state.
-func TestDevicePolicyCreate_foundWarning(t *testing.T) {
-	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	client, err := iotda.New(iotda.Config{
-		Endpoint: srv.URL, ProjectID: mock.TestProjectID,
-		Credentials: iotda.Credentials{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	r := &devicePolicyResource{client: client}
-	var schemaResp fwresource.SchemaResponse
-	r.Schema(ctx, fwresource.SchemaRequest{}, &schemaResp)
-	plan := tfsdk.Plan{Schema: schemaResp.Schema}
-	model := devicePolicyModel{
-		ID: types.StringUnknown(), PolicyName: types.StringValue("maybe"), AppID: types.StringUnknown(),
-		CreateTime: types.StringUnknown(), UpdateTime: types.StringUnknown(),
-		Statement: []statementModel{{Effect: types.StringValue("ALLOW"), Actions: stringSet([]string{iotda.ActionPublish}), Resources: stringSet([]string{"topic:/a"})}},
-	}
-	if d := plan.Set(ctx, model); d.HasError() {
-		t.Fatal(d)
-	}
-	srv.InjectFault(mock.OpCreate, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true})
-	resp := fwresource.CreateResponse{State: tfsdk.State{Schema: schemaResp.Schema, Raw: plan.Raw}}
-	r.Create(ctx, fwresource.CreateRequest{Plan: plan}, &resp)
-	if resp.Diagnostics.HasError() {
-		t.Fatal(resp.Diagnostics)
-	}
-	warnings := resp.Diagnostics.Warnings()
-	id := srv.Policies("")[0].PolicyID
-	if len(warnings) != 1 || warnings[0].Summary() != "Device Policy Found After a Lost Answer" || !strings.Contains(warnings[0].Detail(), id) {
-		t.Fatalf("warnings %v, want one naming %s", warnings, id)
-	}
-	var got devicePolicyModel
-	if d := resp.State.Get(ctx, &got); d.HasError() || got.ID.ValueString() != id {
-		t.Fatalf("state records %q (%v), want %s", got.ID.ValueString(), d, id)
-	}
 }

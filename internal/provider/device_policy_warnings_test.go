@@ -59,6 +59,11 @@ func fleetPolicy(name, appID string, statements ...fleetStatement) string {
 	return b.String()
 }
 
+// cliCallsReason is why a test of a CLI workspace counts calls on the mock
+// only: the provider the CLI starts is a process of its own, whose client
+// the target cannot count.
+const cliCallsReason = "counts the calls of the provider the CLI started, a process of its own"
+
 var (
 	ownUp        = fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/devices/$${devices.deviceId}/up", "topic:/v1/fleet/*"}}
 	noFirmware   = fleetStatement{"DENY", bothActions, []string{"topic:/v1/fleet/firmware/*"}}
@@ -75,42 +80,43 @@ var (
 // example topics, otherwise; each warning once.
 func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	w := newWorkspace(t)
+	a := newAccTarget(t)
+	w := a.workspace()
+	fleet, renamed := a.name("fleet"), a.name("fleet-renamed")
 	steps := []struct {
 		name    string
 		config  string
 		want    []string
 		details map[string][]string
 	}{
-		{name: "create", config: fleetPolicy("fleet", "", ownUp, noFirmware, ownDown)},
-		{name: "reordering", config: fleetPolicy("fleet", "", ownDown, noFirmware,
+		{name: "create", config: fleetPolicy(fleet, "", ownUp, noFirmware, ownDown)},
+		{name: "reordering", config: fleetPolicy(fleet, "", ownDown, noFirmware,
 			fleetStatement{"ALLOW", []string{"iotda:devices:publish"}, []string{"topic:/v1/fleet/*", "topic:/v1/devices/$${devices.deviceId}/up"}})},
-		{name: "rename", config: fleetPolicy("fleet-renamed", "", ownDown, noFirmware, ownUp)},
-		{name: "statement added", config: fleetPolicy("fleet-renamed", "", ownDown, noFirmware, ownUp, broadcast),
+		{name: "rename", config: fleetPolicy(renamed, "", ownDown, noFirmware, ownUp)},
+		{name: "statement added", config: fleetPolicy(renamed, "", ownDown, noFirmware, ownUp, broadcast),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
-				`("fleet-renamed") publish or subscribe to topics they could not before`,
+				`("` + renamed + `") publish or subscribe to topics they could not before`,
 				`subscribe to "/v1/broadcast" for every device (statement[3] of the planned policy, resource "topic:/v1/broadcast")`,
 				"provider::iotda::compare",
 			}}},
-		{name: "deny removed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast),
+		{name: "deny removed", config: fleetPolicy(renamed, "", ownDown, ownUp, broadcast),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
 				`publish to "/v1/fleet/firmware/x"`, `(statement[1] of the planned policy, resource "topic:/v1/fleet/*")`,
 			}}},
-		{name: "deny added back", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware),
+		{name: "deny added back", config: fleetPolicy(renamed, "", ownDown, ownUp, broadcast, noFirmware),
 			want: []string{warnNarrows}, details: map[string][]string{warnNarrows: {
 				"This change takes access away from the devices bound to",
 				`publish to "/v1/fleet/firmware/x"`, `(statement[1] of the current policy, resource "topic:/v1/fleet/*")`,
 			}}},
-		{name: "variable replaced by a wildcard", config: fleetPolicy("fleet-renamed", "", ownDown, ownUpAnyFor, broadcast, noFirmware),
+		{name: "variable replaced by a wildcard", config: fleetPolicy(renamed, "", ownDown, ownUpAnyFor, broadcast, noFirmware),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
 				`publish to "/v1/devices/x/up" for a device with device_id "device-1" (statement[1] of the planned policy, resource "topic:/v1/devices/*/up")`,
 			}}},
-		{name: "wildcard widened", config: fleetPolicy("fleet-renamed", "", ownDown, allUp, broadcast, noFirmware),
+		{name: "wildcard widened", config: fleetPolicy(renamed, "", ownDown, allUp, broadcast, noFirmware),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
 				`publish to "x" for every device (statement[1] of the planned policy, resource "topic:*")`,
 			}}},
-		{name: "widened and narrowed", config: fleetPolicy("fleet-renamed", "", ownDown, ownUp, broadcast, noFirmware, subscribeAll),
+		{name: "widened and narrowed", config: fleetPolicy(renamed, "", ownDown, ownUp, broadcast, noFirmware, subscribeAll),
 			want: []string{warnWidens}, details: map[string][]string{warnWidens: {
 				`subscribe to "x" for every device (statement[4] of the planned policy, resource "topic:*")`,
 				"It also takes access away:", `publish to "x" for every device (statement[1] of the current policy, resource "topic:*")`,
@@ -118,7 +124,7 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 			}}},
 	}
 	for _, step := range steps {
-		w.write(srv, step.config)
+		w.configure(step.config)
 		// The targets are counted only for a warning (nothing is bound
 		// here): a reordering or a rename makes no call but the refresh.
 		wantCounts := 0
@@ -126,14 +132,19 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 			wantCounts = 1
 			step.details[summary] = append(step.details[summary], "No device, product or resource space is bound to the policy now")
 		}
-		srv.ResetCalls()
+		a.onMock(cliCallsReason, func(srv *mock.TestServer) { srv.ResetCalls() })
 		expectWarnings(t, step.name, w.planWarnings(), step.want, step.details)
-		if got := srv.Calls(mock.OpListTargets); got != wantCounts {
-			t.Errorf("%s: the plan listed targets %d times, want %d", step.name, got, wantCounts)
-		}
+		a.onMock(cliCallsReason, func(srv *mock.TestServer) {
+			if got := srv.Calls(mock.OpListTargets); got != wantCounts {
+				t.Errorf("%s: the plan listed targets %d times, want %d", step.name, got, wantCounts)
+			}
+		})
 		w.apply()
 	}
 	w.run("destroy", "-auto-approve")
+	if err := a.checkNoPolicies(nil); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestAccDevicePolicy_accessChangeBlastRadius: the widening and narrowing
@@ -142,18 +153,19 @@ func TestAccDevicePolicy_accessChangeWarnings(t *testing.T) {
 // per type) for 100,000 targets, so a large fleet does not slow the plan.
 func TestAccDevicePolicy_accessChangeBlastRadius(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	w := newWorkspace(t)
-	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware))
+	a := newAccTarget(t)
+	srv := a.requireMock("binds 100,000 devices, more than an instance names, and counts the calls of the provider the CLI started, a process of its own")
+	w := a.workspace()
+	w.configure(fleetPolicy(a.name("fleet"), "", ownUp, noFirmware))
 	w.apply()
-	policyID := srv.Policies("")[0].PolicyID
+	policyID := a.onlyPolicyID()
 	devices := make([]string, 100_000)
 	for i := range devices {
 		devices[i] = fmt.Sprintf("sensor-%06d", i+1)
 	}
 	bindTargets(t, srv, policyID, "device", devices[:40]...)
 
-	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware, broadcast))
+	w.configure(fleetPolicy(a.name("fleet"), "", ownUp, noFirmware, broadcast))
 	srv.ResetCalls()
 	expectWarnings(t, "widen, 40 devices", w.planWarnings(), []string{warnWidens}, map[string][]string{warnWidens: {
 		`subscribe to "/v1/broadcast"`,
@@ -166,7 +178,7 @@ func TestAccDevicePolicy_accessChangeBlastRadius(t *testing.T) {
 	w.apply()
 	bindTargets(t, srv, policyID, "device", devices[40:]...)
 	bindTargets(t, srv, policyID, "product", "prod-1")
-	w.write(srv, fleetPolicy("fleet", "", ownUp, noFirmware))
+	w.configure(fleetPolicy(a.name("fleet"), "", ownUp, noFirmware))
 	srv.ResetCalls()
 	expectWarnings(t, "narrow, 100,000 devices", w.planWarnings(), []string{warnNarrows}, map[string][]string{warnNarrows: {
 		`subscribe to "/v1/broadcast"`,
@@ -178,7 +190,7 @@ func TestAccDevicePolicy_accessChangeBlastRadius(t *testing.T) {
 
 	srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
 	expectWarnings(t, "listing refused", w.planWarnings(), []string{warnNarrows, warnNoCount}, map[string][]string{warnNoCount: {
-		"Listing the targets of device policy " + policyID + ` ("fleet")`, "HTTP 403", "The plan goes on without the count.",
+		"Listing the targets of device policy " + policyID + ` ("` + a.name("fleet") + `")`, "HTTP 403", "The plan goes on without the count.",
 	}})
 	srv.ClearFaults()
 	w.run("destroy", "-auto-approve")
@@ -190,9 +202,9 @@ func TestAccDevicePolicy_accessChangeBlastRadius(t *testing.T) {
 // effect.
 func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	w := newWorkspace(t)
-	w.write(srv, fleetPolicy("review", "", fleetStatement{"ALLOW", publishOnly, []string{
+	a := newAccTarget(t)
+	w := a.workspace()
+	w.configure(fleetPolicy(a.name("review"), "", fleetStatement{"ALLOW", publishOnly, []string{
 		"topic:/v1/+/up",
 		"topic:/v1/devices/$${devices.deviceid}/+",
 		"topic:/v1/$devices.deviceId/telemetry",
@@ -206,7 +218,7 @@ func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 		warnBare:     {"matches it as literal text", "$${devices."},
 		warnSystem:   {`"topic:$oc/devices/+/sys/messages/up"`, "has no effect"},
 	})
-	w.write(srv, fleetPolicy("review", "",
+	w.configure(fleetPolicy(a.name("review"), "",
 		fleetStatement{"ALLOW", bothActions, []string{"topic:*"}},
 		fleetStatement{"DENY", publishOnly, []string{"topic:/v1/secret/*"}},
 		fleetStatement{"ALLOW", publishOnly, []string{"topic:/v1/secret/+"}},
@@ -215,9 +227,11 @@ func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 		warnEverything: {`"topic:*"`, "every device the policy is bound to may publish and subscribe to every custom topic"},
 		warnOverridden: {"statement[2] is an ALLOW statement", "DENY statement[1]"},
 	})
-	if srv.TotalCalls() != 0 {
-		t.Errorf("planning new policies made %d API calls, want none", srv.TotalCalls())
-	}
+	a.onMock(cliCallsReason, func(srv *mock.TestServer) {
+		if srv.TotalCalls() != 0 {
+			t.Errorf("planning new policies made %d API calls, want none", srv.TotalCalls())
+		}
+	})
 }
 
 // TestAccDevicePolicy_targetsLoseItWarnings shows how many targets of each
@@ -225,45 +239,54 @@ func TestAccDevicePolicy_reviewWarningsOnce(t *testing.T) {
 // targets at plan time, and nothing when none is bound.
 func TestAccDevicePolicy_targetsLoseItWarnings(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	w := newWorkspace(t)
-	w.write(srv, fleetPolicy("bound", "", ownUp))
+	a := newAccTarget(t)
+	w := a.workspace()
+	devices, product, otherSpace := sorted(a.deviceIDs(4)), a.products(1)[0], a.apps(1)[0]
+	w.configure(fleetPolicy(a.name("bound"), "", ownUp))
 	w.apply()
-	policyID := srv.Policies("")[0].PolicyID
+	policyID := a.onlyPolicyID()
 
 	expectWarnings(t, "destroy, nothing bound", w.planWarnings("-destroy"), nil, nil)
 
-	bindTargets(t, srv, policyID, "device", "dev-1", "dev-2", "dev-3", "dev-4")
-	bindTargets(t, srv, policyID, "product", "prod-1")
-	srv.ResetCalls()
+	a.bind(policyID, iotda.TargetTypeDevice, devices...)
+	a.bind(policyID, iotda.TargetTypeProduct, product)
+	a.onMock(cliCallsReason, func(srv *mock.TestServer) { srv.ResetCalls() })
 	expectWarnings(t, "destroy", w.planWarnings("-destroy"), []string{warnDestroy}, map[string][]string{warnDestroy: {
-		"Destroying device policy " + policyID + ` ("bound")`,
-		`4 devices ("dev-1", "dev-2", "dev-3", ...) and 1 product ("prod-1") lose the access it grants. They stay unbound, whatever bound them`,
+		"Destroying device policy " + policyID + ` ("` + a.name("bound") + `")`,
+		fmt.Sprintf(`4 devices (%s, ...) and 1 product (%q) lose the access it grants. They stay unbound, whatever bound them`, quoteAll(devices[:3]), product),
 	}})
-	if got := srv.Calls(mock.OpListTargets); got != 1 {
-		t.Errorf("the destroy plan listed the targets %d times, want once", got)
-	}
+	a.onMock(cliCallsReason, func(srv *mock.TestServer) {
+		if got := srv.Calls(mock.OpListTargets); got != 1 {
+			t.Errorf("the destroy plan listed the targets %d times, want once", got)
+		}
+	})
 
-	srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
-	expectWarnings(t, "destroy, listing refused", w.planWarnings("-destroy"), []string{warnNoCount}, map[string][]string{warnNoCount: {
-		"Listing the targets of device policy " + policyID + ` ("bound")`, "HTTP 403", "The plan goes on without the count.",
-	}})
-	srv.ClearFaults()
+	a.onMock("refuses a target listing with 403", func(srv *mock.TestServer) {
+		srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden})
+		expectWarnings(t, "destroy, listing refused", w.planWarnings("-destroy"), []string{warnNoCount}, map[string][]string{warnNoCount: {
+			"Listing the targets of device policy " + policyID + ` ("` + a.name("bound") + `")`, "HTTP 403", "The plan goes on without the count.",
+		}})
+		srv.ClearFaults()
+	})
 
-	w.write(srv, fleetPolicy("bound", "other-space", ownUp))
+	w.configure(fleetPolicy(a.name("bound"), otherSpace, ownUp))
 	expectWarnings(t, "replace", w.planWarnings(), []string{warnReplace}, map[string][]string{warnReplace: {
 		"Replacing device policy " + policyID, "4 devices", "1 product",
 		"An iotda_device_policy_binding whose policy_id refers to this policy is replaced with it and binds its targets to the new policy",
 		"targets bound any other way (the console, another configuration, a policy_id written as a literal id) stay unbound.",
 	}})
-	w.write(srv, fleetPolicy("bound", "", ownUp))
+	w.configure(fleetPolicy(a.name("bound"), "", ownUp))
 	w.run("destroy", "-auto-approve")
+	if err := a.checkNoPolicies(nil); err != nil {
+		t.Error(err)
+	}
 }
 
-// TestAccessChangeWarning_undecidedReason: a resource whose comparison
-// reaches the work limit is listed as undecided with that reason, not
-// blamed on device identities, and one that depends on identities says so.
-func TestAccessChangeWarning_undecidedReason(t *testing.T) {
+// TestDevicePolicyAccessChangeWarning_undecidedReason: a resource whose
+// comparison reaches the work limit is listed as undecided with that
+// reason, not blamed on device identities, and one that depends on
+// identities says so.
+func TestDevicePolicyAccessChangeWarning_undecidedReason(t *testing.T) {
 	t.Parallel()
 	state := devicePolicyModel{ID: types.StringValue("5c90fa7d3c4e4405e8525079"), PolicyName: types.StringValue("p")}
 	allow := func(resources ...string) []iotda.Statement {

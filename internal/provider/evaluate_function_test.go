@@ -8,8 +8,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // evaluateStatements is a policy pair in HCL: devices publish to their own
@@ -45,9 +43,10 @@ func decision(allowed bool, decision string, matched ...int64) knownvalue.Check 
 
 func TestAccEvaluateFunction(t *testing.T) {
 	t.Parallel()
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config: evaluateStatements + `
@@ -115,20 +114,23 @@ output "x" {
 			},
 		},
 	})
+	// A function is the provider's own work.
+	a.expectNoCalls(t)
 }
 
 // TestAccEvaluateFunction_policyResources pools the statements of two
 // policy resources, the way a check block in a review would.
 func TestAccEvaluateFunction_policyResources(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	resource.UnitTest(t, resource.TestCase{
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_8_0)},
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{{
-			Config: providerBlock(srv) + `
+			Config: a.providerBlock() + `
 resource "iotda_device_policy" "allow" {
-  policy_name = "allow"
+  policy_name = "` + a.name("allow") + `"
   statement {
     effect    = "ALLOW"
     actions   = ["iotda:devices:subscribe"]
@@ -136,7 +138,7 @@ resource "iotda_device_policy" "allow" {
   }
 }
 resource "iotda_device_policy" "deny" {
-  policy_name = "deny"
+  policy_name = "` + a.name("deny") + `"
   statement {
     effect    = "DENY"
     actions   = ["iotda:devices:subscribe"]

@@ -18,15 +18,15 @@ import (
 
 // Tests that speak to a mock of their own, not through an accTarget.
 
-// createPolicy creates a policy out of band, as another user of the API
-// would; appID "" means the default resource space.
-func createPolicy(t *testing.T, srv *mock.TestServer, name, appID string, statements ...iotda.Statement) mock.Policy {
+// createPolicy creates a policy in the default resource space out of
+// band, as another user of the API would.
+func createPolicy(t *testing.T, srv *mock.TestServer, name string, statements ...iotda.Statement) mock.Policy {
 	t.Helper()
 	stmts := make([]mock.Statement, len(statements))
 	for i, s := range statements {
 		stmts[i] = mock.Statement(s)
 	}
-	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: name, AppID: appID, Statement: stmts})
+	p, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: name, Statement: stmts})
 	if err != nil {
 		t.Fatalf("creating policy %s: %v", name, err)
 	}
@@ -119,23 +119,4 @@ provider "iotda" {
 %s
 }
 `, srv.URL, mock.TestProjectID, mock.TestAccessKey, secretKey, extra)
-}
-
-// expectNoCalls fails the test when anything reached the API.
-func expectNoCalls(t *testing.T, srv *mock.TestServer) {
-	t.Helper()
-	if calls := srv.TotalCalls(); calls != 0 {
-		t.Errorf("invalid configurations reached the API %d times", calls)
-	}
-}
-
-// testPlanErrors checks that every case fails at plan time without an API
-// call.
-func testPlanErrors(t *testing.T, srv *mock.TestServer, cases []planErrorCase) {
-	t.Helper()
-	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		Steps:                    planErrorSteps(cases),
-	})
-	expectNoCalls(t, srv)
 }

@@ -12,9 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -145,17 +143,16 @@ func TestResolveConfig(t *testing.T) {
 	}
 }
 
+// TestAccProvider_missingSettings: without a project id (on an instance
+// every other setting is there) the provider refuses to start.
 func TestAccProvider_missingSettings(t *testing.T) {
 	t.Parallel()
+	a := newAccTarget(t)
+	a.hideSettings("HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID")
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			Config: `
-provider "iotda" {
-  region     = "cn-north-4"
-  access_key = "ak"
-  secret_key = "sk"
-}
+			Config: a.providerBlock(`project_id = null`) + `
 resource "iotda_device_policy" "p" {
   policy_name = "p"
   statement {
@@ -167,30 +164,36 @@ resource "iotda_device_policy" "p" {
 			ExpectError: expectError(`Missing IoTDA Project ID.*HW_PROJECT_ID`),
 		}},
 	})
+	a.expectNoCalls(t)
 }
 
 // TestAccProvider_maxRetriesZero reads a policy through the provider as
-// users get it (New, not newTestProvider): max_retries = 0 sends a failing
-// call once.
+// users get it (New; the target's own provider shortens the waits between
+// retries): max_retries = 0 sends a failing call once.
 func TestAccProvider_maxRetriesZero(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "p", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/a"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newAccTarget(t)
+	srv := a.requireMock("answers ShowDevicePolicy with 503")
+	policy := a.createPolicy("p", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
 	srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusServiceUnavailable, Count: 5})
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: map[string]func() (tfprotov6.ProviderServer, error){
-			"iotda": providerserver.NewProtocol6WithError(New("test")()),
-		},
+		// The provider as New makes it, with only the target's counter
+		// added.
+		ProtoV6ProviderFactories: a.serve(func() *iotdaProvider {
+			p, _ := New("test")().(*iotdaProvider)
+			newClient := p.newClient
+			p.newClient = func(cfg iotda.Config) (*iotda.Client, error) {
+				a.countCalls(&cfg)
+				return newClient(cfg)
+			}
+			return p
+		}),
 		Steps: []resource.TestStep{{
-			Config: strings.Replace(providerBlock(srv), "max_retries = 2", "max_retries = 0", 1) +
-				fmt.Sprintf(`data "iotda_device_policy" "p" { policy_id = %q }`, policy.PolicyID),
+			Config:      a.providerBlock("max_retries = 0") + fmt.Sprintf(`data "iotda_device_policy" "p" { policy_id = %q }`, policy.PolicyID),
 			ExpectError: expectError(`HTTP 503`),
 		}},
 	})
-	if got := srv.Calls(mock.OpShow); got != 1 {
+	if got := a.callsTo(iotda.OpShow); got != 1 {
 		t.Errorf("ShowDevicePolicy was called %d times with max_retries = 0, want 1", got)
 	}
 }
@@ -199,17 +202,18 @@ func TestAccProvider_maxRetriesZero(t *testing.T) {
 // wait longer than max_retry_after, and says so.
 func TestAccProvider_maxRetryAfter(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
+	srv := a.requireMock("answers ShowDevicePolicy with 429 and a Retry-After of 5 s")
 	srv.InjectFault(mock.OpShow, mock.Fault{Status: http.StatusTooManyRequests, RetryAfter: 5 * time.Second})
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			Config: providerBlockWith(srv, mock.TestSecretKey, "  max_retry_after = 1") +
+			Config: a.providerBlock("max_retry_after = 1") +
 				`data "iotda_device_policy" "p" { policy_id = "0123456789abcdef01234567" }`,
 			ExpectError: expectError(`HTTP 429 .* asked to retry after 5s, longer than the longest wait allowed \(1s\)`),
 		}},
 	})
-	if got := srv.Calls(mock.OpShow); got != 1 {
+	if got := a.callsTo(iotda.OpShow); got != 1 {
 		t.Errorf("ShowDevicePolicy was called %d times, want 1 (no retry)", got)
 	}
 }
@@ -217,9 +221,11 @@ func TestAccProvider_maxRetryAfter(t *testing.T) {
 // TestAccProvider_hungEndpoint creates a policy on an endpoint that takes
 // every request and never answers: the apply fails within request_timeout
 // and max_retry_time, and says plainly that the endpoint did not answer,
-// that the policy may exist, and how to import it.
+// that the policy may exist, and how to import it. The other settings are
+// the target's.
 func TestAccProvider_hungEndpoint(t *testing.T) {
 	t.Parallel()
+	a := newAccTarget(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -244,30 +250,21 @@ func TestAccProvider_hungEndpoint(t *testing.T) {
 		}
 	})
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "iotda" {
-  endpoint        = "http://%s"
-  region          = "cn-north-4"
-  project_id      = "p"
-  access_key      = "ak"
-  secret_key      = "sk"
-  request_timeout = 1
-  max_retry_time  = 2
-}
+			Config: a.providerBlock(fmt.Sprintf(`endpoint = "http://%s"`, ln.Addr()), "request_timeout = 1", "max_retry_time = 2") + fmt.Sprintf(`
 resource "iotda_device_policy" "p" {
-  policy_name = "p"
+  policy_name = %q
   statement {
     effect    = "ALLOW"
     actions   = ["iotda:devices:publish"]
     resources = ["topic:/a"]
   }
-}`, ln.Addr()),
+}`, a.name("p")),
 			ExpectError: expectError(`Unable to Create Device Policy.*` +
 				`CreateDevicePolicy: the endpoint http://` + regexp.QuoteMeta(ln.Addr().String()) + ` did not answer within 1s, the request timeout .*` +
 				`IoTDA may have created the policy, and the listing that would show it failed too: ListDevicePolicies: the endpoint .* did not answer.*` +
-				`look for a policy named "p".*terraform import <address of this resource> <policy id>`),
+				`look for a policy named "` + a.name("p") + `".*terraform import <address of this resource> <policy id>`),
 		}},
 	})
 	if n := len(conns); n < 2 {
@@ -280,19 +277,17 @@ resource "iotda_device_policy" "p" {
 // numbers as the mock's, so a call budget can hold on a real instance.
 func TestAccProvider_callCounter(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "p", Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/a"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var counter iotda.CallCounter
+	a := newAccTarget(t)
+	srv := a.requireMock("compares the counter with the requests the mock received")
+	policy := a.createPolicy("p", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/a"))
+	srv.ResetCalls()
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: providerFactories(func(cfg *iotda.Config) { cfg.CallCounter = &counter }),
+		ProtoV6ProviderFactories: a.factories(),
 		Steps: []resource.TestStep{{
-			Config: providerBlock(srv) + fmt.Sprintf(`data "iotda_device_policy" "p" { policy_id = %q }`, policy.PolicyID),
+			Config: a.providerBlock() + fmt.Sprintf(`data "iotda_device_policy" "p" { policy_id = %q }`, policy.PolicyID),
 		}},
 	})
-	if counter.Calls(iotda.OpShow) == 0 || counter.Calls(iotda.OpShow) != srv.Calls(mock.OpShow) || counter.Total() != srv.TotalCalls() {
-		t.Errorf("counted %v, the mock %d ShowDevicePolicy of %d calls", counter.Counts(), srv.Calls(mock.OpShow), srv.TotalCalls())
+	if a.callsTo(iotda.OpShow) == 0 || a.callsTo(iotda.OpShow) != srv.Calls(mock.OpShow) || a.totalCalls() != srv.TotalCalls() {
+		t.Errorf("counted %v, the mock %d ShowDevicePolicy of %d calls", a.calls.Counts(), srv.Calls(mock.OpShow), srv.TotalCalls())
 	}
 }

@@ -8,39 +8,28 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
-	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // unknownEndpointConfig configures the provider from a terraform_data
 // output, which is unknown at plan whenever the terraform_data is created
 // or replaced (run changes it): the shape of an IoTDA instance created by
 // another provider in the same configuration.
-func unknownEndpointConfig(srv *mock.TestServer, run, extra string) string {
+func unknownEndpointConfig(a *accTarget, run, extra string) string {
 	return fmt.Sprintf(`
 resource "terraform_data" "instance" {
   input            = %q
   triggers_replace = %q
 }
-
-provider "iotda" {
-  endpoint    = terraform_data.instance.output
-  region      = "cn-north-4"
-  project_id  = %q
-  access_key  = %q
-  secret_key  = %q
-  max_retries = 2
-}
-
+`, a.endpoint(), run) + a.providerBlock("endpoint = terraform_data.instance.output") + fmt.Sprintf(`
 resource "iotda_device_policy" "test" {
-  policy_name = "unknown-endpoint"
+  policy_name = %q
   statement {
     effect    = "ALLOW"
     actions   = ["iotda:devices:publish"]
     resources = ["topic:/a"]
   }
 }
-%s`, srv.URL, run, mock.TestProjectID, mock.TestAccessKey, mock.TestSecretKey, extra)
+%s`, a.name("unknown-endpoint"), extra)
 }
 
 // TestAccProvider_unknownEndpoint: an endpoint unknown at plan plans
@@ -50,14 +39,14 @@ resource "iotda_device_policy" "test" {
 // plan, says why it cannot be.
 func TestAccProvider_unknownEndpoint(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{})
+	a := newAccTarget(t)
 	addr := "iotda_device_policy.test"
 	resource.UnitTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviderFactories,
-		CheckDestroy:             checkNoPolicies(srv),
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
 		Steps: []resource.TestStep{
 			{
-				Config: unknownEndpointConfig(srv, "1", ""),
+				Config: unknownEndpointConfig(a, "1", ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate),
 					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("id")),
@@ -65,8 +54,8 @@ func TestAccProvider_unknownEndpoint(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrSet(addr, "id"),
 					func(*terraform.State) error {
-						if n := len(srv.Policies("")); n != 1 {
-							return fmt.Errorf("the mock holds %d policies after the apply, want 1", n)
+						if n := len(a.policies()); n != 1 {
+							return fmt.Errorf("the API holds %d policies of the test after the apply, want 1", n)
 						}
 						return nil
 					},
@@ -75,14 +64,14 @@ func TestAccProvider_unknownEndpoint(t *testing.T) {
 			{
 				// Replacing the terraform_data makes the endpoint unknown
 				// again while the policy exists: it is kept as it is.
-				Config: unknownEndpointConfig(srv, "2", ""),
+				Config: unknownEndpointConfig(a, "2", ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("terraform_data.instance", plancheck.ResourceActionReplace),
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop),
 				}},
 			},
 			{
-				Config: unknownEndpointConfig(srv, "3", `
+				Config: unknownEndpointConfig(a, "3", `
 data "iotda_device_policies" "all" {}
 `),
 				ExpectError: expectError(unconfiguredSummary),
