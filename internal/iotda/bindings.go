@@ -27,21 +27,26 @@ func (c *Client) bindOrUnbind(ctx context.Context, op Operation, verb, policyID,
 	if err := c.do(ctx, op, http.MethodPost, c.path(policyID, verb), nil, body, http.StatusOK, &out); err != nil {
 		return nil, err
 	}
+	c.writes.wrote(policyID)
 	return &out, nil
 }
 
 // ListTargets returns every target bound to a policy, of one type or (with
 // an empty targetType) of all types, newest binding first. It reads pages
 // of Config.PageSize (50 unless told otherwise); see listPages for how
-// they are fetched in parallel.
+// they are fetched in parallel. A policy this client wrote less than
+// ReadAfterWriteWindow ago is listed again while the API does not find it
+// (see readAfterOwnWrite).
 func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) ([]Target, error) {
-	pages, err := listPages(ctx, c, func(ctx context.Context, marker string, offset int) (pageInfo, []Target, error) {
-		req := listTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker, Offset: offset}
-		var out listTargetsResponse
-		if err := c.do(ctx, OpListTargets, http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
-			return pageInfo{}, nil, err
-		}
-		return out.Page, out.Targets, nil
+	pages, err := readAfterOwnWrite(ctx, c, policyID, func(ctx context.Context) ([][]Target, error) {
+		return listPages(ctx, c, func(ctx context.Context, marker string, offset int) (pageInfo, []Target, error) {
+			req := listTargetsRequest{TargetType: targetType, Limit: c.pageSize, Marker: marker, Offset: offset}
+			var out listTargetsResponse
+			if err := c.do(ctx, OpListTargets, http.MethodPost, c.path(policyID, "list-targets"), nil, req, http.StatusOK, &out); err != nil {
+				return pageInfo{}, nil, err
+			}
+			return out.Page, out.Targets, nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -142,6 +142,8 @@ type Client struct {
 	// requestTimeout bounds one attempt, maxRetryTime one call.
 	requestTimeout, maxRetryTime time.Duration
 	http                         *retryablehttp.Client
+	// writes are the policies this client wrote lately (see writeLog).
+	writes writeLog
 }
 
 // New checks cfg and builds a Client.

@@ -3,6 +3,7 @@ package iotda
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -45,4 +46,60 @@ func ReadAfterWrite[T any](ctx context.Context, written time.Time, read func(con
 		}
 		wait = min(2*wait, readAfterWriteMaxWait)
 	}
+}
+
+// writeLog remembers when this client last wrote each policy (created,
+// updated, bound or unbound targets of it), for ReadAfterWriteWindow, so
+// that a read of a policy it wrote a moment ago takes a 404 for what it is:
+// the API not showing the write yet (see Client.readAfterOwnWrite). It
+// holds at most the policies written within the window.
+type writeLog struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// wrote records a write of policyID now, and forgets the writes older than
+// the window.
+func (w *writeLog) wrote(policyID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	if w.at == nil {
+		w.at = map[string]time.Time{}
+	}
+	for id, at := range w.at {
+		if now.Sub(at) >= ReadAfterWriteWindow {
+			delete(w.at, id)
+		}
+	}
+	w.at[policyID] = now
+}
+
+// deleted forgets policyID: after its own delete, a 404 is the truth.
+func (w *writeLog) deleted(policyID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.at, policyID)
+}
+
+// writtenAt is when policyID was last written; zero when not within the
+// window.
+func (w *writeLog) writtenAt(policyID string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at := w.at[policyID]
+	if time.Since(at) >= ReadAfterWriteWindow {
+		return time.Time{}
+	}
+	return at
+}
+
+// readAfterOwnWrite runs read, a read of policyID, and, when this client
+// wrote that policy less than ReadAfterWriteWindow ago and read answers
+// 404, reads again as ReadAfterWrite does. A policy created and bound in
+// one run is thus found by the calls that follow the create at once,
+// where reads lag behind writes. Without a recent write of this client
+// read runs once.
+func readAfterOwnWrite[T any](ctx context.Context, c *Client, policyID string, read func(context.Context) (T, error)) (T, error) {
+	return ReadAfterWrite(ctx, c.writes.writtenAt(policyID), read, nil)
 }

@@ -120,6 +120,7 @@ func (c *Client) CreatePolicyResolved(ctx context.Context, req CreatePolicyReque
 		if len(existing) == 1 && createdSince(existing[0], start) {
 			found, err := c.GetPolicy(ctx, existing[0].PolicyID)
 			if err == nil && sameStatements(found.Statement, req.Statement) {
+				c.writes.wrote(found.PolicyID)
 				outcome.Found = true
 				return found, outcome, nil
 			}

@@ -2,6 +2,7 @@ package iotda
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +17,7 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreatePolicyRequest) (*Po
 	if err := c.do(ctx, OpCreate, http.MethodPost, c.path(), nil, req, http.StatusCreated, &out); err != nil {
 		return nil, err
 	}
+	c.writes.wrote(out.PolicyID)
 	return &out, nil
 }
 
@@ -25,22 +27,31 @@ func (c *Client) UpdatePolicy(ctx context.Context, policyID string, req UpdatePo
 	if err := c.do(ctx, OpUpdate, http.MethodPut, c.path(policyID), nil, req, http.StatusOK, &out); err != nil {
 		return nil, err
 	}
+	c.writes.wrote(policyID)
 	return &out, nil
 }
 
-// GetPolicy reads one policy; a missing one is ErrNotFound.
+// GetPolicy reads one policy; a missing one is ErrNotFound. A policy this
+// client wrote less than ReadAfterWriteWindow ago is read again while the
+// API does not find it (see readAfterOwnWrite).
 func (c *Client) GetPolicy(ctx context.Context, policyID string) (*Policy, error) {
-	var out Policy
-	if err := c.do(ctx, OpShow, http.MethodGet, c.path(policyID), nil, nil, http.StatusOK, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return readAfterOwnWrite(ctx, c, policyID, func(ctx context.Context) (*Policy, error) {
+		var out Policy
+		if err := c.do(ctx, OpShow, http.MethodGet, c.path(policyID), nil, nil, http.StatusOK, &out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	})
 }
 
 // DeletePolicy deletes a policy, which unbinds all its targets; a missing one
 // is ErrNotFound.
 func (c *Client) DeletePolicy(ctx context.Context, policyID string) error {
-	return c.do(ctx, OpDelete, http.MethodDelete, c.path(policyID), nil, nil, http.StatusNoContent, nil)
+	err := c.do(ctx, OpDelete, http.MethodDelete, c.path(policyID), nil, nil, http.StatusNoContent, nil)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		c.writes.deleted(policyID)
+	}
+	return err
 }
 
 // ListPolicies returns every policy matching the filter, reading pages of
