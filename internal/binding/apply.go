@@ -3,6 +3,7 @@ package binding
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
@@ -12,9 +13,19 @@ import (
 // claim become Outside; a non-exclusive one records the bound targets it
 // claims. Unsure is settled by the listing and comes back empty. When the
 // policy does not exist, the error wraps iotda.ErrNotFound.
-func Read(ctx context.Context, c *iotda.Client, prior Binding) (Binding, error) {
+//
+// written is when an apply of this binding last succeeded (zero when not
+// known). Where reads lag behind writes, a listing made soon after it may
+// not show its bind and unbind calls yet, or not find a policy created in
+// the same run; such a listing is made again, as iotda.ReadAfterWrite
+// does, until it shows them (see Binding.shows), for at most
+// iotda.ReadAfterWriteWindow after written. Without lag the first listing
+// shows them: one listing, as without written.
+func Read(ctx context.Context, c *iotda.Client, prior Binding, written time.Time) (Binding, error) {
 	prior = prior.normalized()
-	bound, err := listBound(ctx, c, prior.PolicyID, prior.TargetType)
+	bound, err := iotda.ReadAfterWrite(ctx, written, func(ctx context.Context) ([]string, error) {
+		return listBound(ctx, c, prior.PolicyID, prior.TargetType)
+	}, prior.shows)
 	if err != nil {
 		return prior, err
 	}

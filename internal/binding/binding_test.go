@@ -100,7 +100,7 @@ func TestFight(t *testing.T) {
 		}
 		calls(t, srv, "non-exclusive bind", 0, 2, 0)
 
-		refreshed, err := binding.Read(ctx, c, exclusive)
+		refreshed, err := binding.Read(ctx, c, exclusive, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestFailuresKeepOwnership(t *testing.T) {
 			policyID := newPolicy(t, srv)
 			mine, theirs := devices("mine", 40), devices("theirs", 3)
 			bind(t, srv, policyID, slices.Concat(mine, theirs)...)
-			prior, err := binding.Read(ctx, c, binding.Binding{PolicyID: policyID, TargetType: device, Exclusive: exclusive, Targets: mine})
+			prior, err := binding.Read(ctx, c, binding.Binding{PolicyID: policyID, TargetType: device, Exclusive: exclusive, Targets: mine}, time.Time{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,4 +231,59 @@ func TestDeleteKeepsReplacement(t *testing.T) {
 		t.Fatalf("delete kept %v, the server has %v; want the replacement's %v", res.Targets, srv.Targets("", policyID, device), all[:10])
 	}
 	calls(t, srv, "delete", 0, 0, 1)
+}
+
+// TestReadLag: reads lag behind writes. An exclusive binding of a policy
+// the same client has just created lists its targets without finding the
+// policy gone; after an update that adds and removes targets, a refresh
+// that knows when the update was applied shows it, while one that does not
+// shows the targets as they were. Without lag, such a refresh lists once.
+func TestReadLag(t *testing.T) {
+	ctx := context.Background()
+	srv := mock.NewTestServer(t, mock.Config{ReadLag: 2 * time.Second})
+	c := newClient(t, srv, 2)
+	policy, err := c.CreatePolicy(ctx, iotda.CreatePolicyRequest{PolicyName: "lagged", Statement: []iotda.Statement{
+		{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/a"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := devices("d", 25), devices("d", 35)[5:]
+	created := binding.Create(ctx, c, binding.Binding{PolicyID: policy.PolicyID, TargetType: device, Exclusive: true, Targets: first})
+	if created.Failed() || !slices.Equal(created.Targets, first) {
+		t.Fatalf("create of a binding of a policy just created: %+v", created)
+	}
+	prior := binding.Binding{PolicyID: policy.PolicyID, TargetType: device, Exclusive: true, Targets: created.Targets}
+	next := binding.Binding{PolicyID: policy.PolicyID, TargetType: device, Exclusive: true, Targets: second}
+	updated := binding.Update(ctx, c, prior, next)
+	if updated.Failed() || !slices.Equal(updated.Targets, second) {
+		t.Fatalf("update: %+v", updated)
+	}
+	applied := time.Now()
+	state := binding.Binding{PolicyID: policy.PolicyID, TargetType: device, Exclusive: true, Targets: updated.Targets}
+
+	stale, err := binding.Read(ctx, c, state, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(stale.Targets, second) {
+		t.Fatal("a refresh that does not know of the update shows it: the mock's reads do not lag")
+	}
+	fresh, err := binding.Read(ctx, c, state, applied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fresh.Targets, second) || len(fresh.Outside) != 0 {
+		t.Fatalf("the refresh after the update records %d targets, %v outside; want the %d applied, none outside", len(fresh.Targets), fresh.Outside, len(second))
+	}
+
+	now := mock.NewTestServer(t, mock.Config{})
+	c = newClient(t, now, 2)
+	policyID := newPolicy(t, now)
+	bind(t, now, policyID, second...)
+	now.ResetCalls()
+	if _, err := binding.Read(ctx, c, binding.Binding{PolicyID: policyID, TargetType: device, Exclusive: true, Targets: second}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	calls(t, now, "refresh after an apply, without lag", 1, 0, 0)
 }

@@ -25,6 +25,18 @@ func (b Binding) refreshed(bound []string) Binding {
 	return next
 }
 
+// shows reports whether the sorted set bound, a listing, shows what b
+// records after its own apply: every target it records as its own is
+// bound, and, when b is exclusive, nothing it neither records nor may have
+// bound (what its apply unbound). A non-exclusive binding ignores what it
+// does not claim, so the targets it unbound do not matter.
+func (b Binding) shows(bound []string) bool {
+	if len(minus(minus(b.Targets, b.Outside), bound)) > 0 {
+		return false
+	}
+	return !b.Exclusive || len(minus(bound, union(b.Targets, b.Unsure))) == 0
+}
+
 // updateFrom is what an Update reconciles from, before a switch to
 // exclusive adds what a listing finds: the recorded targets (without
 // those bound outside the binding when next is not exclusive: it leaves

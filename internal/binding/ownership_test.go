@@ -60,6 +60,32 @@ func TestRefreshed(t *testing.T) {
 	}
 }
 
+// TestShows: whether a listing made after a binding's own apply shows that
+// apply, or only the state before it (reads that lag behind writes).
+func TestShows(t *testing.T) {
+	for name, tc := range map[string]struct {
+		b     Binding
+		bound []string
+		want  bool
+	}{
+		"exclusive, as applied":                  {Binding{Exclusive: true, Targets: ids("a", "b")}, ids("a", "b"), true},
+		"exclusive, a bound target missing":      {Binding{Exclusive: true, Targets: ids("a", "b")}, ids("a"), false},
+		"exclusive, an unbound target listed":    {Binding{Exclusive: true, Targets: ids("a")}, ids("a", "old"), false},
+		"exclusive, unsure either way":           {Binding{Exclusive: true, Targets: ids("a"), Unsure: ids("u")}, ids("a", "u"), true},
+		"exclusive, outside not needed":          {Binding{Exclusive: true, Targets: ids("a", "x"), Outside: ids("x")}, ids("a"), true},
+		"non-exclusive, as applied":              {Binding{Targets: ids("a", "b")}, ids("a", "b", "other"), true},
+		"non-exclusive, a bound target missing":  {Binding{Targets: ids("a", "b")}, ids("b", "other"), false},
+		"non-exclusive, unsure missing is fine":  {Binding{Targets: ids("a"), Unsure: ids("u")}, ids("a"), true},
+		"non-exclusive, nothing recorded, empty": {Binding{}, nil, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.b.normalized().shows(tc.bound); got != tc.want {
+				t.Fatalf("shows(%v) = %t, want %t", tc.bound, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestUpdateFrom(t *testing.T) {
 	for name, tc := range map[string]struct {
 		prior, next Binding

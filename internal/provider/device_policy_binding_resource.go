@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -191,6 +192,7 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, plan, res.Targets, targets)...)
 	setBindingIdentity(ctx, resp.Identity, next.PolicyID, next.TargetType, &resp.Diagnostics)
 	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
+	resp.Diagnostics.Append(setAppliedAt(ctx, resp.Private, res)...)
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -206,7 +208,12 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 		tflog.Info(ctx, "provider configuration not known; device policy binding not refreshed")
 		return
 	}
-	now, err := binding.Read(ctx, r.client, prior)
+	// Straight after this binding's own apply, the listing may not show
+	// its calls yet: binding.Read waits, within bounds, for them.
+	written, diags := getWrittenAt(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	now, err := binding.Read(ctx, r.client, prior, written)
+	resp.Diagnostics.Append(setWrittenAt(ctx, resp.Private, time.Time{})...)
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing its binding from state", map[string]any{"policy_id": prior.PolicyID})
 		resp.State.RemoveResource(ctx)
@@ -251,6 +258,18 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	setBindingIdentity(ctx, resp.Identity, next.PolicyID, next.TargetType, &resp.Diagnostics)
 	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
 	resp.Diagnostics.Append(setReplacement(ctx, resp.Private, nil)...)
+	resp.Diagnostics.Append(setAppliedAt(ctx, resp.Private, res)...)
+}
+
+// setAppliedAt records, after an apply that succeeded, when it ended, for
+// the refresh after it (see binding.Read), and clears it after a failure:
+// the state then comes from a listing, which the next refresh does not
+// wait for.
+func setAppliedAt(ctx context.Context, p privateState, res binding.Result) diag.Diagnostics {
+	if res.Failed() {
+		return setWrittenAt(ctx, p, time.Time{})
+	}
+	return setWrittenAt(ctx, p, time.Now())
 }
 
 // Delete unbinds the binding's targets. When the binding is being replaced
