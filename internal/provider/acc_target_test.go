@@ -83,10 +83,17 @@ type accTarget struct {
 
 func newAccTarget(t *testing.T) *accTarget {
 	t.Helper()
+	return newAccTargetWith(t, mock.Config{})
+}
+
+// newAccTargetWith is newAccTarget whose mock has the options of cfg (a
+// read lag, say); a test that needs them needs the mock (requireMock).
+func newAccTargetWith(t *testing.T, cfg mock.Config) *accTarget {
+	t.Helper()
 	a := &accTarget{t: t, getenv: func(string) string { return "" }}
 	a.prefix = fmt.Sprintf("%s%d-%d-", testPrefix, realRunID, accTargets.Add(1))
 	if os.Getenv(realInstanceEnv) != "1" {
-		a.srv = mock.NewTestServer(t, mock.Config{})
+		a.srv = mock.NewTestServer(t, cfg)
 		a.client = newMockClient(t, a.srv)
 		return a
 	}

@@ -22,6 +22,9 @@ import (
 // each apply falls within it.
 const lagForTests = 3 * time.Second
 
+// lagReason is why the eventual-consistency tests need the mock.
+const lagReason = "makes reads lag behind writes by a set time, which an instance does not let a test set"
+
 // TestAccDevicePolicy_readLag: while reads lag behind writes, a create and
 // an update apply cleanly and the refresh straight after them (the plan
 // the test framework runs after each apply) waits for what was written
@@ -29,7 +32,7 @@ const lagForTests = 3 * time.Second
 // (old values). Mock-only: a real instance's lag cannot be set.
 func TestAccDevicePolicy_readLag(t *testing.T) {
 	t.Parallel()
-	srv := mock.NewTestServer(t, mock.Config{ReadLag: lagForTests})
+	srv := newAccTargetWith(t, mock.Config{ReadLag: lagForTests}).requireMock(lagReason)
 	// The mock's out-of-band view is current: it tells what was written.
 	written := func(name string) resource.TestCheckFunc {
 		return func(s *terraform.State) error {
@@ -103,10 +106,11 @@ resource "iotda_device_policy_binding" "test" {
 // set.
 func TestAccDevicePolicyBinding_readLag(t *testing.T) {
 	t.Parallel()
+	newAccTarget(t).requireMock(lagReason)
 	for _, exclusive := range []bool{true, false} {
 		t.Run(fmt.Sprintf("exclusive=%t", exclusive), func(t *testing.T) {
 			t.Parallel()
-			srv := mock.NewTestServer(t, mock.Config{ReadLag: bindingLagForTests})
+			srv := newAccTargetWith(t, mock.Config{ReadLag: bindingLagForTests}).requireMock(lagReason)
 			first, second := deviceIDs(0, 25), deviceIDs(5, 35)
 			emptyAfter := resource.ConfigPlanChecks{
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
