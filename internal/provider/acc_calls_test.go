@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -42,6 +44,22 @@ func (a *accTarget) checkCalls(want map[iotda.Operation]int) error {
 		}
 	}
 	return nil
+}
+
+// callsSoFar is a plan check of the counters of the given operations: the
+// calls the step made up to that plan (PreApply: its refresh and plan).
+type callsSoFar struct {
+	a    *accTarget
+	want map[iotda.Operation]int
+}
+
+func (c callsSoFar) CheckPlan(_ context.Context, _ plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	resp.Error = c.a.checkCalls(c.want)
+}
+
+// expectPlanCalls checks the counters of the given operations at a plan.
+func (a *accTarget) expectPlanCalls(want map[iotda.Operation]int) plancheck.PlanCheck {
+	return callsSoFar{a: a, want: want}
 }
 
 // expectCalls checks the bind and unbind counters.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
@@ -194,6 +196,45 @@ func TestAccDevicePolicy_accessChangeBlastRadius(t *testing.T) {
 	}})
 	srv.ClearFaults()
 	w.run("destroy", "-auto-approve")
+}
+
+// TestAccDevicePolicy_blastRadiusCalls counts, with the provider's own
+// counter (so on an instance too), the calls a plan makes to count the
+// targets of the policy it updates: one for a widening of a policy bound to
+// 40 devices, none for a reordering, which changes no access.
+func TestAccDevicePolicy_blastRadiusCalls(t *testing.T) {
+	t.Parallel()
+	a := newAccTarget(t)
+	devices := a.deviceIDs(40)
+	config := func(statements ...fleetStatement) string {
+		return a.providerBlock() + fleetPolicy(a.name("fleet"), "", statements...)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: a.factories(),
+		CheckDestroy:             a.checkNoPolicies,
+		Steps: []resource.TestStep{
+			{Config: config(ownUp, noFirmware)},
+			{
+				PreConfig: func() {
+					a.bind(a.onlyPolicyID(), iotda.TargetTypeDevice, devices...)
+					a.resetCalls()
+				},
+				Config: config(ownUp, noFirmware, broadcast),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("iotda_device_policy.fleet", plancheck.ResourceActionUpdate),
+					a.expectPlanCalls(map[iotda.Operation]int{iotda.OpShow: 1, iotda.OpListTargets: 1}),
+				}},
+			},
+			{
+				PreConfig: a.resetCalls,
+				Config:    config(broadcast, noFirmware, ownUp),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+					a.expectPlanCalls(map[iotda.Operation]int{iotda.OpShow: 1, iotda.OpListTargets: 0}),
+				}},
+			},
+		},
+	})
 }
 
 // TestAccDevicePolicy_reviewWarningsOnce shows each review warning once in
