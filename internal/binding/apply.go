@@ -19,11 +19,11 @@ import (
 // not show its bind and unbind calls yet, or not find a policy created in
 // the same run; such a listing is made again, as iotda.ReadAfterWrite
 // does, until it shows them (see Binding.shows), for at most
-// iotda.ReadAfterWriteWindow after written. Without lag the first listing
+// the client's read after write window after written. Without lag the first listing
 // shows them: one listing, as without written.
 func Read(ctx context.Context, c *iotda.Client, prior Binding, written time.Time) (Binding, error) {
 	prior = prior.normalized()
-	bound, err := iotda.ReadAfterWrite(ctx, written, func(ctx context.Context) ([]string, error) {
+	bound, err := iotda.ReadAfterWrite(ctx, c, written, func(ctx context.Context) ([]string, error) {
 		return listBound(ctx, c, prior.PolicyID, prior.TargetType)
 	}, prior.shows)
 	if err != nil {

@@ -35,7 +35,7 @@ func (c *Client) bindOrUnbind(ctx context.Context, op Operation, verb, policyID,
 // an empty targetType) of all types, newest binding first. It reads pages
 // of Config.PageSize (50 unless told otherwise); see listPages for how
 // they are fetched in parallel. A policy this client wrote less than
-// ReadAfterWriteWindow ago is listed again while the API does not find it
+// its read after write window ago is listed again while the API does not find it
 // (see readAfterOwnWrite).
 func (c *Client) ListTargets(ctx context.Context, policyID, targetType string) ([]Target, error) {
 	pages, err := readAfterOwnWrite(ctx, c, policyID, func(ctx context.Context) ([][]Target, error) {

@@ -120,8 +120,13 @@ type Config struct {
 	// it lets a call budget hold on a real instance, which has no counters
 	// to read.
 	CallCounter *CallCounter
-	UserAgent   string
-	Logger      Logger
+	// ReadAfterWriteWindow bounds how long a read straight after this
+	// client's own write waits for the API to show it (see
+	// ReadAfterWrite); zero means DefaultReadAfterWriteWindow. Tests that
+	// change objects out of band right after an apply shorten it.
+	ReadAfterWriteWindow time.Duration
+	UserAgent            string
+	Logger               Logger
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
 	// PageSize is the limit of each page of a listing: 1 to MaxPageSize,
@@ -235,6 +240,7 @@ func New(cfg Config) (*Client, error) {
 		maxRetryTime:   cmp.Or(cfg.MaxRetryTime, DefaultMaxRetryTime),
 		projectID:      cfg.ProjectID,
 		instanceID:     cfg.InstanceID,
+		writes:         writeLog{window: cmp.Or(cfg.ReadAfterWriteWindow, DefaultReadAfterWriteWindow)},
 	}
 	c.http = &retryablehttp.Client{
 		HTTPClient:   httpClient,

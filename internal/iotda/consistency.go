@@ -7,14 +7,15 @@ import (
 	"time"
 )
 
-// ReadAfterWriteWindow bounds how long a read made straight after the
-// caller's own write waits for the API to show that write. IoTDA, like other
+// DefaultReadAfterWriteWindow bounds, unless Config.ReadAfterWriteWindow
+// says otherwise, how long a read made straight after the caller's own
+// write waits for the API to show that write. IoTDA, like other
 // platforms whose reads are served by replicas, may answer a show or a
 // listing with the state as it was shortly before a write: a policy just
 // created is 404, an update shows the old values. Within the window such a
 // read is retried; after it, what the API shows is taken as the truth (an
 // object deleted or changed by someone else).
-const ReadAfterWriteWindow = 30 * time.Second
+const DefaultReadAfterWriteWindow = 30 * time.Second
 
 // Bounds of the wait between two reads of ReadAfterWrite.
 const (
@@ -23,13 +24,13 @@ const (
 )
 
 // ReadAfterWrite calls read until settled accepts its result, for an object
-// the caller wrote at written. A result settled refuses, or ErrNotFound, is
-// read again, with a growing wait, while less than ReadAfterWriteWindow has
-// passed since written; after that the last answer is returned as it is.
-// Any other error is returned at once. A zero written (no write known) reads
-// once. settled nil accepts any result.
-func ReadAfterWrite[T any](ctx context.Context, written time.Time, read func(context.Context) (T, error), settled func(T) bool) (T, error) {
-	deadline := written.Add(ReadAfterWriteWindow)
+// the caller wrote at written through c. A result settled refuses, or
+// ErrNotFound, is read again, with a growing wait, while less than c's read
+// after write window has passed since written; after that the last answer
+// is returned as it is. Any other error is returned at once. A zero written
+// (no write known) reads once. settled nil accepts any result.
+func ReadAfterWrite[T any](ctx context.Context, c *Client, written time.Time, read func(context.Context) (T, error), settled func(T) bool) (T, error) {
+	deadline := written.Add(c.writes.window)
 	wait := readAfterWriteMinWait
 	for {
 		v, err := read(ctx)
@@ -49,13 +50,14 @@ func ReadAfterWrite[T any](ctx context.Context, written time.Time, read func(con
 }
 
 // writeLog remembers when this client last wrote each policy (created,
-// updated, bound or unbound targets of it), for ReadAfterWriteWindow, so
+// updated, bound or unbound targets of it), for window, so
 // that a read of a policy it wrote a moment ago takes a 404 for what it is:
 // the API not showing the write yet (see Client.readAfterOwnWrite). It
 // holds at most the policies written within the window.
 type writeLog struct {
-	mu sync.Mutex
-	at map[string]time.Time
+	window time.Duration
+	mu     sync.Mutex
+	at     map[string]time.Time
 }
 
 // wrote records a write of policyID now, and forgets the writes older than
@@ -68,7 +70,7 @@ func (w *writeLog) wrote(policyID string) {
 		w.at = map[string]time.Time{}
 	}
 	for id, at := range w.at {
-		if now.Sub(at) >= ReadAfterWriteWindow {
+		if now.Sub(at) >= w.window {
 			delete(w.at, id)
 		}
 	}
@@ -88,18 +90,18 @@ func (w *writeLog) writtenAt(policyID string) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	at := w.at[policyID]
-	if time.Since(at) >= ReadAfterWriteWindow {
+	if time.Since(at) >= w.window {
 		return time.Time{}
 	}
 	return at
 }
 
 // readAfterOwnWrite runs read, a read of policyID, and, when this client
-// wrote that policy less than ReadAfterWriteWindow ago and read answers
+// wrote that policy less than its window ago and read answers
 // 404, reads again as ReadAfterWrite does. A policy created and bound in
 // one run is thus found by the calls that follow the create at once,
 // where reads lag behind writes. Without a recent write of this client
 // read runs once.
 func readAfterOwnWrite[T any](ctx context.Context, c *Client, policyID string, read func(context.Context) (T, error)) (T, error) {
-	return ReadAfterWrite(ctx, c.writes.writtenAt(policyID), read, nil)
+	return ReadAfterWrite(ctx, c, c.writes.writtenAt(policyID), read, nil)
 }

@@ -26,13 +26,21 @@ func TestReadAfterWrite(t *testing.T) {
 		{"stale then settled", time.Now(), []error{nil, nil, nil}, []int{1, 1, 2}, 3, nil, 2},
 		{"other error at once", time.Now(), []error{boom}, []int{0}, 1, boom, 0},
 		{"no write known", time.Time{}, []error{iotda.ErrNotFound}, []int{0}, 1, iotda.ErrNotFound, 0},
-		{"window over", time.Now().Add(-iotda.ReadAfterWriteWindow), []error{nil}, []int{1}, 1, nil, 1},
+		{"window over", time.Now().Add(-iotda.DefaultReadAfterWriteWindow), []error{nil}, []int{1}, 1, nil, 1},
+		{"shorter window over", time.Now().Add(-2 * time.Second), []error{iotda.ErrNotFound}, []int{0}, 1, iotda.ErrNotFound, 0},
 	}
+	srv := mock.NewTestServer(t, mock.Config{})
+	c := newClient(t, srv)
+	short := newClient(t, srv, func(cfg *iotda.Config) { cfg.ReadAfterWriteWindow = time.Second })
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reads := 0
-			v, err := iotda.ReadAfterWrite(context.Background(), tc.written, func(context.Context) (int, error) {
+			client := c
+			if tc.name == "shorter window over" {
+				client = short
+			}
+			v, err := iotda.ReadAfterWrite(context.Background(), client, tc.written, func(context.Context) (int, error) {
 				i := min(reads, len(tc.answers)-1)
 				reads++
 				return tc.values[i], tc.answers[i]

@@ -32,7 +32,7 @@ func (c *Client) UpdatePolicy(ctx context.Context, policyID string, req UpdatePo
 }
 
 // GetPolicy reads one policy; a missing one is ErrNotFound. A policy this
-// client wrote less than ReadAfterWriteWindow ago is read again while the
+// client wrote less than its read after write window ago is read again while the
 // API does not find it (see readAfterOwnWrite).
 func (c *Client) GetPolicy(ctx context.Context, policyID string) (*Policy, error) {
 	return readAfterOwnWrite(ctx, c, policyID, func(ctx context.Context) (*Policy, error) {

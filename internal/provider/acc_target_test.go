@@ -66,8 +66,9 @@ var realInstance sync.Mutex
 
 type accTarget struct {
 	t *testing.T
-	// srv is the mock, nil on an instance.
-	srv *mock.TestServer
+	// srv is the mock, nil on an instance; readLag is its read lag.
+	srv     *mock.TestServer
+	readLag time.Duration
 	// client makes and reads objects out of band; its calls are not
 	// counted.
 	client *iotda.Client
@@ -95,6 +96,7 @@ func newAccTargetWith(t *testing.T, cfg mock.Config) *accTarget {
 	if os.Getenv(realInstanceEnv) != "1" {
 		a.srv = mock.NewTestServer(t, cfg)
 		a.client = newMockClient(t, a.srv)
+		a.readLag = cfg.ReadLag
 		return a
 	}
 	realInstance.Lock()
@@ -190,6 +192,10 @@ func (a *accTarget) provider(adjust ...func(*iotda.Config)) *iotdaProvider {
 	return &iotdaProvider{version: "test", getenv: a.getenv, newClient: func(cfg iotda.Config) (*iotda.Client, error) {
 		if !a.real() {
 			cfg.RetryWaitMin, cfg.RetryWaitMax = 10*time.Millisecond, 50*time.Millisecond
+			// The mock lags by readLag at most: waiting longer for it to
+			// show an apply only slows the tests that change objects out
+			// of band right after one. An instance keeps the default.
+			cfg.ReadAfterWriteWindow = a.readLag + 2*time.Second
 		}
 		for _, f := range adjust {
 			f(&cfg)

@@ -247,7 +247,7 @@ func (r *devicePolicyResource) Read(ctx context.Context, req resource.ReadReques
 	written, diags := getWrittenAt(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	prior, priorKnown := expandStatements(ctx, state.Statement)
-	policy, err := iotda.ReadAfterWrite(ctx, written, func(ctx context.Context) (*iotda.Policy, error) {
+	policy, err := iotda.ReadAfterWrite(ctx, r.client, written, func(ctx context.Context) (*iotda.Policy, error) {
 		return r.client.GetPolicy(ctx, state.ID.ValueString())
 	}, func(p *iotda.Policy) bool {
 		return p.PolicyName == state.PolicyName.ValueString() && priorKnown && sameStatements(prior, p.Statement)
@@ -452,7 +452,7 @@ func stringSet(values []string) types.Set {
 
 // privateWrittenAt is the private state key of the time this provider last
 // wrote the object (RFC 3339), set by Create and Update and cleared by the
-// Read after them: that Read waits, at most iotda.ReadAfterWriteWindow after
+// Read after them: that Read waits, at most the client's read after write window after
 // the write, for the API to show what was written.
 const privateWrittenAt = "written_at"
 
