@@ -71,35 +71,27 @@ func TestBindingStateUpgradeV0(t *testing.T) {
 	}
 }
 
-// TestBindingStateUpgradeWithCLI starts from a state file as the CLI wrote
-// it for schema version 0 (target_ids, a set of 300 ids), with the targets
-// bound on the server. The CLI upgrades it by itself: a plan without
-// refresh (the upgraded state against the configuration) and a plan with
-// refresh both show no change, and the next apply writes version 1.
-func TestBindingStateUpgradeWithCLI(t *testing.T) {
+// TestAccDevicePolicyBinding_upgradeWithCLI starts from a state file as the
+// CLI wrote it for schema version 0 (target_ids, a set of 300 ids), with
+// the targets bound on the server. The CLI upgrades it by itself: a plan
+// without refresh (the upgraded state against the configuration) and a
+// plan with refresh both show no change, and the next apply writes
+// version 1.
+func TestAccDevicePolicyBinding_upgradeWithCLI(t *testing.T) {
 	t.Parallel()
-	tf := terraformCLI(t)
-	cliConfig := devOverridesConfig(t)
-	srv := mock.NewTestServer(t, mock.Config{})
-	policy := createPolicy(t, srv, "fleet", apiStatement(iotda.EffectAllow, publishOnly, "topic:/up"))
-	ids := deviceIDs(0, 300)
-	for chunk := range slices.Chunk(ids, iotda.MaxTargetsPerCall) {
-		if _, err := srv.Bind("", policy.PolicyID, iotda.TargetTypeDevice, chunk...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := newAccTarget(t)
+	ids := a.deviceIDs(300)
+	policy := a.createPolicy("fleet", "", apiStatement(iotda.EffectAllow, publishOnly, "topic:/up"))
+	a.bind(policy.PolicyID, iotda.TargetTypeDevice, ids...)
 
-	dir := t.TempDir()
-	config := requiredProviders + providerBlock(srv) + fmt.Sprintf(`
+	w := a.workspace()
+	w.configure(fmt.Sprintf(`
 resource "iotda_device_policy_binding" "test" {
   policy_id   = %q
   target_type = "device"
   targets     = provider::iotda::targets([%s])
 }
-`, policy.PolicyID, quoteAll(ids))
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, policy.PolicyID, quoteAll(ids)))
 	host := os.Getenv("TF_ACC_PROVIDER_HOST")
 	if host == "" {
 		host = "registry.terraform.io"
@@ -127,27 +119,21 @@ resource "iotda_device_policy_binding" "test" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	statePath := filepath.Join(dir, "terraform.tfstate")
+	statePath := filepath.Join(w.dir, "terraform.tfstate")
 	if err := os.WriteFile(statePath, v0, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := runTerraform(tf, dir, cliConfig, nil, append(args, "-no-color")...); err != nil {
-			t.Fatalf("terraform %v: %v\n%s", args, err, out)
+	a.resetMockCalls()
+	w.run("plan", "-refresh=false", "-detailed-exitcode")
+	a.onMock(cliCalls, func(srv *mock.TestServer) {
+		if n := srv.TotalCalls(); n != 0 {
+			t.Fatalf("a plan without refresh made %d API calls", n)
 		}
-	}
-	srv.ResetCalls()
-	run("plan", "-refresh=false", "-detailed-exitcode")
-	if n := srv.TotalCalls(); n != 0 {
-		t.Fatalf("a plan without refresh made %d API calls", n)
-	}
-	run("plan", "-detailed-exitcode")
-	run("apply", "-auto-approve")
-	if b, u := srv.Calls(mock.OpBind), srv.Calls(mock.OpUnbind); b+u != 0 {
-		t.Fatalf("the upgrade made %d bind and %d unbind calls", b, u)
-	}
+	})
+	w.run("plan", "-detailed-exitcode")
+	w.run("apply", "-auto-approve")
+	a.callsWere("the upgrade", 0, 0)
 
 	raw, err := os.ReadFile(statePath)
 	if err != nil {
