@@ -59,6 +59,17 @@ mock_reasons() {
 	{ grep -F '"Action":"output"' "$work/test.json" || true; } | { grep -F 'needs the mock: ' || true; } |
 		sed -n 's/.*"Test":"\(TestAcc[^"]*\)".*needs the mock: \(.*\)\\n"}$/\1: \2/p' | sed 's/\\"/"/g' | sort -u
 }
+# held prints the seconds each test held the instance, from its target
+# taking it to the test's end, the longest first.
+held() {
+	{ grep -F -e 'runs against the instance' -e '"Action":"pass"' "$work/test.json" || true; } |
+		sed -n 's/^{"Time":"[^T"]*T\([0-9:.]*\)[^"]*","Action":"\([a-z]*\)","Package":"[^"]*","Test":"\(TestAcc[^"/]*\)".*/\2 \3 \1/p' |
+		awk '{
+			split($3, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+			if ($1 == "output") start[$2] = s
+			else if ($2 in start) { d = s - start[$2]; if (d < 0) d += 86400; printf "%.0f %s\n", d, $2 }
+		}' | sort -rn
+}
 if [ "$status" -ne 0 ]; then
 	for name in $(test_names fail); do
 		grep -F "\"Test\":\"$name\"" "$work/test.json" | sed -n 's/.*"Output":"\(.*\)"}$/\1/p' |
@@ -71,6 +82,8 @@ fi
 # (newAccTarget); the others ran on a mock of their own, and say why.
 ran=$(comm -12 <(test_names pass) <(test_names output 'runs against the instance') | wc -l)
 echo "ran against the instance: $ran acceptance tests in ${elapsed}s"
+# The tests hold the instance one at a time: the slowest set the time.
+echo "slowest there (seconds holding the instance): $(held | head -n 8 | awk '{ printf "%s %ss, ", $2, $1 }' | sed 's/, $//')"
 echo "on a mock of their own ($(mock_reasons | wc -l)):"
 mock_reasons | sed 's/^/  /'
 untold=$(comm -23 <(test_names pass) <(test_names output 'runs against the instance') | tr '\n' ' ')
