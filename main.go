@@ -3,14 +3,13 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/provider"
 )
@@ -45,10 +44,11 @@ func main() {
 		// request.
 		_ = os.Setenv(envLogFramework, level)
 	}
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/iotda-terraform/iotda",
-		Debug:   debug,
-	})
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	err := tf6server.Serve("registry.terraform.io/iotda-terraform/iotda", provider.NewProtocol6(provider.New(version)()), opts...)
 	stopProfiling()
 	if err != nil {
 		log.Fatal(err.Error())

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -183,7 +182,7 @@ func (a *accTarget) factories() map[string]func() (tfprotov6.ProviderServer, err
 func (a *accTarget) serve(newProvider func() *iotdaProvider) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"iotda": func() (tfprotov6.ProviderServer, error) {
-			return providerserver.NewProtocol6WithError(newProvider())()
+			return NewProtocol6(newProvider())(), nil
 		},
 	}
 }

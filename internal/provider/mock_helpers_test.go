@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -87,7 +86,7 @@ var testAccProviderFactories = providerFactories(func(cfg *iotda.Config) {
 func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"iotda": func() (tfprotov6.ProviderServer, error) {
-			return providerserver.NewProtocol6WithError(newTestProvider(adjust))()
+			return NewProtocol6(newTestProvider(adjust))(), nil
 		},
 	}
 }

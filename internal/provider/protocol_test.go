@@ -1,0 +1,311 @@
+package provider
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+)
+
+// TestNewProtocol6 checks that the server offers the optional calls of
+// the framework's: without them tf6server answers `terraform query` (list
+// resources) as not implemented.
+func TestNewProtocol6(t *testing.T) {
+	t.Parallel()
+	server := NewProtocol6(New("test")())()
+	if _, ok := server.(*protocolServer); !ok {
+		t.Fatalf("%T: the framework's server is served without the binding's shortcuts", server)
+	}
+	if _, ok := server.(tfprotov6.ListResourceServer); !ok {
+		t.Error("no list resources")
+	}
+	if _, ok := server.(tfprotov6.ActionServer); !ok {
+		t.Error("no actions")
+	}
+	if _, ok := server.(tfprotov6.StateStoreServer); !ok {
+		t.Error("no state stores")
+	}
+}
+
+// TestUnchangedBindingPlan: a binding plan that changes nothing is
+// answered without the framework exactly as the framework answers it, and
+// every other plan goes to the framework.
+func TestUnchangedBindingPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	NewDevicePolicyBindingResource().Schema(ctx, resource.SchemaRequest{}, &sr)
+	typ := sr.Schema.Type().TerraformType(ctx)
+	var ir resource.IdentitySchemaResponse
+	(&devicePolicyBindingResource{}).IdentitySchema(ctx, resource.IdentitySchemaRequest{}, &ir)
+	identityType := ir.IdentitySchema.Type().TerraformType(ctx)
+
+	state := func(exclusive any, ids ...string) *tfprotov6.DynamicValue {
+		t.Helper()
+		targets := make(map[string]tftypes.Value, len(ids))
+		for _, id := range ids {
+			targets[id] = tftypes.NewValue(tftypes.String, "")
+		}
+		v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+			"id":          tftypes.NewValue(tftypes.String, iotda.ExamplePolicyID+"/device"),
+			"policy_id":   tftypes.NewValue(tftypes.String, iotda.ExamplePolicyID),
+			"target_type": tftypes.NewValue(tftypes.String, "device"),
+			"exclusive":   tftypes.NewValue(tftypes.Bool, exclusive),
+			"targets":     tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, targets),
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	identity, err := tfprotov6.NewDynamicValue(identityType, tftypes.NewValue(identityType, map[string]tftypes.Value{
+		"policy_id": tftypes.NewValue(tftypes.String, iotda.ExamplePolicyID), "target_type": tftypes.NewValue(tftypes.String, "device"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := deviceIDs(0, 3)
+	plan := func(prior, proposed *tfprotov6.DynamicValue, private []byte, id *tfprotov6.ResourceIdentityData) *tfprotov6.PlanResourceChangeRequest {
+		return &tfprotov6.PlanResourceChangeRequest{
+			TypeName: bindingTypeName, PriorState: prior, ProposedNewState: proposed, Config: proposed,
+			PriorPrivate: private, PriorIdentity: id,
+		}
+	}
+	// unchanged plans the prior state v again, with the same bytes (the
+	// CLI encodes a map's keys in order; tftypes does not).
+	unchanged := func(v *tfprotov6.DynamicValue, private []byte, id *tfprotov6.ResourceIdentityData) *tfprotov6.PlanResourceChangeRequest {
+		return plan(v, &tfprotov6.DynamicValue{MsgPack: slices.Clone(v.MsgPack)}, private, id)
+	}
+	framework := providerserver.NewProtocol6(New("test")())()
+	if _, err := framework.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, req := range map[string]*tfprotov6.PlanResourceChangeRequest{
+		"with identity":    unchanged(state(true, ids...), nil, &tfprotov6.ResourceIdentityData{IdentityData: &identity}),
+		"without identity": unchanged(state(true, ids...), nil, nil),
+		"no targets":       unchanged(state(true), nil, nil),
+	} {
+		got, ok := unchangedBindingPlan(ctx, req)
+		if !ok {
+			t.Fatalf("%s: not answered directly", name)
+		}
+		want, err := framework.PlanResourceChange(ctx, req)
+		if err != nil || len(want.Diagnostics) > 0 {
+			t.Fatalf("%s: framework: %v %v", name, err, want.Diagnostics)
+		}
+		if len(want.RequiresReplace) > 0 || len(want.PlannedPrivate) > 0 || want.Deferred != nil {
+			t.Fatalf("%s: the framework planned more than no change: %+v", name, want)
+		}
+		sameValue(t, name+": planned state", typ, got.PlannedState, want.PlannedState)
+		sameValue(t, name+": planned identity", identityType, got.PlannedIdentity.IdentityData, want.PlannedIdentity.IdentityData)
+	}
+
+	for name, req := range map[string]*tfprotov6.PlanResourceChangeRequest{
+		"targets change": plan(state(true, ids...), state(true, ids[:2]...), nil, nil),
+		"not exclusive":  unchanged(state(false, ids...), nil, nil),
+		"exclusive null": unchanged(state(nil, ids...), nil, nil),
+		"private state":  unchanged(state(true, ids...), []byte(`{"unsure_targets":"WyJhIl0="}`), nil),
+		"create":         plan(nil, state(true, ids...), nil, nil),
+		"deferral allowed": func() *tfprotov6.PlanResourceChangeRequest {
+			req := unchanged(state(true, ids...), nil, nil)
+			req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
+			return req
+		}(),
+		"destroy":         plan(state(true, ids...), nil, nil, nil),
+		"another type":    {TypeName: "iotda_device_policy", PriorState: state(true), ProposedNewState: state(true), PriorPrivate: nil},
+		"not msgpack":     plan(&tfprotov6.DynamicValue{JSON: []byte(`{}`)}, &tfprotov6.DynamicValue{JSON: []byte(`{}`)}, nil, nil),
+		"not an object":   unchanged(&tfprotov6.DynamicValue{MsgPack: []byte{0xc3}}, nil, nil),
+		"truncated state": unchanged(&tfprotov6.DynamicValue{MsgPack: state(true, ids...).MsgPack[:20]}, nil, nil),
+	} {
+		if _, ok := unchangedBindingPlan(ctx, req); ok {
+			t.Errorf("%s: answered directly; the framework must plan it", name)
+		}
+	}
+}
+
+// sameValue fails unless two encoded values of typ are equal.
+func sameValue(t *testing.T, what string, typ tftypes.Type, got, want *tfprotov6.DynamicValue) {
+	t.Helper()
+	if got == nil || want == nil {
+		t.Fatalf("%s: got %v, want %v", what, got, want)
+	}
+	g, err := got.Unmarshal(typ)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	w, err := want.Unmarshal(typ)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !g.Equal(w) {
+		t.Fatalf("%s: got %v, want %v", what, g, w)
+	}
+}
+
+// TestCallTargets: targets() with valid ids is answered without the
+// framework exactly as the framework answers it, and every call the
+// framework must refuse or leave unknown goes to it.
+func TestCallTargets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	framework := providerserver.NewProtocol6(New("test")())()
+	if _, err := framework.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(v tftypes.Value) *tfprotov6.CallFunctionRequest {
+		t.Helper()
+		arg, err := tfprotov6.NewDynamicValue(tftypes.DynamicPseudoType, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &tfprotov6.CallFunctionRequest{Name: "targets", Arguments: []*tfprotov6.DynamicValue{&arg}}
+	}
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	list := func(typ tftypes.Type, elems ...tftypes.Value) tftypes.Value {
+		if tuple, ok := typ.(tftypes.Tuple); ok && tuple.ElementTypes == nil {
+			types := make([]tftypes.Type, len(elems))
+			for i, e := range elems {
+				types[i] = e.Type()
+			}
+			typ = tftypes.Tuple{ElementTypes: types}
+		}
+		return tftypes.NewValue(typ, elems)
+	}
+	ids := func(n int) []tftypes.Value {
+		var out []tftypes.Value
+		for _, id := range deviceIDs(0, n) {
+			out = append(out, str(id))
+		}
+		return out
+	}
+	mapType := tftypes.Map{ElementType: tftypes.String}
+
+	for name, req := range map[string]*tfprotov6.CallFunctionRequest{
+		"list":       call(list(tftypes.List{ElementType: tftypes.String}, ids(3)...)),
+		"set":        call(list(tftypes.Set{ElementType: tftypes.String}, ids(3)...)),
+		"tuple":      call(list(tftypes.Tuple{}, ids(1000)...)),
+		"empty list": call(list(tftypes.List{ElementType: tftypes.String})),
+	} {
+		got, ok := callTargets(req)
+		if !ok {
+			t.Fatalf("%s: not answered directly", name)
+		}
+		want, err := framework.CallFunction(ctx, req)
+		if err != nil || want.Error != nil {
+			t.Fatalf("%s: framework: %v %v", name, err, want.Error)
+		}
+		sameValue(t, name, mapType, got.Result, want.Result)
+	}
+
+	for name, req := range map[string]*tfprotov6.CallFunctionRequest{
+		"duplicate":      call(list(tftypes.Tuple{}, str("a"), str("b"), str("a"))),
+		"null element":   call(list(tftypes.List{ElementType: tftypes.String}, str("a"), tftypes.NewValue(tftypes.String, nil))),
+		"number element": call(list(tftypes.Tuple{}, str("a"), tftypes.NewValue(tftypes.Number, 1))),
+		"unknown":        call(tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, tftypes.UnknownValue)),
+		"unknown element": call(list(tftypes.List{ElementType: tftypes.String}, str("a"),
+			tftypes.NewValue(tftypes.String, tftypes.UnknownValue))),
+		"null":     call(tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, nil)),
+		"a string": call(str("a")),
+		"a map":    call(tftypes.NewValue(mapType, map[string]tftypes.Value{"a": str("")})),
+		"list of lists": call(list(tftypes.List{ElementType: tftypes.List{ElementType: tftypes.String}},
+			list(tftypes.List{ElementType: tftypes.String}, str("a")))),
+		"tuple of a list": call(list(tftypes.Tuple{}, list(tftypes.List{ElementType: tftypes.String}, str("a")))),
+		"not msgpack":     {Name: "targets", Arguments: []*tfprotov6.DynamicValue{{JSON: []byte(`["a"]`)}}},
+		"other function":  {Name: "evaluate", Arguments: call(list(tftypes.Tuple{}, str("a"))).Arguments},
+		"no argument":     {Name: "targets"},
+	} {
+		if _, ok := callTargets(req); ok {
+			t.Errorf("%s: answered directly; the framework must answer it", name)
+		}
+	}
+}
+
+// TestValidBindingConfig: a valid configuration is recognised without the
+// framework, which finds nothing in it either, and every other goes to the
+// framework.
+func TestValidBindingConfig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	NewDevicePolicyBindingResource().Schema(ctx, resource.SchemaRequest{}, &sr)
+	typ := sr.Schema.Type().TerraformType(ctx)
+	framework := providerserver.NewProtocol6(New("test")())()
+	if _, err := framework.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	str := func(s any) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	targets := func(elems map[string]any) tftypes.Value {
+		m := map[string]tftypes.Value{}
+		for k, v := range elems {
+			m[k] = str(v)
+		}
+		return tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, m)
+	}
+	config := func(change func(map[string]tftypes.Value)) *tfprotov6.DynamicValue {
+		t.Helper()
+		attrs := map[string]tftypes.Value{
+			"id":          str(nil),
+			"policy_id":   str(iotda.ExamplePolicyID),
+			"target_type": str("device"),
+			"exclusive":   tftypes.NewValue(tftypes.Bool, nil),
+			"targets":     targets(map[string]any{"d1": "", "64a7ba7ef9cb063d27e16b97_sensor-0001": ""}),
+		}
+		if change != nil {
+			change(attrs)
+		}
+		v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, attrs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	set := func(name string, v tftypes.Value) func(map[string]tftypes.Value) {
+		return func(attrs map[string]tftypes.Value) { attrs[name] = v }
+	}
+	for name, tc := range map[string]struct {
+		config *tfprotov6.DynamicValue
+		valid  bool
+	}{
+		"valid":                 {config(nil), true},
+		"exclusive":             {config(set("exclusive", tftypes.NewValue(tftypes.Bool, true))), true},
+		"not exclusive":         {config(set("exclusive", tftypes.NewValue(tftypes.Bool, false))), true},
+		"no targets":            {config(set("targets", targets(nil))), true},
+		"product":               {config(set("target_type", str("product"))), true},
+		"name as policy id":     {config(set("policy_id", str("fleet"))), false},
+		"unknown policy":        {config(set("policy_id", str(tftypes.UnknownValue))), false},
+		"null policy":           {config(set("policy_id", str(nil))), false},
+		"bad target type":       {config(set("target_type", str("devices"))), false},
+		"bad target id":         {config(set("targets", targets(map[string]any{"d 1": ""}))), false},
+		"value not empty":       {config(set("targets", targets(map[string]any{"d1": "x"}))), false},
+		"null value":            {config(set("targets", targets(map[string]any{"d1": nil}))), false},
+		"unknown value":         {config(set("targets", targets(map[string]any{"d1": tftypes.UnknownValue}))), false},
+		"unknown targets":       {config(set("targets", tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, tftypes.UnknownValue))), false},
+		"null targets":          {config(set("targets", tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, nil))), false},
+		"unknown exclusive":     {config(set("exclusive", tftypes.NewValue(tftypes.Bool, tftypes.UnknownValue))), false},
+		"id set":                {config(set("id", str("x"))), false},
+		"truncated":             {&tfprotov6.DynamicValue{MsgPack: config(nil).MsgPack[:30]}, false},
+		"not msgpack (JSON)":    {&tfprotov6.DynamicValue{JSON: []byte(`{}`)}, false},
+		"a long target id":      {config(set("targets", targets(map[string]any{strings.Repeat("a", iotda.MaxTargetIDLength+1): ""}))), false},
+		"the longest target id": {config(set("targets", targets(map[string]any{strings.Repeat("a", iotda.MaxTargetIDLength): ""}))), true},
+	} {
+		if got := validBindingConfig(tc.config.MsgPack); got != tc.valid {
+			t.Errorf("%s: valid = %t, want %t", name, got, tc.valid)
+			continue
+		}
+		want, err := framework.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: bindingTypeName, Config: tc.config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.valid && len(want.Diagnostics) > 0 {
+			t.Errorf("%s: recognised as valid, but the framework says %s: %s", name, want.Diagnostics[0].Summary, want.Diagnostics[0].Detail)
+		}
+	}
+}
