@@ -152,11 +152,14 @@ func (s *protocolServer) ValidateResourceConfig(ctx context.Context, req *tfprot
 }
 
 // validBindingConfig reports whether the MessagePack of a binding's
-// configuration is known, complete and valid by every rule of its schema
-// (see devicePolicyBindingResource.Schema): no id, a policy id, a target
-// type, exclusive a bool or null, and targets a map of target ids to "".
-// The framework finds no error and no warning in such a configuration;
-// anything else, or anything unknown or unexpected, goes to it.
+// configuration is complete and valid by every rule of its schema (see
+// devicePolicyBindingResource.Schema): no id, a policy id, a target type,
+// exclusive a bool or null, and targets a known map of target ids to "".
+// The policy id, target type and exclusive may also be unknown (as the
+// policy id of a policy in the same configuration is while Terraform
+// validates), which the schema's validators let pass. The framework finds
+// no error and no warning in such a configuration; anything else, or
+// anything unexpected, goes to it.
 func validBindingConfig(data []byte) bool {
 	r := bytes.NewReader(data)
 	dec := msgpack.NewDecoder(r)
@@ -173,6 +176,11 @@ func validBindingConfig(data []byte) bool {
 		}
 		s, err := dec.DecodeString()
 		return s, err == nil
+	}
+	// unknown skips an unknown value: Terraform writes one as a
+	// MessagePack extension, and nothing else as one.
+	unknown := func(code byte) bool {
+		return msgpcode.IsExt(code) && dec.Skip() == nil
 	}
 	seen := map[string]bool{}
 	for range n {
@@ -191,15 +199,21 @@ func validBindingConfig(data []byte) bool {
 				return false
 			}
 		case "policy_id":
+			if unknown(code) {
+				continue
+			}
 			if id, ok := str(); !ok || !iotda.PolicyIDPattern.MatchString(id) {
 				return false
 			}
 		case "target_type":
+			if unknown(code) {
+				continue
+			}
 			if t, ok := str(); !ok || !validTargetType(t) {
 				return false
 			}
 		case "exclusive":
-			if code != msgpcode.Nil && code != msgpcode.True && code != msgpcode.False {
+			if code != msgpcode.Nil && code != msgpcode.True && code != msgpcode.False && !msgpcode.IsExt(code) {
 				return false
 			}
 			if err := dec.Skip(); err != nil {
