@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	resource.TestMain(cleanupAfter{m})
 }
 
-// cleanupAfter runs the tests, then removes the shared CLI folder;
+// cleanupAfter runs the tests, then removes the shared CLI and release folders;
 // resource.TestMain exits with the result.
 type cleanupAfter struct{ m *testing.M }
 
@@ -40,6 +40,9 @@ func (c cleanupAfter) Run() int {
 	code := c.m.Run()
 	if sharedCLIDir != "" {
 		_ = os.RemoveAll(sharedCLIDir)
+	}
+	if releaseDir != "" {
+		_ = os.RemoveAll(releaseDir)
 	}
 	return code
 }
