@@ -89,7 +89,7 @@ func makeRelease() (*release, error) {
 	if err := os.Mkdir(gnupg, 0o700); err != nil {
 		return nil, err
 	}
-	gpgEnv := append(os.Environ(), "GNUPGHOME="+gnupg)
+	gpgEnv := slices.Concat(os.Environ(), []string{"GNUPGHOME=" + gnupg})
 	// gpg starts an agent for the key; it must not outlive the build.
 	defer func() {
 		kill := exec.Command("gpgconf", "--kill", "gpg-agent")
@@ -122,7 +122,7 @@ func makeRelease() (*release, error) {
 	if r.publicKey, err = run(gpgEnv, "gpg", "--batch", "--armor", "--export", string(fingerprint[1])); err != nil {
 		return nil, err
 	}
-	buildEnv := append(gpgEnv, "VERSION="+releaseVersion, "DIST="+r.dist, "GPG_FINGERPRINT="+string(fingerprint[1]))
+	buildEnv := slices.Concat(gpgEnv, []string{"VERSION=" + releaseVersion, "DIST=" + r.dist, "GPG_FINGERPRINT=" + string(fingerprint[1])})
 	if _, err := run(buildEnv, "../../scripts/release.sh", "build"); err != nil {
 		return nil, err
 	}
