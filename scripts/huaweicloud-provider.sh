@@ -63,15 +63,7 @@ done
 cache="${IOTDA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-iotda}/huaweicloud-$HUAWEICLOUD_VERSION"
 provider_bin="$cache/terraform-provider-huaweicloud"
 
-work=$(mktemp -d)
-mock_pid=""
-cleanup() {
-	local status=$?
-	cleanup_mock_work "$status"
-	exit "$status"
-}
-trap cleanup EXIT
-on_signal_exit
+mock_work
 
 build_provider() {
 	say "building the huaweicloud provider $HUAWEICLOUD_VERSION: $BUILD_COST"

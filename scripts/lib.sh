@@ -74,7 +74,8 @@ stop_mock() {
 
 # cleanup_mock_work STATUS stops the mock, shows the last lines of its log
 # when STATUS is a failure, and removes $work: the EXIT trap of the scripts
-# that start a mock. on_signal_exit makes HUP, INT and TERM run it too.
+# that start a mock (mock_work sets it). on_signal_exit makes HUP, INT and
+# TERM run the EXIT trap too.
 cleanup_mock_work() {
 	stop_mock
 	if [ "$1" -ne 0 ] && [ -s "$work/mock.log" ]; then
@@ -87,4 +88,13 @@ on_signal_exit() {
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+# mock_work makes the folder $work of a script that starts a mock, and
+# stops the mock and removes $work when the script exits, on a signal too.
+mock_work() {
+	work=$(mktemp -d)
+	mock_pid=""
+	trap 'status=$?; cleanup_mock_work "$status"; exit "$status"' EXIT
+	on_signal_exit
 }

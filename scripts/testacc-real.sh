@@ -15,15 +15,7 @@ cd "$root"
 min_real=${IOTDA_ACC_REAL_MIN:-50}
 run=${IOTDA_ACC_RUN:-^TestAcc}
 
-work=$(mktemp -d)
-mock_pid=""
-cleanup() {
-	local status=$?
-	cleanup_mock_work "$status"
-	exit "$status"
-}
-trap cleanup EXIT
-on_signal_exit
+mock_work
 
 say "building the mock"
 go build -o "$work/iotda-mock" ./cmd/iotda-mock
