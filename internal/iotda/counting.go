@@ -51,6 +51,7 @@ func (c *Client) CountTargets(ctx context.Context, policyID string, examples int
 	out := TargetCount{ByType: map[string]int64{}, Examples: map[string][]string{}}
 	counts := make([]TargetCount, len(targetTypes))
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.parallelism)
 	for i, targetType := range targetTypes {
 		g.Go(func() error {
 			page, err := c.targetsPage(gctx, policyID, targetType, examples)
