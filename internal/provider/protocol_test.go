@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -310,4 +311,117 @@ func TestValidBindingConfig(t *testing.T) {
 			t.Errorf("%s: recognised as valid, but the framework says %s: %s", name, want.Diagnostics[0].Summary, want.Diagnostics[0].Detail)
 		}
 	}
+}
+
+// bindingStateJSON is a binding's state as Terraform stores it, with n
+// targets in order.
+func bindingStateJSON(t testing.TB, n int) []byte {
+	t.Helper()
+	targets := map[string]string{}
+	for _, id := range deviceIDs(0, n) {
+		targets[id] = ""
+	}
+	data, err := json.Marshal(map[string]any{
+		"id": iotda.ExamplePolicyID + "/device", "policy_id": iotda.ExamplePolicyID, "target_type": "device",
+		"exclusive": true, "targets": targets,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestCurrentBindingState: the upgrade of a binding's state at the current
+// schema version is answered without the framework exactly as the
+// framework answers it, and every other upgrade goes to the framework.
+func TestCurrentBindingState(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	NewDevicePolicyBindingResource().Schema(ctx, resource.SchemaRequest{}, &sr)
+	typ := sr.Schema.Type().TerraformType(ctx)
+	framework := providerserver.NewProtocol6(New("test")())()
+	if _, err := framework.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	upgrade := func(version int64, state string) *tfprotov6.UpgradeResourceStateRequest {
+		return &tfprotov6.UpgradeResourceStateRequest{TypeName: bindingTypeName, Version: version, RawState: &tfprotov6.RawState{JSON: []byte(state)}}
+	}
+	const (
+		scalars = `"id":"` + iotda.ExamplePolicyID + `/device","policy_id":"` + iotda.ExamplePolicyID + `","target_type":"device"`
+		v1      = `{` + scalars + `,"exclusive":true,"targets":{"d1":"","d2":""}}`
+	)
+
+	for name, req := range map[string]*tfprotov6.UpgradeResourceStateRequest{
+		"state":               upgrade(1, v1),
+		"1,000 targets":       upgrade(1, string(bindingStateJSON(t, 1000))),
+		"not exclusive":       upgrade(1, `{`+scalars+`,"exclusive":false,"targets":{}}`),
+		"exclusive null":      upgrade(1, `{`+scalars+`,"exclusive":null,"targets":{"d1":""}}`),
+		"without exclusive":   upgrade(1, `{`+scalars+`,"targets":{"d1":""}}`),
+		"targets null":        upgrade(1, `{`+scalars+`,"exclusive":true,"targets":null}`),
+		"nothing":             upgrade(1, `{}`),
+		"escapes and unicode": upgrade(1, `{"id":"a\u002fb","policy_id":"\u00e9t\u00e9","target_type":"device","targets":{"a\"b":"","\u00e9":""}}`),
+		"spaces":              upgrade(1, " {\n  \"targets\" : { \"d1\" : \"\" } ,\"id\":null } \n"),
+	} {
+		got, ok := currentBindingState(req)
+		if !ok {
+			t.Fatalf("%s: not answered directly", name)
+		}
+		want, err := framework.UpgradeResourceState(ctx, req)
+		if err != nil || len(want.Diagnostics) > 0 {
+			t.Fatalf("%s: framework: %v %v", name, err, want.Diagnostics)
+		}
+		if len(got.Diagnostics) > 0 {
+			t.Fatalf("%s: diagnostics %v", name, got.Diagnostics)
+		}
+		sameValue(t, name, typ, got.UpgradedState, want.UpgradedState)
+	}
+
+	for name, req := range map[string]*tfprotov6.UpgradeResourceStateRequest{
+		"version 0":            upgrade(0, `{`+scalars+`,"target_ids":["d1"]}`),
+		"unexpected key":       upgrade(1, `{`+scalars+`,"exclusive":true,"targets":{},"target_ids":null}`),
+		"duplicate key":        upgrade(1, `{`+scalars+`,"exclusive":true,"exclusive":false,"targets":{}}`),
+		"duplicate target":     upgrade(1, `{`+scalars+`,"targets":{"d1":"","d1":""}}`),
+		"targets out of order": upgrade(1, `{`+scalars+`,"targets":{"d2":"","d1":""}}`),
+		"target value":         upgrade(1, `{`+scalars+`,"targets":{"d1":"x"}}`),
+		"null target value":    upgrade(1, `{`+scalars+`,"targets":{"d1":null}}`),
+		"number as string":     upgrade(1, `{"id":1}`),
+		"string as bool":       upgrade(1, `{"exclusive":"true"}`),
+		"targets a list":       upgrade(1, `{"targets":["d1"]}`),
+		"null state":           upgrade(1, `null`),
+		"trailing data":        upgrade(1, v1+`{}`),
+		"truncated":            upgrade(1, v1[:40]),
+		"flatmap":              {TypeName: bindingTypeName, Version: 1, RawState: &tfprotov6.RawState{Flatmap: map[string]string{"id": "x"}}},
+		"no raw state":         {TypeName: bindingTypeName, Version: 1},
+		"another type":         {TypeName: "iotda_device_policy", Version: 1, RawState: &tfprotov6.RawState{JSON: []byte(v1)}},
+	} {
+		if _, ok := currentBindingState(req); ok {
+			t.Errorf("%s: answered directly; the framework must answer it", name)
+		}
+	}
+}
+
+// BenchmarkUpgradeBindingState prints the CPU of one upgrade of a state of
+// 100,000 targets at the current version, by the framework and directly.
+func BenchmarkUpgradeBindingState(b *testing.B) {
+	ctx := context.Background()
+	framework := providerserver.NewProtocol6(New("test")())()
+	if _, err := framework.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+		b.Fatal(err)
+	}
+	req := &tfprotov6.UpgradeResourceStateRequest{TypeName: bindingTypeName, Version: 1, RawState: &tfprotov6.RawState{JSON: bindingStateJSON(b, 100_000)}}
+	b.Run("framework", func(b *testing.B) {
+		for b.Loop() {
+			if resp, err := framework.UpgradeResourceState(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
+				b.Fatal(err, resp.Diagnostics)
+			}
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := currentBindingState(req); !ok {
+				b.Fatal("not answered directly")
+			}
+		}
+	})
 }
