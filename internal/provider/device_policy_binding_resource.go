@@ -196,13 +196,47 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	state, targets, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	state, targets, diags := readBinding(ctx, req.State.Raw)
+	resp.Diagnostics.Append(diags...)
+	r.refresh(ctx, refreshIO{
+		state: state, targets: targets.ids, in: req.Private, out: resp.Private,
+		setIdentity: func(policyID, targetType string) {
+			setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
+		},
+		setState: func(m devicePolicyBindingModel, ids []string) {
+			resp.Diagnostics.Append(setBindingState(ctx, &resp.State, m, ids, targets)...)
+		},
+		remove: func() { resp.State.RemoveResource(ctx) },
+	}, &resp.Diagnostics)
+}
+
+// refreshIO is what a refresh reads and writes: the prior state's
+// attributes (Targets unset) and its target ids, sorted; the private state
+// read and the one written (one and the same for the framework); and how
+// the identity and the new state are set, or the state removed. The
+// framework's Read and the protocol's (see bindingRead) each give theirs.
+type refreshIO struct {
+	state       devicePolicyBindingModel
+	targets     []string
+	in, out     privateState
+	setIdentity func(policyID, targetType string)
+	setState    func(m devicePolicyBindingModel, ids []string)
+	remove      func()
+}
+
+// refresh is the binding's Read. diags may hold errors already (of reading
+// the state); it then only adds those of the private state. The state is
+// left as it was when it sets neither a new one nor removes it.
+func (r *devicePolicyBindingResource) refresh(ctx context.Context, io refreshIO, diags *diag.Diagnostics) {
+	priv, d := getBindingPrivate(ctx, io.in)
+	diags.Append(d...)
+	if diags.HasError() {
 		return
 	}
+	prior := io.state.binding(io.targets, priv.unsure, priv.outside)
 	// Before the call: the framework wants an identity even from a Read
 	// that removes the binding, and older CLIs kept none in state.
-	setBindingIdentity(ctx, resp.Identity, prior.PolicyID, prior.TargetType, &resp.Diagnostics)
+	io.setIdentity(prior.PolicyID, prior.TargetType)
 	if r.client == nil {
 		// As for device policies: no refresh until the configuration is known.
 		tflog.Info(ctx, "provider configuration not known; device policy binding not refreshed")
@@ -210,23 +244,24 @@ func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.Rea
 	}
 	// Straight after this binding's own apply, the listing may not show
 	// its calls yet: binding.Read waits, within bounds, for them.
-	written, diags := getWrittenAt(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
+	written, d := getWrittenAt(ctx, io.in)
+	diags.Append(d...)
 	now, err := binding.Read(ctx, r.client, prior, written)
-	resp.Diagnostics.Append(setWrittenAt(ctx, resp.Private, time.Time{})...)
+	diags.Append(setWrittenAt(ctx, io.out, time.Time{})...)
 	if errors.Is(err, iotda.ErrNotFound) {
 		tflog.Warn(ctx, "device policy no longer exists; removing its binding from state", map[string]any{"policy_id": prior.PolicyID})
-		resp.State.RemoveResource(ctx)
+		io.remove()
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to Read Device Policy Binding", listingFailedDetail(prior, err))
+		diags.AddError("Unable to Read Device Policy Binding", listingFailedDetail(prior, err))
 		return
 	}
+	state := io.state
 	state.ID = types.StringValue(bindingID(prior.PolicyID, prior.TargetType))
 	state.Exclusive = types.BoolValue(prior.Exclusive)
-	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, state, now.Targets, targets)...)
-	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, now.Unsure, now.Outside)...)
+	io.setState(state, now.Targets)
+	diags.Append(setBindingPrivate(ctx, io.out, now.Unsure, now.Outside)...)
 }
 
 func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

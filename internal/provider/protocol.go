@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -18,33 +19,47 @@ import (
 
 // NewProtocol6 returns the provider's protocol server: the framework's,
 // except for requests that carry a binding's targets, answered here when
-// the answer is sure: a plan of iotda_device_policy_binding that changes
-// nothing, from the request's bytes (see unchangedBindingPlan), the
-// validation of a binding's configuration that is valid (see
-// validBindingConfig), a call of targets() with valid ids (see
-// callTargets), and the upgrade of a binding's state at the current
-// schema version (see currentBindingState). Anything else goes to the
-// framework, which also gives every error.
+// the answer is sure to be the framework's:
 //
-// The framework plans a resource by converting its configuration, prior
-// state and proposed state into its own values and walking them once per
-// attribute, per target of a binding, and converts a function's arguments
-// and result, and a stored state, into its own values one element at a
-// time; the CPU and heap profiles of `make bench` at 100,000 targets
-// showed the plan as the largest part of the provider's work in a plan
-// with no changes (every plan of an unchanged configuration), and
-// targets() as a fifth of its allocations, in every command. With those
-// answered, the provider's CPU in the plan of an apply that changes a
-// tenth of 100,000 targets (13.5 s) was still nearly all the framework's
-// conversions of the targets map: PlanResourceChange 4.6 s, ReadResource
-// 3.2 s (0.23 s of it the binding's own Read), UpgradeResourceState
-// 0.9 s, and garbage collection 2.2 s.
+//   - a plan of iotda_device_policy_binding that changes nothing, from the
+//     request's bytes (unchangedBindingPlan);
+//   - the validation of a binding's configuration that is valid
+//     (validBindingConfig);
+//   - a call of targets() with valid ids (callTargets);
+//   - the upgrade of a binding's state at the current schema version,
+//     which Terraform asks for before every plan and refresh, from the
+//     stored JSON (currentBindingState, protocol_upgrade.go);
+//   - the refresh of a binding, by the same code as the framework's Read
+//     (devicePolicyBindingResource.refresh) on the request's MessagePack
+//     and private state (bindingRead, protocol_read.go).
+//
+// Anything else goes to the framework, which also gives every error.
+//
+// The framework converts a binding's configuration, states, a function's
+// arguments and result into its own values one target at a time, and
+// walks them once per attribute. The CPU and heap profiles of `make bench`
+// at 100,000 targets showed the plan as the largest part of the provider's
+// work in a plan with no changes (every plan of an unchanged
+// configuration), and targets() as a fifth of its allocations, in every
+// command. With those answered, the provider's CPU in the plan of an
+// apply that changes a tenth of 100,000 targets (13.5 s) was still nearly
+// all the framework's conversions of the targets map: PlanResourceChange
+// 4.6 s, ReadResource 3.2 s (0.23 s of it the binding's own Read),
+// UpgradeResourceState 0.9 s, and garbage collection 2.2 s; hence the
+// upgrade and the refresh here (BenchmarkUpgradeBindingState,
+// BenchmarkBindingRead). A plan that changes targets stays the
+// framework's: its answer depends on every plan modifier and default.
 func NewProtocol6(p provider.Provider) func() tfprotov6.ProviderServer {
-	framework := providerserver.NewProtocol6(p)
 	return func() tfprotov6.ProviderServer {
-		fw := framework()
+		s := &protocolServer{}
+		served := p
+		if ip, ok := p.(*iotdaProvider); ok {
+			served = configuredProvider{iotdaProvider: ip, server: s}
+		}
+		fw := providerserver.NewProtocol6(served)()
 		if all, ok := fw.(frameworkServer); ok {
-			return &protocolServer{frameworkServer: all}
+			s.frameworkServer = all
+			return s
 		}
 		return fw
 	}
@@ -63,6 +78,9 @@ type frameworkServer interface {
 
 type protocolServer struct {
 	frameworkServer
+	// configured is what the provider's last Configure gave the
+	// resources (see configuredProvider); nil before, or after an error.
+	configured atomic.Pointer[providerConfiguration]
 }
 
 const bindingTypeName = "iotda_device_policy_binding"

@@ -1,18 +1,25 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/binding"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/mock"
 )
 
 // TestNewProtocol6 checks that the server offers the optional calls of
@@ -401,27 +408,380 @@ func TestCurrentBindingState(t *testing.T) {
 	}
 }
 
-// BenchmarkUpgradeBindingState prints the CPU of one upgrade of a state of
-// 100,000 targets at the current version, by the framework and directly.
+// BenchmarkUpgradeBindingState reports the CPU of one upgrade of a state
+// of 100,000 targets at the current version, by the framework and by the
+// protocol (currentBindingState), in milliseconds per call:
+//
+//	go test -run '^$' -bench 'BindingState|BindingRead' -benchtime 3x ./internal/provider/
 func BenchmarkUpgradeBindingState(b *testing.B) {
 	ctx := context.Background()
-	framework := providerserver.NewProtocol6(New("test")())()
-	if _, err := framework.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+	server := protocolServerOf(b, NewProtocol6(New("test")())())
+	if _, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
 		b.Fatal(err)
 	}
 	req := &tfprotov6.UpgradeResourceStateRequest{TypeName: bindingTypeName, Version: 1, RawState: &tfprotov6.RawState{JSON: bindingStateJSON(b, 100_000)}}
-	b.Run("framework", func(b *testing.B) {
-		for b.Loop() {
-			if resp, err := framework.UpgradeResourceState(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
-				b.Fatal(err, resp.Diagnostics)
-			}
+	benchCPU(b, "framework", func() {
+		if resp, err := server.frameworkServer.UpgradeResourceState(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
+			b.Fatal(err, resp.Diagnostics)
 		}
 	})
-	b.Run("direct", func(b *testing.B) {
-		for b.Loop() {
-			if _, ok := currentBindingState(req); !ok {
-				b.Fatal("not answered directly")
-			}
+	benchCPU(b, "protocol", func() {
+		if _, ok := currentBindingState(req); !ok {
+			b.Fatal("not answered by the protocol")
 		}
 	})
+}
+
+// BenchmarkBindingRead reports the CPU of one refresh of a binding of
+// 100,000 targets, unchanged since its apply, by the framework and by the
+// protocol (bindingRead), in milliseconds per call. Both include the
+// listing of the targets (2,000 pages) from a mock in the same process,
+// the client's and the mock's CPU alike; "listing" is that listing alone
+// (binding.Read).
+func BenchmarkBindingRead(b *testing.B) {
+	ctx := context.Background()
+	srv := mock.NewTestServer(b, mock.Config{})
+	server := configuredServer(b, srv)
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
+		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := deviceIDs(0, 100_000)
+	if _, err := srv.Bind("", policy.PolicyID, "device", ids...); err != nil {
+		b.Fatal(err)
+	}
+	req := bindingReadRequest(b, policy.PolicyID, true, ids, nil)
+	check := func(resp *tfprotov6.ReadResourceResponse) {
+		if len(resp.Diagnostics) > 0 {
+			b.Fatal(resp.Diagnostics)
+		}
+	}
+	client := server.configured.Load().client
+	benchCPU(b, "listing", func() {
+		if _, err := binding.Read(ctx, client, binding.Binding{PolicyID: policy.PolicyID, TargetType: "device", Exclusive: true, Targets: ids}, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	benchCPU(b, "framework", func() {
+		resp, err := server.frameworkServer.ReadResource(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		check(resp)
+	})
+	benchCPU(b, "protocol", func() {
+		resp, ok := server.bindingRead(ctx, req)
+		if !ok {
+			b.Fatal("not answered by the protocol")
+		}
+		check(resp)
+	})
+}
+
+// benchCPU runs call as a sub-benchmark and reports the process's CPU
+// time per call in milliseconds.
+func benchCPU(b *testing.B, name string, call func()) {
+	b.Run(name, func(b *testing.B) {
+		start := processCPU()
+		for b.Loop() {
+			call()
+		}
+		b.ReportMetric(float64(processCPU()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	})
+}
+
+// protocolServerOf is server as the provider's protocol server.
+func protocolServerOf(t testing.TB, server tfprotov6.ProviderServer) *protocolServer {
+	t.Helper()
+	s, ok := server.(*protocolServer)
+	if !ok {
+		t.Fatalf("%T is not the provider's protocol server", server)
+	}
+	return s
+}
+
+// configuredServer is the provider's protocol server configured for srv.
+func configuredServer(t testing.TB, srv *mock.TestServer) *protocolServer {
+	t.Helper()
+	ctx := context.Background()
+	server := protocolServerOf(t, NewProtocol6(newTestProvider(func(*iotda.Config) {}))())
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ok := schemas.Provider.ValueType().(tftypes.Object)
+	if !ok {
+		t.Fatalf("the provider's schema is a %T", schemas.Provider.ValueType())
+	}
+	values := map[string]tftypes.Value{}
+	for name, attrType := range typ.AttributeTypes {
+		values[name] = tftypes.NewValue(attrType, nil)
+	}
+	for name, v := range map[string]string{"endpoint": srv.URL, "region": "cn-north-4", "project_id": mock.TestProjectID,
+		"access_key": mock.TestAccessKey, "secret_key": mock.TestSecretKey} {
+		values[name] = tftypes.NewValue(tftypes.String, v)
+	}
+	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &config})
+	if err != nil || len(resp.Diagnostics) > 0 {
+		t.Fatalf("ConfigureProvider: %v %v", err, resp.Diagnostics)
+	}
+	return server
+}
+
+// bindingReadTypes are the types of a binding's state and identity.
+func bindingReadTypes() (state, identity tftypes.Type) {
+	ctx := context.Background()
+	var sr resource.SchemaResponse
+	NewDevicePolicyBindingResource().Schema(ctx, resource.SchemaRequest{}, &sr)
+	var ir resource.IdentitySchemaResponse
+	(&devicePolicyBindingResource{}).IdentitySchema(ctx, resource.IdentitySchemaRequest{}, &ir)
+	return sr.Schema.Type().TerraformType(ctx), ir.IdentitySchema.Type().TerraformType(ctx)
+}
+
+// bindingReadRequest is the refresh of a binding of policyID with the
+// targets ids (nil: null) and the private state keys given as JSON.
+func bindingReadRequest(t testing.TB, policyID string, exclusive any, ids []string, private map[string]string) *tfprotov6.ReadResourceRequest {
+	t.Helper()
+	typ, identityType := bindingReadTypes()
+	targets := tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, nil)
+	if ids != nil {
+		elems := make(map[string]tftypes.Value, len(ids))
+		for _, id := range ids {
+			elems[id] = tftypes.NewValue(tftypes.String, "")
+		}
+		targets = tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, elems)
+	}
+	state, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+		"id":          tftypes.NewValue(tftypes.String, policyID+"/device"),
+		"policy_id":   tftypes.NewValue(tftypes.String, policyID),
+		"target_type": tftypes.NewValue(tftypes.String, "device"),
+		"exclusive":   tftypes.NewValue(tftypes.Bool, exclusive),
+		"targets":     targets,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity, err := tfprotov6.NewDynamicValue(identityType, tftypes.NewValue(identityType, map[string]tftypes.Value{
+		"policy_id": tftypes.NewValue(tftypes.String, policyID), "target_type": tftypes.NewValue(tftypes.String, "device"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &tfprotov6.ReadResourceRequest{TypeName: bindingTypeName, CurrentState: &state,
+		CurrentIdentity: &tfprotov6.ResourceIdentityData{IdentityData: &identity}}
+	if private != nil {
+		keys := map[string][]byte{}
+		for k, v := range private {
+			keys[k] = []byte(v)
+		}
+		if req.Private, err = json.Marshal(keys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return req
+}
+
+// TestBindingRead: the refresh of a binding is answered without the
+// framework exactly as the framework answers it, against the same mock,
+// and every refresh the protocol must not answer goes to the framework
+// without an API call.
+func TestBindingRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := mock.NewTestServer(t, mock.Config{})
+	server := configuredServer(t, srv)
+	typ, identityType := bindingReadTypes()
+	policy := createPolicy(t, srv, "fleet", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
+	ids := deviceIDs(0, 3)
+	bindTargets(t, srv, policy.PolicyID, "device", ids...)
+	// A policy id of the right form that the mock does not have.
+	const gonePolicyID = "0123456789abcdef01234567"
+	written := `"` + time.Now().UTC().Format(time.RFC3339Nano) + `"`
+	outsideID := "64a7ba7ef9cb063d27e16b97_outside"
+
+	type readCase struct {
+		req     *tfprotov6.ReadResourceRequest
+		outside bool   // outsideID is bound too
+		setup   func() // before each of the two reads
+		check   func(t *testing.T, resp *tfprotov6.ReadResourceResponse)
+	}
+	withIdentity := func(req *tfprotov6.ReadResourceRequest, id *tfprotov6.ResourceIdentityData) *tfprotov6.ReadResourceRequest {
+		req.CurrentIdentity = id
+		return req
+	}
+	nullIdentity, err := tfprotov6.NewDynamicValue(identityType, tftypes.NewValue(identityType, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasPrivate := func(key string, want bool) func(*testing.T, *tfprotov6.ReadResourceResponse) {
+		return func(t *testing.T, resp *tfprotov6.ReadResourceResponse) {
+			var keys map[string][]byte
+			if len(resp.Private) > 0 {
+				if err := json.Unmarshal(resp.Private, &keys); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, ok := keys[key]; ok != want {
+				t.Errorf("private state %s: %t, want %t", resp.Private, ok, want)
+			}
+		}
+	}
+	for name, tc := range map[string]readCase{
+		"after an apply": {req: bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: written}),
+			check: hasPrivate(privateWrittenAt, false)},
+		"after a create": {req: bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: written,
+			privateReplacement: `{"policy_id":"` + policy.PolicyID + `","target_type":"device","targets":["a"]}`}),
+			check: hasPrivate(privateReplacement, true)},
+		"no private state": {req: bindingReadRequest(t, policy.PolicyID, true, ids, nil)},
+		"targets changed":  {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], nil)},
+		"unsure and outside": {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], map[string]string{privateUnsure: `["` + ids[2] + `"]`}),
+			outside: true, check: hasPrivate(privateOutside, true)},
+		"outside settled": {req: bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateOutside: `["` + outsideID + `"]`}),
+			check: hasPrivate(privateOutside, false)},
+		"outside, not exclusive": {req: bindingReadRequest(t, policy.PolicyID, false, ids, map[string]string{privateWrittenAt: written}),
+			outside: true, check: hasPrivate(privateOutside, false)},
+		"not exclusive":   {req: bindingReadRequest(t, policy.PolicyID, false, append(ids[:2:2], "64a7ba7ef9cb063d27e16b97_unbound"), nil)},
+		"exclusive null":  {req: bindingReadRequest(t, policy.PolicyID, nil, ids, nil)},
+		"no identity":     {req: withIdentity(bindingReadRequest(t, policy.PolicyID, true, ids, nil), nil)},
+		"a null identity": {req: withIdentity(bindingReadRequest(t, policy.PolicyID, true, ids, nil), &tfprotov6.ResourceIdentityData{IdentityData: &nullIdentity})},
+		"policy gone": {req: bindingReadRequest(t, gonePolicyID, true, ids, nil),
+			check: func(t *testing.T, resp *tfprotov6.ReadResourceResponse) {
+				if v, err := resp.NewState.Unmarshal(typ); err != nil || !v.IsNull() {
+					t.Errorf("state %v (%v), want it removed", v, err)
+				}
+			}},
+		"listing error": {req: bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: written}),
+			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			check: func(t *testing.T, resp *tfprotov6.ReadResourceResponse) {
+				if len(resp.Diagnostics) != 1 || resp.Diagnostics[0].Severity != tfprotov6.DiagnosticSeverityError {
+					t.Errorf("diagnostics %v, want the listing's error", resp.Diagnostics)
+				}
+			}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			read := func(f func() (*tfprotov6.ReadResourceResponse, bool)) *tfprotov6.ReadResourceResponse {
+				t.Helper()
+				// The mock binds ids, and outsideID when the case says.
+				if tc.outside {
+					bindTargets(t, srv, policy.PolicyID, "device", outsideID)
+				} else if _, err := srv.Unbind("", policy.PolicyID, "device", outsideID); err != nil {
+					t.Fatal(err)
+				}
+				if tc.setup != nil {
+					tc.setup()
+				}
+				resp, ok := f()
+				if !ok {
+					t.Fatal("not answered directly")
+				}
+				return resp
+			}
+			want := read(func() (*tfprotov6.ReadResourceResponse, bool) {
+				resp, err := server.frameworkServer.ReadResource(ctx, tc.req)
+				return resp, err == nil
+			})
+			got := read(func() (*tfprotov6.ReadResourceResponse, bool) { return server.bindingRead(ctx, tc.req) })
+			sameValue(t, "state", typ, got.NewState, want.NewState)
+			if !bytes.Equal(got.Private, want.Private) {
+				t.Errorf("private state %s, want %s", got.Private, want.Private)
+			}
+			if (got.NewIdentity == nil) != (want.NewIdentity == nil) {
+				t.Fatalf("identity %v, want %v", got.NewIdentity, want.NewIdentity)
+			}
+			if want.NewIdentity != nil {
+				sameValue(t, "identity", identityType, got.NewIdentity.IdentityData, want.NewIdentity.IdentityData)
+			}
+			if diags := fmt.Sprint(redactRequestIDs(got.Diagnostics)); diags != fmt.Sprint(redactRequestIDs(want.Diagnostics)) {
+				t.Errorf("diagnostics %s, want %s", diags, fmt.Sprint(redactRequestIDs(want.Diagnostics)))
+			}
+			if want.Deferred != nil {
+				t.Errorf("the framework deferred: %v", want.Deferred)
+			}
+			if tc.check != nil {
+				tc.check(t, got)
+			}
+		})
+	}
+
+	changed := func(change func(*tfprotov6.ReadResourceRequest)) *tfprotov6.ReadResourceRequest {
+		req := bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: written})
+		change(req)
+		return req
+	}
+	otherIdentity, err := tfprotov6.NewDynamicValue(identityType, tftypes.NewValue(identityType, map[string]tftypes.Value{
+		"policy_id": tftypes.NewValue(tftypes.String, policy.PolicyID), "target_type": tftypes.NewValue(tftypes.String, "product"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := srv.TotalCalls()
+	for name, req := range map[string]*tfprotov6.ReadResourceRequest{
+		"after an import":         bindingReadRequest(t, policy.PolicyID, true, nil, map[string]string{".import_before_read": `true`}),
+		"targets null":            bindingReadRequest(t, policy.PolicyID, true, nil, nil),
+		"a framework key":         bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: written, ".other": `1`}),
+		"another key":             bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{"other": `1`}),
+		"unsure not a list":       bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateUnsure: `"x"`}),
+		"written_at not a string": bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: `1`}),
+		"private not JSON":        changed(func(req *tfprotov6.ReadResourceRequest) { req.Private = []byte(`{"written_at":"bm90IEpTT04="}`) }),
+		"another identity":        withIdentity(bindingReadRequest(t, policy.PolicyID, true, ids, nil), &tfprotov6.ResourceIdentityData{IdentityData: &otherIdentity}),
+		"deferral allowed": changed(func(req *tfprotov6.ReadResourceRequest) {
+			req.ClientCapabilities = &tfprotov6.ReadResourceClientCapabilities{DeferralAllowed: true}
+		}),
+		"another type": changed(func(req *tfprotov6.ReadResourceRequest) { req.TypeName = "iotda_device_policy" }),
+		"state as JSON": changed(func(req *tfprotov6.ReadResourceRequest) {
+			req.CurrentState = &tfprotov6.DynamicValue{JSON: []byte(`{}`)}
+		}),
+		"truncated":      changed(func(req *tfprotov6.ReadResourceRequest) { req.CurrentState.MsgPack = req.CurrentState.MsgPack[:30] }),
+		"no state":       changed(func(req *tfprotov6.ReadResourceRequest) { req.CurrentState = nil }),
+		"policy unknown": unknownPolicyRead(t, policy.PolicyID),
+	} {
+		if _, ok := server.bindingRead(ctx, req); ok {
+			t.Errorf("%s: answered directly; the framework must answer it", name)
+		}
+	}
+	if _, ok := configuredServer(t, srv).bindingRead(ctx, bindingReadRequest(t, policy.PolicyID, true, ids, nil)); !ok {
+		t.Error("a configured server does not answer")
+	}
+	unconfigured := protocolServerOf(t, NewProtocol6(New("test")())())
+	if _, ok := unconfigured.bindingRead(ctx, bindingReadRequest(t, policy.PolicyID, true, ids, nil)); ok {
+		t.Error("an unconfigured server answered directly")
+	}
+	if calls := srv.TotalCalls() - before; calls != 1 {
+		t.Errorf("%d API calls, want the one listing of the configured server", calls)
+	}
+}
+
+// unknownPolicyRead is a refresh of a state whose policy id is unknown.
+func unknownPolicyRead(t *testing.T, policyID string) *tfprotov6.ReadResourceRequest {
+	req := bindingReadRequest(t, policyID, true, nil, nil)
+	typ, _ := bindingReadTypes()
+	state, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+		"id":          tftypes.NewValue(tftypes.String, nil),
+		"policy_id":   tftypes.NewValue(tftypes.String, tftypes.UnknownValue),
+		"target_type": tftypes.NewValue(tftypes.String, "device"),
+		"exclusive":   tftypes.NewValue(tftypes.Bool, true),
+		"targets":     tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{}),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.CurrentState = &state
+	return req
+}
+
+var requestID = regexp.MustCompile(`\[request id [0-9a-f]+\]`)
+
+// redactRequestIDs formats diagnostics without the ids of the requests
+// their errors name, which differ from call to call.
+func redactRequestIDs(diags []*tfprotov6.Diagnostic) []string {
+	var out []string
+	for _, d := range diags {
+		out = append(out, fmt.Sprintf("%d %s: %s %v", d.Severity, d.Summary, requestID.ReplaceAllString(d.Detail, "ID"), d.Attribute))
+	}
+	return out
 }
