@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -28,53 +29,93 @@ func (r *devicePolicyBindingResource) ModifyPlan(ctx context.Context, req resour
 	}
 	plan, targets, diags := readBinding(ctx, req.Plan.Raw)
 	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() || plan.PolicyID.IsUnknown() || plan.TargetType.IsUnknown() {
-		return
-	}
-	known := targets.value.IsKnown()
-	next := plan.binding(targets.ids, nil, nil)
-	if req.State.Raw.IsNull() {
-		if known {
-			resp.Diagnostics.Append(setReplacement(ctx, resp.Private, &next)...)
-		}
-		if r.client == nil || plan.Exclusive.IsUnknown() {
-			return
-		}
-		renderPlanned(ctx, binding.Plan(ctx, r.client, nil, next, known), next, known, resp)
-		return
-	}
-	_, _, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if plan.Exclusive.IsUnknown() || r.client == nil {
+	io := planIO{
+		plan: plan, targets: targets.ids, known: targets.value.IsKnown(), private: resp.Private,
+		setIDUnknown: func() {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringUnknown())...)
+		},
+	}
+	if !req.State.Raw.IsNull() {
+		io.prior = func(diags *diag.Diagnostics) (devicePolicyBindingModel, []string) {
+			m, t, d := readBinding(ctx, req.State.Raw)
+			diags.Append(d...)
+			return m, t.ids
+		}
+	}
+	r.plan(ctx, io, &resp.Diagnostics)
+}
+
+// planIO is what the plan of a binding reads and writes: the planned
+// attributes (Targets unset), the planned target ids, sorted, and whether
+// they are known; how to read the prior state's attributes and target ids
+// (nil for a create); the planned private state, read and written; and
+// how the planned id is made unknown. The framework's ModifyPlan and the
+// protocol's (see bindingPlan) each give theirs.
+type planIO struct {
+	plan         devicePolicyBindingModel
+	targets      []string
+	known        bool
+	prior        func(diags *diag.Diagnostics) (devicePolicyBindingModel, []string)
+	private      privateState
+	setIDUnknown func()
+}
+
+// plan is the binding's ModifyPlan on a plan that is not a destroy and
+// that it could read.
+func (r *devicePolicyBindingResource) plan(ctx context.Context, io planIO, diags *diag.Diagnostics) {
+	if io.plan.PolicyID.IsUnknown() || io.plan.TargetType.IsUnknown() {
+		return
+	}
+	next := io.plan.binding(io.targets, nil, nil)
+	if io.prior == nil {
+		if io.known {
+			diags.Append(setReplacement(ctx, io.private, &next)...)
+		}
+		if r.client == nil || io.plan.Exclusive.IsUnknown() {
+			return
+		}
+		renderPlanned(binding.Plan(ctx, r.client, nil, next, io.known), next, io.known, diags, io.setIDUnknown)
+		return
+	}
+	state, ids := io.prior(diags)
+	priv, d := getBindingPrivate(ctx, io.private)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	prior := state.binding(ids, priv.unsure, priv.outside)
+	if io.plan.Exclusive.IsUnknown() || r.client == nil {
 		// Not known to become exclusive, or no client to list with: plan
 		// no switch, only what the state and private state tell.
 		next.Exclusive = next.Exclusive && prior.Exclusive
 	}
-	renderPlanned(ctx, binding.Plan(ctx, r.client, &prior, next, known), next, known, resp)
+	renderPlanned(binding.Plan(ctx, r.client, &prior, next, io.known), next, io.known, diags, io.setIDUnknown)
 }
 
-// renderPlanned turns what binding.Plan found into warnings.
-func renderPlanned(ctx context.Context, p binding.Planned, next binding.Binding, known bool, resp *resource.ModifyPlanResponse) {
+// renderPlanned turns what binding.Plan found into warnings, and has the
+// planned id made unknown when the apply must run for what the plan hides.
+func renderPlanned(p binding.Planned, next binding.Binding, known bool, diags *diag.Diagnostics, setIDUnknown func()) {
 	if p.PolicyGone {
-		resp.Diagnostics.AddAttributeWarning(path.Root("policy_id"), policyNotFoundSummary, policyNotFoundDetail(next.PolicyID))
+		diags.AddAttributeWarning(path.Root("policy_id"), policyNotFoundSummary, policyNotFoundDetail(next.PolicyID))
 	}
 	if p.ListErr != nil {
-		resp.Diagnostics.AddWarning("Unable to Check the Targets Bound to Device Policy",
+		diags.AddWarning("Unable to Check the Targets Bound to Device Policy",
 			fmt.Sprintf("The plan cannot tell which %s targets of device policy %s this exclusive binding would unbind: listing them failed: %s", next.TargetType, next.PolicyID, p.ListErr))
 	}
 	if len(p.Unbinds) > 0 {
-		resp.Diagnostics.AddAttributeWarning(path.Root("targets"), takeoverSummary, takeoverDetail(p, next, known))
+		diags.AddAttributeWarning(path.Root("targets"), takeoverSummary, takeoverDetail(p, next, known))
 	}
 	if len(p.Leaving) > 0 {
-		resp.Diagnostics.AddAttributeWarning(path.Root("targets"), "Targets Possibly Bound Will Be Unbound",
+		diags.AddAttributeWarning(path.Root("targets"), "Targets Possibly Bound Will Be Unbound",
 			fmt.Sprintf("An earlier apply may have bound %d %s target(s) that the state does not record (a bind call and the listing after it failed): %s. "+
 				"The configuration no longer lists them, so this apply unbinds them (unbinding a target that is not bound changes nothing). "+
 				"A plan with refresh would have listed what is really bound.", len(p.Leaving), next.TargetType, firstFew(p.Leaving)))
 		// The plan shows an update (the id is recomputed), so that the
 		// apply runs.
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringUnknown())...)
+		setIDUnknown()
 	}
 }
 

@@ -31,7 +31,11 @@ import (
 //     stored JSON (currentBindingState, protocol_upgrade.go);
 //   - the refresh of a binding, by the same code as the framework's Read
 //     (devicePolicyBindingResource.refresh) on the request's MessagePack
-//     and private state (bindingRead, protocol_read.go).
+//     and private state (bindingRead, protocol_read.go);
+//   - the plan of a binding's update in place, by the same code as the
+//     framework's ModifyPlan (devicePolicyBindingResource.plan) after the
+//     schema's default and plan modifiers, as the framework applies them
+//     to such a plan (bindingPlan, protocol_plan.go).
 //
 // Anything else goes to the framework, which also gives every error.
 //
@@ -47,8 +51,9 @@ import (
 // 4.6 s, ReadResource 3.2 s (0.23 s of it the binding's own Read),
 // UpgradeResourceState 0.9 s, and garbage collection 2.2 s; hence the
 // upgrade and the refresh here (BenchmarkUpgradeBindingState,
-// BenchmarkBindingRead). A plan that changes targets stays the
-// framework's: its answer depends on every plan modifier and default.
+// BenchmarkBindingRead), and the plan of an update (BenchmarkBindingPlan:
+// Terraform plans it in the plan and again in the apply). A create, a
+// replacement or a plan with unknown values stays the framework's.
 func NewProtocol6(p provider.Provider) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		s := &protocolServer{}
@@ -269,6 +274,9 @@ func validBindingConfig(data []byte) bool {
 
 func (s *protocolServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	if resp, ok := unchangedBindingPlan(ctx, req); ok {
+		return resp, nil
+	}
+	if resp, ok := s.bindingPlan(ctx, req); ok {
 		return resp, nil
 	}
 	return s.frameworkServer.PlanResourceChange(ctx, req)

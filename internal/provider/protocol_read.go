@@ -122,6 +122,22 @@ type priorState struct {
 // a known map of ids to "" without a duplicate. ok is false for anything
 // else.
 func decodeBindingState(data []byte) (priorState, bool) {
+	return decodeBinding(data, idString)
+}
+
+// idForm says what the id of a binding's value may be besides a known
+// string: null in a configuration, unknown in a planned state.
+type idForm int
+
+const (
+	idString idForm = iota
+	idNull
+	idUnknown
+)
+
+// decodeBinding reads a binding's value as decodeBindingState does, its
+// id of the form given.
+func decodeBinding(data []byte, form idForm) (priorState, bool) {
 	var st priorState
 	r := bytes.NewReader(data)
 	dec := msgpack.NewDecoder(r)
@@ -150,7 +166,14 @@ func decodeBindingState(data []byte) (priorState, bool) {
 		var ok bool
 		switch key {
 		case "id":
-			st.model.ID, ok = str()
+			switch {
+			case form == idNull && code == msgpcode.Nil:
+				st.model.ID, ok = types.StringNull(), dec.DecodeNil() == nil
+			case form == idUnknown && msgpcode.IsExt(code):
+				st.model.ID, ok = types.StringUnknown(), dec.Skip() == nil
+			default:
+				st.model.ID, ok = str()
+			}
 		case "policy_id":
 			st.model.PolicyID, ok = str()
 		case "target_type":
@@ -211,13 +234,17 @@ func decodeTargets(dec *msgpack.Decoder, code byte, str func() (types.String, bo
 	return ids, true
 }
 
-// encodeBindingState is the MessagePack of the state of m with the
-// targets ids, its attributes in the order tftypes writes an object's (by
+// encodeBindingState is the MessagePack of the state of m (its id may be
+// unknown, as in a plan) with the targets ids, its attributes in the order tftypes writes an object's (by
 // name); the targets are prior's bytes when they hold the same ids.
 func encodeBindingState(m devicePolicyBindingModel, ids []string, prior priorState) []byte {
 	var out bytes.Buffer
 	enc := msgpack.NewEncoder(&out)
 	str := func(s types.String) {
+		if s.IsUnknown() {
+			out.Write(msgpackUnknown)
+			return
+		}
 		if s.IsNull() {
 			_ = enc.EncodeNil()
 			return
@@ -245,6 +272,15 @@ func encodeBindingState(m devicePolicyBindingModel, ids []string, prior priorSta
 	}
 	return out.Bytes()
 }
+
+// msgpackUnknown is an unknown value as tftypes writes it.
+var msgpackUnknown = func() []byte {
+	v, err := tfprotov6.NewDynamicValue(tftypes.String, tftypes.NewValue(tftypes.String, tftypes.UnknownValue))
+	if err != nil {
+		panic(err)
+	}
+	return v.MsgPack
+}()
 
 // encodeBindingIdentity is the MessagePack of a binding's identity.
 func encodeBindingIdentity(policyID, targetType string) []byte {

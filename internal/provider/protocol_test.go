@@ -412,7 +412,7 @@ func TestCurrentBindingState(t *testing.T) {
 // of 100,000 targets at the current version, by the framework and by the
 // protocol (currentBindingState), in milliseconds per call:
 //
-//	go test -run '^$' -bench 'BindingState|BindingRead' -benchtime 3x ./internal/provider/
+//	go test -run '^$' -bench 'BindingState|BindingRead|BindingPlan|BindingApply' -benchtime 3x ./internal/provider/
 func BenchmarkUpgradeBindingState(b *testing.B) {
 	ctx := context.Background()
 	server := protocolServerOf(b, NewProtocol6(New("test")())())
@@ -476,6 +476,37 @@ func BenchmarkBindingRead(b *testing.B) {
 			b.Fatal("not answered by the protocol")
 		}
 		check(resp)
+	})
+}
+
+// churnedIDs are 100,000 targets and the same with a tenth of them
+// changed: 5,000 removed and 5,000 added.
+func churnedIDs() (prior, next []string) {
+	prior = deviceIDs(0, 100_000)
+	next = append(deviceIDs(5_000, 100_000), deviceIDs(100_000, 105_000)...)
+	return prior, next
+}
+
+// BenchmarkBindingPlan reports the CPU of one plan of an update of a
+// binding of 100,000 targets that changes a tenth of them, by the
+// framework and by the protocol (bindingPlan), in milliseconds per call.
+// The plan calls no API (the binding stays exclusive, nothing is bound
+// outside it).
+func BenchmarkBindingPlan(b *testing.B) {
+	ctx := context.Background()
+	server := configuredServer(b, mock.NewTestServer(b, mock.Config{}))
+	prior, next := churnedIDs()
+	const policyID = "0123456789abcdef01234567"
+	req := bindingPlanRequest(b, policyID, bindingAttrs{true, prior}, bindingAttrs{true, next}, nil)
+	benchCPU(b, "framework", func() {
+		if resp, err := server.frameworkServer.PlanResourceChange(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
+			b.Fatal(err, resp.Diagnostics)
+		}
+	})
+	benchCPU(b, "protocol", func() {
+		if resp, ok := server.bindingPlan(ctx, req); !ok || len(resp.Diagnostics) > 0 {
+			b.Fatal("not answered by the protocol, or diagnostics")
+		}
 	})
 }
 
@@ -784,4 +815,253 @@ func redactRequestIDs(diags []*tfprotov6.Diagnostic) []string {
 		out = append(out, fmt.Sprintf("%d %s: %s %v", d.Severity, d.Summary, requestID.ReplaceAllString(d.Detail, "ID"), d.Attribute))
 	}
 	return out
+}
+
+// bindingAttrs are a binding's exclusive (nil: null) and targets (nil:
+// unknown) in a plan or apply request.
+type bindingAttrs struct {
+	exclusive any
+	ids       []string
+}
+
+// bindingRequestValue is the encoded value of a binding of policyID, of device
+// targets, with id (a string, nil or tftypes.UnknownValue).
+func bindingRequestValue(t testing.TB, policyID string, id any, a bindingAttrs) *tfprotov6.DynamicValue {
+	t.Helper()
+	typ, _ := bindingReadTypes()
+	mapType := tftypes.Map{ElementType: tftypes.String}
+	targets := tftypes.NewValue(mapType, tftypes.UnknownValue)
+	if a.ids != nil {
+		elems := make(map[string]tftypes.Value, len(a.ids))
+		for _, id := range a.ids {
+			elems[id] = tftypes.NewValue(tftypes.String, "")
+		}
+		targets = tftypes.NewValue(mapType, elems)
+	}
+	v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+		"id":          tftypes.NewValue(tftypes.String, id),
+		"policy_id":   tftypes.NewValue(tftypes.String, policyID),
+		"target_type": tftypes.NewValue(tftypes.String, "device"),
+		"exclusive":   tftypes.NewValue(tftypes.Bool, a.exclusive),
+		"targets":     targets,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &v
+}
+
+// bindingIdentity is the encoded identity of a binding of policyID.
+func bindingIdentity(t testing.TB, policyID string) *tfprotov6.ResourceIdentityData {
+	t.Helper()
+	_, typ := bindingReadTypes()
+	v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+		"policy_id": tftypes.NewValue(tftypes.String, policyID), "target_type": tftypes.NewValue(tftypes.String, "device"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tfprotov6.ResourceIdentityData{IdentityData: &v}
+}
+
+// privateBytes is the framework's private state of the keys given as JSON.
+func privateBytes(t testing.TB, private map[string]string) []byte {
+	t.Helper()
+	if private == nil {
+		return nil
+	}
+	keys := map[string][]byte{}
+	for k, v := range private {
+		keys[k] = []byte(v)
+	}
+	data, err := json.Marshal(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// bindingPlanRequest is the plan of an update of a binding of policyID
+// from prior to config, with Terraform's proposed new state (exclusive
+// the prior one where the configuration leaves it null) and the private
+// state keys given as JSON.
+func bindingPlanRequest(t testing.TB, policyID string, prior, config bindingAttrs, private map[string]string) *tfprotov6.PlanResourceChangeRequest {
+	t.Helper()
+	id := policyID + "/device"
+	proposed := config
+	if proposed.exclusive == nil {
+		proposed.exclusive = prior.exclusive
+	}
+	return &tfprotov6.PlanResourceChangeRequest{
+		TypeName:         bindingTypeName,
+		PriorState:       bindingRequestValue(t, policyID, id, prior),
+		Config:           bindingRequestValue(t, policyID, nil, config),
+		ProposedNewState: bindingRequestValue(t, policyID, id, proposed),
+		PriorIdentity:    bindingIdentity(t, policyID),
+		PriorPrivate:     privateBytes(t, private),
+	}
+}
+
+// TestBindingPlan: the plan of an update of a binding is answered without
+// the framework exactly as the framework answers it, against the same
+// mock, and every plan the protocol must not answer goes to the framework
+// without an API call.
+func TestBindingPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := mock.NewTestServer(t, mock.Config{})
+	server := configuredServer(t, srv)
+	typ, identityType := bindingReadTypes()
+	policy := createPolicy(t, srv, "planned", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
+	ids := deviceIDs(0, 4)
+	bindTargets(t, srv, policy.PolicyID, "device", ids[:3]...)
+	const gonePolicyID = "0123456789abcdef01234567"
+	outsideID := "64a7ba7ef9cb063d27e16b97_outside"
+	bindTargets(t, srv, policy.PolicyID, "device", outsideID)
+	written := `"` + time.Now().UTC().Format(time.RFC3339Nano) + `"`
+
+	type planCase struct {
+		req   *tfprotov6.PlanResourceChangeRequest
+		setup func() // before each of the two plans
+		check func(t *testing.T, resp *tfprotov6.PlanResourceChangeResponse)
+	}
+	warns := func(summary string) func(*testing.T, *tfprotov6.PlanResourceChangeResponse) {
+		return func(t *testing.T, resp *tfprotov6.PlanResourceChangeResponse) {
+			for _, d := range resp.Diagnostics {
+				if d.Severity == tfprotov6.DiagnosticSeverityWarning && strings.Contains(d.Summary, summary) {
+					return
+				}
+			}
+			t.Errorf("diagnostics %v, want a warning %q", resp.Diagnostics, summary)
+		}
+	}
+	noIdentity := func(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.PlanResourceChangeRequest {
+		req.PriorIdentity = nil
+		return req
+	}
+	for name, tc := range map[string]planCase{
+		"targets added":   {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)},
+		"targets removed": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}, bindingAttrs{true, ids[:2]}, map[string]string{privateWrittenAt: written})},
+		"exclusive switched on, a takeover": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:3]}, bindingAttrs{true, ids[:3]}, nil),
+			check: warns(takeoverSummary)},
+		"exclusive switched off": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:3]}, bindingAttrs{false, ids[:3]}, nil)},
+		"exclusive null (default)": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:3]}, bindingAttrs{nil, ids}, nil),
+			check: warns(takeoverSummary)},
+		"exclusive null, prior null": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{nil, ids[:3]}, bindingAttrs{nil, ids}, nil)},
+		"unchanged, a private state": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:3]}, bindingAttrs{true, ids[:3]}, map[string]string{privateWrittenAt: written})},
+		"targets bound outside": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:3]}, bindingAttrs{true, ids[:3]}, map[string]string{privateOutside: `["` + outsideID + `"]`}),
+			check: warns(takeoverSummary)},
+		"outside, switched off": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:3]}, bindingAttrs{false, ids[:3]}, map[string]string{privateOutside: `["` + outsideID + `"]`})},
+		"unsure targets leaving": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids[:2]}, map[string]string{privateUnsure: `["` + ids[3] + `"]`}),
+			check: func(t *testing.T, resp *tfprotov6.PlanResourceChangeResponse) {
+				warns("Targets Possibly Bound Will Be Unbound")(t, resp)
+				v, err := resp.PlannedState.Unmarshal(typ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var attrs map[string]tftypes.Value
+				if err := v.As(&attrs); err != nil || attrs["id"].IsKnown() {
+					t.Errorf("planned id %v (%v), want unknown", attrs["id"], err)
+				}
+			}},
+		"unsure targets staying": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, map[string]string{privateUnsure: `["` + ids[3] + `"]`})},
+		"policy gone": {req: bindingPlanRequest(t, gonePolicyID, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids[:2]}, nil),
+			check: warns(policyNotFoundSummary)},
+		"listing error": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:3]}, bindingAttrs{true, ids[:3]}, nil),
+			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			check: warns("Unable to Check the Targets Bound to Device Policy")},
+		"no identity": {req: noIdentity(bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			plan := func(f func() (*tfprotov6.PlanResourceChangeResponse, bool)) *tfprotov6.PlanResourceChangeResponse {
+				t.Helper()
+				if tc.setup != nil {
+					tc.setup()
+				}
+				resp, ok := f()
+				if !ok {
+					t.Fatal("not answered directly")
+				}
+				return resp
+			}
+			want := plan(func() (*tfprotov6.PlanResourceChangeResponse, bool) {
+				resp, err := server.frameworkServer.PlanResourceChange(ctx, tc.req)
+				return resp, err == nil
+			})
+			got := plan(func() (*tfprotov6.PlanResourceChangeResponse, bool) { return server.bindingPlan(ctx, tc.req) })
+			sameValue(t, "planned state", typ, got.PlannedState, want.PlannedState)
+			if fmt.Sprint(got.RequiresReplace) != fmt.Sprint(want.RequiresReplace) {
+				t.Errorf("requires replace %v, want %v", got.RequiresReplace, want.RequiresReplace)
+			}
+			if !bytes.Equal(got.PlannedPrivate, want.PlannedPrivate) {
+				t.Errorf("planned private state %s, want %s", got.PlannedPrivate, want.PlannedPrivate)
+			}
+			if got.PlannedIdentity == nil || want.PlannedIdentity == nil {
+				t.Fatalf("identity %v, want %v", got.PlannedIdentity, want.PlannedIdentity)
+			}
+			sameValue(t, "identity", identityType, got.PlannedIdentity.IdentityData, want.PlannedIdentity.IdentityData)
+			if diags := fmt.Sprint(redactRequestIDs(got.Diagnostics)); diags != fmt.Sprint(redactRequestIDs(want.Diagnostics)) {
+				t.Errorf("diagnostics %s, want %s", diags, fmt.Sprint(redactRequestIDs(want.Diagnostics)))
+			}
+			if got.Deferred != nil || want.Deferred != nil {
+				t.Errorf("deferred: %v, the framework's %v", got.Deferred, want.Deferred)
+			}
+			if tc.check != nil {
+				tc.check(t, got)
+			}
+		})
+	}
+
+	changed := func(change func(*tfprotov6.PlanResourceChangeRequest)) *tfprotov6.PlanResourceChangeRequest {
+		req := bindingPlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids}, nil)
+		change(req)
+		return req
+	}
+	null := func() *tfprotov6.DynamicValue {
+		v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	before := srv.TotalCalls()
+	for name, req := range map[string]*tfprotov6.PlanResourceChangeRequest{
+		"a create":  changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.PriorState = null() }),
+		"a destroy": changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.ProposedNewState, req.Config = null(), null() }),
+		"policy_id changed": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.Config = bindingRequestValue(t, gonePolicyID, nil, bindingAttrs{true, ids})
+			req.ProposedNewState = bindingRequestValue(t, gonePolicyID, policy.PolicyID+"/device", bindingAttrs{true, ids})
+		}),
+		"targets unknown": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.Config = bindingRequestValue(t, policy.PolicyID, nil, bindingAttrs{true, nil})
+			req.ProposedNewState = bindingRequestValue(t, policy.PolicyID, policy.PolicyID+"/device", bindingAttrs{true, nil})
+		}),
+		"exclusive unknown": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.Config = bindingRequestValue(t, policy.PolicyID, nil, bindingAttrs{tftypes.UnknownValue, ids})
+			req.ProposedNewState = bindingRequestValue(t, policy.PolicyID, policy.PolicyID+"/device", bindingAttrs{tftypes.UnknownValue, ids})
+		}),
+		"deferral allowed": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
+		}),
+		"a framework key": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.PriorPrivate = privateBytes(t, map[string]string{".other": `1`})
+		}),
+		"unsure not a list": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.PriorPrivate = privateBytes(t, map[string]string{privateUnsure: `"x"`})
+		}),
+		"another identity": changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.PriorIdentity = bindingIdentity(t, gonePolicyID) }),
+		"another type":     changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.TypeName = "iotda_device_policy" }),
+		"no config":        changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.Config = nil }),
+	} {
+		if _, ok := server.bindingPlan(ctx, req); ok {
+			t.Errorf("%s: answered directly; the framework must answer it", name)
+		}
+	}
+	unconfigured := protocolServerOf(t, NewProtocol6(New("test")())())
+	if _, ok := unconfigured.bindingPlan(ctx, changed(func(*tfprotov6.PlanResourceChangeRequest) {})); ok {
+		t.Error("an unconfigured server answered directly")
+	}
+	if calls := srv.TotalCalls() - before; calls != 0 {
+		t.Errorf("%d API calls, want none", calls)
+	}
 }
