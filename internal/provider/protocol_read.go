@@ -268,7 +268,8 @@ func encodeBindingState(m devicePolicyBindingModel, ids []string, prior priorSta
 	if sameIDs(ids, prior.ids) {
 		out.Write(prior.targets)
 	} else {
-		_ = encodeTargets(enc, slices.Sorted(slices.Values(ids)))
+		// Known, even empty: nil would be a null map.
+		_ = encodeTargets(enc, append([]string{}, slices.Sorted(slices.Values(ids))...))
 	}
 	return out.Bytes()
 }

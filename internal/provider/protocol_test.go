@@ -630,6 +630,7 @@ func TestBindingRead(t *testing.T) {
 	policy := createPolicy(t, srv, "fleet", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 	ids := deviceIDs(0, 3)
 	bindTargets(t, srv, policy.PolicyID, "device", ids...)
+	emptyPolicy := createPolicy(t, srv, "empty", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 	// A policy id of the right form that the mock does not have.
 	const gonePolicyID = "0123456789abcdef01234567"
 	written := `"` + time.Now().UTC().Format(time.RFC3339Nano) + `"`
@@ -669,6 +670,17 @@ func TestBindingRead(t *testing.T) {
 			privateReplacement: `{"policy_id":"` + policy.PolicyID + `","target_type":"device","targets":["a"]}`}),
 			check: hasPrivate(privateReplacement, true)},
 		"no private state": {req: bindingReadRequest(t, policy.PolicyID, true, ids, nil)},
+		"nothing bound any more": {req: bindingReadRequest(t, emptyPolicy.PolicyID, true, ids, nil),
+			check: func(t *testing.T, resp *tfprotov6.ReadResourceResponse) {
+				v, err := resp.NewState.Unmarshal(typ)
+				var attrs map[string]tftypes.Value
+				if err == nil {
+					err = v.As(&attrs)
+				}
+				if err != nil || attrs["targets"].IsNull() {
+					t.Errorf("targets %v (%v), want an empty map", attrs["targets"], err)
+				}
+			}},
 		"targets changed":  {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], nil)},
 		"unsure and outside": {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], map[string]string{privateUnsure: `["` + ids[2] + `"]`}),
 			outside: true, check: hasPrivate(privateOutside, true)},
