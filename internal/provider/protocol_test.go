@@ -681,7 +681,7 @@ func TestBindingRead(t *testing.T) {
 					t.Errorf("targets %v (%v), want an empty map", attrs["targets"], err)
 				}
 			}},
-		"targets changed":  {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], nil)},
+		"targets changed": {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], nil)},
 		"unsure and outside": {req: bindingReadRequest(t, policy.PolicyID, true, ids[:2], map[string]string{privateUnsure: `["` + ids[2] + `"]`}),
 			outside: true, check: hasPrivate(privateOutside, true)},
 		"outside settled": {req: bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateOutside: `["` + outsideID + `"]`}),
