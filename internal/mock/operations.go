@@ -215,13 +215,15 @@ func (s *Server) remove(instanceID, policyID string) *Error {
 // paginate pages records sorted newest (greatest id) first.
 func paginate[T any](records []T, id func(T) string, q pageQuery) ([]T, Page) {
 	page := Page{Count: int64(len(records))}
-	start := len(records)
-	for i, rec := range records {
-		if id(rec) < q.marker {
-			start = i
-			break
+	// Records are newest first, their ids descending: the page starts at
+	// the first one older than the marker, found by halving (a listing
+	// of 100,000 bindings reads 2,000 pages).
+	start, _ := slices.BinarySearchFunc(records, q.marker, func(rec T, marker string) int {
+		if id(rec) < marker {
+			return 1
 		}
-	}
+		return -1
+	})
 	start = min(start+q.offset, len(records))
 	end := min(start+q.limit, len(records))
 	out := records[start:end]
