@@ -191,6 +191,11 @@ func New(cfg Config) (*Client, error) {
 	transport := cfg.Transport
 	if transport == nil {
 		pooled := cleanhttp.DefaultPooledTransport()
+		// Keep a connection for every call that may run at once: with
+		// fewer idle ones than batch_parallelism (cleanhttp keeps
+		// GOMAXPROCS+1), each round of parallel calls closes some and
+		// dials them again, a TLS handshake each against the API.
+		pooled.MaxIdleConnsPerHost = max(pooled.MaxIdleConnsPerHost, parallelism)
 		if cfg.Insecure {
 			pooled.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it with Insecure.
 		}

@@ -3,7 +3,10 @@ package iotda_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -95,6 +98,44 @@ func TestListTargetsParallel(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestListingKeepsItsConnections lists 40 pages at a batch_parallelism
+// above what the pooled transport keeps by default (GOMAXPROCS+1 idle
+// connections) from a server that keeps connections alive, as the API
+// does: the client opens one connection per call that runs at once, and
+// reuses them round after round instead of dialing (and, against the API,
+// shaking hands) again.
+func TestListingKeepsItsConnections(t *testing.T) {
+	s, err := mock.New(mock.Config{ProjectID: mock.TestProjectID, Latency: 2 * time.Millisecond,
+		Credentials: []mock.Credential{{AccessKey: mock.TestAccessKey, SecretKey: mock.TestSecretKey}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dials atomic.Int64
+	hs := httptest.NewUnstartedServer(s)
+	hs.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	srv := &mock.TestServer{Server: s, URL: hs.URL}
+	policyID := newPolicy(t, srv, "main")
+	bindMany(t, srv, policyID, deviceRange(0, 40*iotda.MaxPageSize))
+	parallelism := min(runtime.GOMAXPROCS(0)+4, iotda.MaxBatchParallelism)
+	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.BatchParallelism = parallelism })
+	got, err := c.ListTargets(context.Background(), policyID, iotda.TargetTypeDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 40*iotda.MaxPageSize {
+		t.Fatalf("listed %d targets, want %d", len(got), 40*iotda.MaxPageSize)
+	}
+	if n := dials.Load(); n > int64(parallelism) {
+		t.Fatalf("40 pages at parallelism %d opened %d connections, want at most %d", parallelism, n, parallelism)
 	}
 }
 
