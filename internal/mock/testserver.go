@@ -31,6 +31,19 @@ type TestServer struct {
 // error instead of being retried by the transport.
 func NewTestServer(t testing.TB, cfg Config) *TestServer {
 	t.Helper()
+	return newTestServer(t, cfg, false)
+}
+
+// NewKeepAliveTestServer is NewTestServer with connections kept alive, as
+// the API keeps them: for benchmarks, whose calls should not each pay for
+// a new connection.
+func NewKeepAliveTestServer(t testing.TB, cfg Config) *TestServer {
+	t.Helper()
+	return newTestServer(t, cfg, true)
+}
+
+func newTestServer(t testing.TB, cfg Config, keepAlive bool) *TestServer {
+	t.Helper()
 	if cfg.ProjectID == "" {
 		cfg.ProjectID = TestProjectID
 	}
@@ -42,7 +55,7 @@ func NewTestServer(t testing.TB, cfg Config) *TestServer {
 		t.Fatalf("starting the IoTDA mock: %v", err)
 	}
 	hs := httptest.NewUnstartedServer(s)
-	hs.Config.SetKeepAlivesEnabled(false)
+	hs.Config.SetKeepAlivesEnabled(keepAlive)
 	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()

@@ -103,7 +103,7 @@ func BenchmarkDevicePolicyTargetsDataSource(b *testing.B) {
 	var results []benchStep
 	for _, size := range benchSizes(b) {
 		b.Run(fmt.Sprintf("targets=%d", size), func(b *testing.B) {
-			srv := mock.NewTestServer(b, mock.Config{Latency: benchLatency})
+			srv := mock.NewKeepAliveTestServer(b, mock.Config{Latency: benchLatency})
 			policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet", Statement: []mock.Statement{
 				{Effect: iotda.EffectAllow, Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/devices/${devices.deviceId}/up"}},
 			}})
@@ -285,7 +285,7 @@ func fmtDuration(d time.Duration) string {
 }
 
 func runBindingBenchmark(b *testing.B, tf, cliConfig string, size int) []benchStep {
-	srv := mock.NewTestServer(b, mock.Config{Latency: benchLatency})
+	srv := mock.NewKeepAliveTestServer(b, mock.Config{Latency: benchLatency})
 	dir := b.TempDir()
 	churn := size / 10
 	write := func(ids []string) {
