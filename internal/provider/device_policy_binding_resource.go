@@ -270,30 +270,66 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	}
 	plan, targets, diags := readBinding(ctx, req.Plan.Raw)
 	resp.Diagnostics.Append(diags...)
-	_, _, _, prior := priorBinding(ctx, req.State, req.Private, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	state, stateTargets, diags := readBinding(ctx, req.State.Raw)
+	resp.Diagnostics.Append(diags...)
+	r.update(ctx, updateIO{
+		plan: plan, targets: targets.ids, state: state, stateTargets: stateTargets.ids, in: req.Private, out: resp.Private,
+		setState: func(m devicePolicyBindingModel, ids []string) {
+			resp.Diagnostics.Append(setBindingState(ctx, &resp.State, m, ids, targets)...)
+		},
+		setIdentity: func(policyID, targetType string) {
+			setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
+		},
+	}, &resp.Diagnostics)
+}
+
+// updateIO is what an update reads and writes: the planned attributes
+// (Targets unset) and target ids, sorted; the prior state's; the private
+// state read and the one written (one and the same for the framework);
+// and how the new state and the identity are set. The state is left as
+// it was (the prior one) when it sets none. The framework's Update and
+// the protocol's (see bindingApply) each give theirs.
+type updateIO struct {
+	plan         devicePolicyBindingModel
+	targets      []string
+	state        devicePolicyBindingModel
+	stateTargets []string
+	in, out      privateState
+	setState     func(m devicePolicyBindingModel, ids []string)
+	setIdentity  func(policyID, targetType string)
+}
+
+// update is the binding's Update with a client. diags may hold errors
+// already (of reading the plan or state); it then only adds those of the
+// private state.
+func (r *devicePolicyBindingResource) update(ctx context.Context, io updateIO, diags *diag.Diagnostics) {
+	priv, d := getBindingPrivate(ctx, io.in)
+	diags.Append(d...)
+	if diags.HasError() {
 		return
 	}
-	next := plan.binding(targets.ids, nil, nil)
+	prior := io.state.binding(io.stateTargets, priv.unsure, priv.outside)
+	next := io.plan.binding(io.targets, nil, nil)
 	res := binding.Update(ctx, r.client, prior, next)
 	logResult(ctx, "updated device policy binding", next, res)
 	switch {
 	case res.PolicyGone:
 		// Nothing is bound to a policy that does not exist; the next
 		// refresh removes the binding from state.
-		resp.Diagnostics.AddError(bindingErrorSummary(res), policyGoneDetail(next.PolicyID, res.Err()))
+		diags.AddError(bindingErrorSummary(res), policyGoneDetail(next.PolicyID, res.Err()))
 	case res.FirstListErr != nil:
-		resp.Diagnostics.AddError("Unable to Update Device Policy Binding", listingFailedDetail(next, res.FirstListErr))
+		diags.AddError("Unable to Update Device Policy Binding", listingFailedDetail(next, res.FirstListErr))
 		return
 	case res.Failed():
-		resp.Diagnostics.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res))
+		diags.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res))
 	}
+	plan := io.plan
 	plan.ID = types.StringValue(bindingID(next.PolicyID, next.TargetType))
-	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, plan, res.Targets, targets)...)
-	setBindingIdentity(ctx, resp.Identity, next.PolicyID, next.TargetType, &resp.Diagnostics)
-	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
-	resp.Diagnostics.Append(setReplacement(ctx, resp.Private, nil)...)
-	resp.Diagnostics.Append(setAppliedAt(ctx, resp.Private, res)...)
+	io.setState(plan, res.Targets)
+	io.setIdentity(next.PolicyID, next.TargetType)
+	diags.Append(setBindingPrivate(ctx, io.out, res.Unsure, res.Outside)...)
+	diags.Append(setReplacement(ctx, io.out, nil)...)
+	diags.Append(setAppliedAt(ctx, io.out, res)...)
 }
 
 // setAppliedAt records, after an apply that succeeded, when it ended, for

@@ -35,7 +35,10 @@ import (
 //   - the plan of a binding's update in place, by the same code as the
 //     framework's ModifyPlan (devicePolicyBindingResource.plan) after the
 //     schema's default and plan modifiers, as the framework applies them
-//     to such a plan (bindingPlan, protocol_plan.go).
+//     to such a plan (bindingPlan, protocol_plan.go);
+//   - the apply of that update, by the same code as the framework's
+//     Update (devicePolicyBindingResource.update), failures included
+//     (bindingApply, protocol_apply.go).
 //
 // Anything else goes to the framework, which also gives every error.
 //
@@ -52,8 +55,9 @@ import (
 // UpgradeResourceState 0.9 s, and garbage collection 2.2 s; hence the
 // upgrade and the refresh here (BenchmarkUpgradeBindingState,
 // BenchmarkBindingRead), and the plan of an update (BenchmarkBindingPlan:
-// Terraform plans it in the plan and again in the apply). A create, a
-// replacement or a plan with unknown values stays the framework's.
+// Terraform plans it in the plan and again in the apply) and its apply
+// (BenchmarkBindingApply). A create, a replacement, a destroy or a plan
+// with unknown values stays the framework's.
 func NewProtocol6(p provider.Provider) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		s := &protocolServer{}

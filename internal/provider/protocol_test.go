@@ -510,6 +510,66 @@ func BenchmarkBindingPlan(b *testing.B) {
 	})
 }
 
+// BenchmarkBindingApply reports the CPU of one apply of an update of a
+// binding of 100,000 targets that changes a tenth of them, by the
+// framework and by the protocol (bindingApply), in milliseconds per call.
+// Calls go back and forth between the two sets of targets. Both include
+// the API work (500 bind and unbind calls and the listings) against a
+// mock in the same process, the client's and the mock's CPU alike;
+// "update" is that work alone (binding.Update).
+func BenchmarkBindingApply(b *testing.B) {
+	ctx := context.Background()
+	srv := mock.NewTestServer(b, mock.Config{})
+	server := configuredServer(b, srv)
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
+		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	prior, next := churnedIDs()
+	if _, err := srv.Bind("", policy.PolicyID, "device", prior...); err != nil {
+		b.Fatal(err)
+	}
+	id := policy.PolicyID + "/device"
+	reqs := []*tfprotov6.ApplyResourceChangeRequest{
+		bindingApplyRequest(b, policy.PolicyID, bindingAttrs{true, prior}, bindingAttrs{true, next}, id, nil),
+		bindingApplyRequest(b, policy.PolicyID, bindingAttrs{true, next}, bindingAttrs{true, prior}, id, nil),
+	}
+	sets := [][]string{prior, next}
+	n := 0
+	check := func(resp *tfprotov6.ApplyResourceChangeResponse) {
+		if len(resp.Diagnostics) > 0 {
+			b.Fatal(resp.Diagnostics)
+		}
+	}
+	client := server.configured.Load().client
+	benchCPU(b, "update", func() {
+		from, to := sets[n%2], sets[(n+1)%2]
+		n++
+		res := binding.Update(ctx, client, binding.Binding{PolicyID: policy.PolicyID, TargetType: "device", Exclusive: true, Targets: from},
+			binding.Binding{PolicyID: policy.PolicyID, TargetType: "device", Exclusive: true, Targets: to})
+		if res.Failed() {
+			b.Fatal(res.Err())
+		}
+	})
+	benchCPU(b, "framework", func() {
+		resp, err := server.frameworkServer.ApplyResourceChange(ctx, reqs[n%2])
+		n++
+		if err != nil {
+			b.Fatal(err)
+		}
+		check(resp)
+	})
+	benchCPU(b, "protocol", func() {
+		resp, ok := server.bindingApply(ctx, reqs[n%2])
+		n++
+		if !ok {
+			b.Fatal("not answered by the protocol")
+		}
+		check(resp)
+	})
+}
+
 // benchCPU runs call as a sub-benchmark and reports the process's CPU
 // time per call in milliseconds.
 func benchCPU(b *testing.B, name string, call func()) {
@@ -914,6 +974,26 @@ func bindingPlanRequest(t testing.TB, policyID string, prior, config bindingAttr
 	}
 }
 
+// privateKeys decodes a private state, without written_at's time, which
+// differs from apply to apply: only whether it is set.
+func privateKeys(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	keys := map[string][]byte{}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &keys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := map[string]string{}
+	for k, v := range keys {
+		if k == privateWrittenAt {
+			v = []byte("set")
+		}
+		out[k] = string(v)
+	}
+	return out
+}
+
 // TestBindingPlan: the plan of an update of a binding is answered without
 // the framework exactly as the framework answers it, against the same
 // mock, and every plan the protocol must not answer goes to the framework
@@ -1071,6 +1151,215 @@ func TestBindingPlan(t *testing.T) {
 	}
 	unconfigured := protocolServerOf(t, NewProtocol6(New("test")())())
 	if _, ok := unconfigured.bindingPlan(ctx, changed(func(*tfprotov6.PlanResourceChangeRequest) {})); ok {
+		t.Error("an unconfigured server answered directly")
+	}
+	if calls := srv.TotalCalls() - before; calls != 0 {
+		t.Errorf("%d API calls, want none", calls)
+	}
+}
+
+// bindingApplyRequest is the apply of an update of a binding of policyID
+// from prior to planned (with the planned id given: the prior one, or
+// tftypes.UnknownValue) and the planned private state keys given as JSON.
+func bindingApplyRequest(t testing.TB, policyID string, prior, planned bindingAttrs, plannedID any, private map[string]string) *tfprotov6.ApplyResourceChangeRequest {
+	t.Helper()
+	return &tfprotov6.ApplyResourceChangeRequest{
+		TypeName:        bindingTypeName,
+		PriorState:      bindingRequestValue(t, policyID, policyID+"/device", prior),
+		PlannedState:    bindingRequestValue(t, policyID, plannedID, planned),
+		Config:          bindingRequestValue(t, policyID, nil, planned),
+		PlannedIdentity: bindingIdentity(t, policyID),
+		PlannedPrivate:  privateBytes(t, private),
+	}
+}
+
+// TestBindingApply: the apply of an update of a binding is answered
+// without the framework exactly as the framework answers it, from the
+// same targets bound in the mock, failures included, and every apply the
+// protocol must not answer goes to the framework without an API call.
+func TestBindingApply(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := mock.NewTestServer(t, mock.Config{})
+	server := configuredServer(t, srv)
+	typ, identityType := bindingReadTypes()
+	policy := createPolicy(t, srv, "applied", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
+	pid := policy.PolicyID
+	ids := deviceIDs(0, 4)
+	const gonePolicyID = "0123456789abcdef01234567"
+	outsideID := "64a7ba7ef9cb063d27e16b97_outside"
+	id := pid + "/device"
+
+	type applyCase struct {
+		req   *tfprotov6.ApplyResourceChangeRequest
+		bound []string // bound before each of the two applies
+		setup func()   // before each of the two applies
+		check func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse)
+	}
+	failsWith := func(summary string) func(*testing.T, *tfprotov6.ApplyResourceChangeResponse) {
+		return func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) {
+			if len(resp.Diagnostics) != 1 || resp.Diagnostics[0].Severity != tfprotov6.DiagnosticSeverityError || resp.Diagnostics[0].Summary != summary {
+				t.Errorf("diagnostics %v, want the error %q", resp.Diagnostics, summary)
+			}
+		}
+	}
+	boundNow := func(want ...string) func(*testing.T, *tfprotov6.ApplyResourceChangeResponse) {
+		return func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) {
+			if got := srv.Targets("", pid, "device"); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+				t.Errorf("bound %v, want %v", got, want)
+			}
+		}
+	}
+	noIdentity := func(req *tfprotov6.ApplyResourceChangeRequest) *tfprotov6.ApplyResourceChangeRequest {
+		req.PlannedIdentity = nil
+		return req
+	}
+	for name, tc := range map[string]applyCase{
+		"targets added and removed": {req: bindingApplyRequest(t, pid, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids[1:]}, id, nil),
+			bound: ids[:2], check: boundNow(ids[1:]...)},
+		"exclusive switched on, a takeover": {req: bindingApplyRequest(t, pid, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids[:2]}, id, nil),
+			bound: append(ids[:2:2], outsideID), check: boundNow(ids[:2]...)},
+		"exclusive switched off": {req: bindingApplyRequest(t, pid, bindingAttrs{true, ids[:2]}, bindingAttrs{false, ids[:3]}, id, nil),
+			bound: append(ids[:2:2], outsideID), check: boundNow(append(ids[:3:3], outsideID)...)},
+		"exclusive null, made true": {req: bindingApplyRequest(t, pid, bindingAttrs{nil, ids[:2]}, bindingAttrs{true, ids}, id, map[string]string{privateWrittenAt: `"2026-01-01T00:00:00Z"`}),
+			bound: ids[:2]},
+		"targets bound outside": {req: bindingApplyRequest(t, pid, bindingAttrs{true, append(ids[:2:2], outsideID)}, bindingAttrs{true, ids[:2]}, id, map[string]string{privateOutside: `["` + outsideID + `"]`}),
+			bound: append(ids[:2:2], outsideID), check: boundNow(ids[:2]...)},
+		"unsure targets leaving": {req: bindingApplyRequest(t, pid, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids[:2]}, tftypes.UnknownValue, map[string]string{privateUnsure: `["` + ids[3] + `"]`}),
+			bound: append(ids[:2:2], ids[3]), check: boundNow(ids[:2]...)},
+		"policy gone": {req: bindingApplyRequest(t, gonePolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, gonePolicyID+"/device", nil),
+			check: failsWith("Unable to Bind Device Policy")},
+		"partial bind failure": {req: bindingApplyRequest(t, pid, bindingAttrs{true, ids[:1]}, bindingAttrs{true, ids}, id, nil),
+			bound: ids[:1],
+			setup: func() { srv.FailTarget(iotda.TargetTypeDevice, ids[2], iotda.CodeTargetPolicyLimit, "limit") },
+			check: func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) {
+				failsWith("Unable to Bind Device Policy")(t, resp)
+				if !strings.Contains(resp.Diagnostics[0].Detail, ids[2]+": "+iotda.CodeTargetPolicyLimit) {
+					t.Errorf("detail %q names no refused target and code", resp.Diagnostics[0].Detail)
+				}
+				v, err := resp.NewState.Unmarshal(typ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var attrs, targets map[string]tftypes.Value
+				if err := v.As(&attrs); err != nil {
+					t.Fatal(err)
+				}
+				if err := attrs["targets"].As(&targets); err != nil || len(targets) != 3 {
+					t.Errorf("state targets %v (%v), want the 3 bound", attrs["targets"], err)
+				}
+			}},
+		"bind call failure, listing failure": {req: bindingApplyRequest(t, pid, bindingAttrs{false, ids[:1]}, bindingAttrs{false, ids}, id, nil),
+			bound: ids[:1],
+			setup: func() {
+				srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 10})
+				srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden, Count: 10})
+			},
+			check: func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) {
+				if len(resp.Diagnostics) == 0 || resp.Diagnostics[0].Severity != tfprotov6.DiagnosticSeverityError {
+					t.Errorf("diagnostics %v, want an error", resp.Diagnostics)
+				}
+			}},
+		"first listing error": {req: bindingApplyRequest(t, pid, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids}, id, map[string]string{privateWrittenAt: `"2026-01-01T00:00:00Z"`}),
+			bound: ids[:2],
+			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			check: failsWith("Unable to Update Device Policy Binding")},
+		"no identity": {req: noIdentity(bindingApplyRequest(t, pid, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, id, nil)), bound: ids[:2]},
+		"first listing error, no identity": {req: noIdentity(bindingApplyRequest(t, pid, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids}, id, nil)),
+			bound: ids[:2],
+			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			check: failsWith("Unable to Update Device Policy Binding")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			apply := func(f func() (*tfprotov6.ApplyResourceChangeResponse, bool)) *tfprotov6.ApplyResourceChangeResponse {
+				t.Helper()
+				srv.ClearFaults()
+				srv.ClearTargetFailures()
+				if now := srv.Targets("", pid, "device"); len(now) > 0 {
+					if _, err := srv.Unbind("", pid, "device", now...); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if len(tc.bound) > 0 {
+					bindTargets(t, srv, pid, "device", tc.bound...)
+				}
+				if tc.setup != nil {
+					tc.setup()
+				}
+				resp, ok := f()
+				if !ok {
+					t.Fatal("not answered directly")
+				}
+				return resp
+			}
+			want := apply(func() (*tfprotov6.ApplyResourceChangeResponse, bool) {
+				resp, err := server.frameworkServer.ApplyResourceChange(ctx, tc.req)
+				return resp, err == nil
+			})
+			wantBound := srv.Targets("", pid, "device")
+			got := apply(func() (*tfprotov6.ApplyResourceChangeResponse, bool) { return server.bindingApply(ctx, tc.req) })
+			if gotBound := srv.Targets("", pid, "device"); !slices.Equal(gotBound, wantBound) {
+				t.Errorf("bound %v, the framework's apply bound %v", gotBound, wantBound)
+			}
+			sameValue(t, "new state", typ, got.NewState, want.NewState)
+			if g, w := privateKeys(t, got.Private), privateKeys(t, want.Private); fmt.Sprint(g) != fmt.Sprint(w) {
+				t.Errorf("private state %v, want %v", g, w)
+			}
+			if got.NewIdentity == nil || want.NewIdentity == nil {
+				t.Fatalf("identity %v, want %v", got.NewIdentity, want.NewIdentity)
+			}
+			sameValue(t, "identity", identityType, got.NewIdentity.IdentityData, want.NewIdentity.IdentityData)
+			if diags := fmt.Sprint(redactRequestIDs(got.Diagnostics)); diags != fmt.Sprint(redactRequestIDs(want.Diagnostics)) {
+				t.Errorf("diagnostics %s, want %s", diags, fmt.Sprint(redactRequestIDs(want.Diagnostics)))
+			}
+			if tc.check != nil {
+				tc.check(t, got)
+			}
+		})
+	}
+
+	changed := func(change func(*tfprotov6.ApplyResourceChangeRequest)) *tfprotov6.ApplyResourceChangeRequest {
+		req := bindingApplyRequest(t, pid, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, id, nil)
+		change(req)
+		return req
+	}
+	null := func() *tfprotov6.DynamicValue {
+		v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	srv.ClearFaults()
+	before := srv.TotalCalls()
+	for name, req := range map[string]*tfprotov6.ApplyResourceChangeRequest{
+		"a create":  changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PriorState = null() }),
+		"a destroy": changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PlannedState, req.Config = null(), null() }),
+		"policy_id changed": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedState = bindingRequestValue(t, gonePolicyID, tftypes.UnknownValue, bindingAttrs{true, ids})
+			req.Config = bindingRequestValue(t, gonePolicyID, nil, bindingAttrs{true, ids})
+		}),
+		"targets unknown": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedState = bindingRequestValue(t, pid, id, bindingAttrs{true, nil})
+		}),
+		"a framework key": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedPrivate = privateBytes(t, map[string]string{".other": `1`})
+		}),
+		"outside not a list": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedPrivate = privateBytes(t, map[string]string{privateOutside: `{}`})
+		}),
+		"another identity": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedIdentity = bindingIdentity(t, gonePolicyID)
+		}),
+		"another type": changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.TypeName = "iotda_device_policy" }),
+		"no config":    changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.Config = nil }),
+	} {
+		if _, ok := server.bindingApply(ctx, req); ok {
+			t.Errorf("%s: answered directly; the framework must answer it", name)
+		}
+	}
+	unconfigured := protocolServerOf(t, NewProtocol6(New("test")())())
+	if _, ok := unconfigured.bindingApply(ctx, changed(func(*tfprotov6.ApplyResourceChangeRequest) {})); ok {
 		t.Error("an unconfigured server answered directly")
 	}
 	if calls := srv.TotalCalls() - before; calls != 0 {
