@@ -92,6 +92,18 @@ type protocolServer struct {
 	configured atomic.Pointer[providerConfiguration]
 }
 
+// client is the client the provider's last Configure gave the resources;
+// nil before one, after a failed one, or when the configuration was not
+// known (the framework then defers or skips what needs the API, and so
+// the requests go to it).
+func (s *protocolServer) client() *iotda.Client {
+	cfg := s.configured.Load()
+	if cfg == nil || cfg.deferred {
+		return nil
+	}
+	return cfg.client
+}
+
 const bindingTypeName = "iotda_device_policy_binding"
 
 func (s *protocolServer) CallFunction(ctx context.Context, req *tfprotov6.CallFunctionRequest) (*tfprotov6.CallFunctionResponse, error) {

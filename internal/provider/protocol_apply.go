@@ -32,8 +32,8 @@ func (s *protocolServer) bindingApply(ctx context.Context, req *tfprotov6.ApplyR
 	if req.TypeName != bindingTypeName || req.PriorState == nil || req.PlannedState == nil || req.Config == nil {
 		return nil, false
 	}
-	cfg := s.configured.Load()
-	if cfg == nil || cfg.deferred || cfg.client == nil {
+	client := s.client()
+	if client == nil {
 		return nil, false
 	}
 	prior, ok := decodeBindingState(req.PriorState.MsgPack)
@@ -51,11 +51,8 @@ func (s *protocolServer) bindingApply(ctx context.Context, req *tfprotov6.ApplyR
 	if !ok {
 		return nil, false
 	}
-	private, ok := newProtocolPrivate(req.PlannedPrivate)
+	private, ok := bindingPrivateOf(ctx, req.PlannedPrivate)
 	if !ok {
-		return nil, false
-	}
-	if _, diags := getBindingPrivate(ctx, private); len(diags) > 0 {
 		return nil, false
 	}
 
@@ -63,7 +60,7 @@ func (s *protocolServer) bindingApply(ctx context.Context, req *tfprotov6.ApplyR
 		diags diag.Diagnostics
 		state = req.PriorState.MsgPack
 	)
-	r := &devicePolicyBindingResource{client: cfg.client}
+	r := &devicePolicyBindingResource{client: client}
 	r.update(ctx, updateIO{
 		plan: planned.model, targets: planned.ids, state: prior.model, stateTargets: prior.ids, in: private, out: private,
 		setState: func(m devicePolicyBindingModel, ids []string) {

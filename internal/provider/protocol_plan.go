@@ -4,10 +4,8 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
@@ -34,8 +32,8 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 		req.ClientCapabilities != nil && req.ClientCapabilities.DeferralAllowed {
 		return nil, false
 	}
-	cfg := s.configured.Load()
-	if cfg == nil || cfg.deferred || cfg.client == nil {
+	client := s.client()
+	if client == nil {
 		return nil, false
 	}
 	prior, ok := decodeBindingState(req.PriorState.MsgPack)
@@ -54,11 +52,8 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 	if !ok {
 		return nil, false
 	}
-	private, ok := newProtocolPrivate(req.PriorPrivate)
+	private, ok := bindingPrivateOf(ctx, req.PriorPrivate)
 	if !ok {
-		return nil, false
-	}
-	if _, diags := getBindingPrivate(ctx, private); len(diags) > 0 {
 		return nil, false
 	}
 
@@ -67,7 +62,7 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 		planned.Exclusive = types.BoolValue(true)
 	}
 	var diags diag.Diagnostics
-	r := &devicePolicyBindingResource{client: cfg.client}
+	r := &devicePolicyBindingResource{client: client}
 	r.plan(ctx, planIO{
 		plan: planned, targets: proposed.ids, known: true, private: private,
 		prior: func(*diag.Diagnostics) (devicePolicyBindingModel, []string) {
@@ -94,24 +89,13 @@ func sameBinding(a, b devicePolicyBindingModel) bool {
 // the binding's own when it is that of policyID and targetType. ok is
 // false for any other.
 func echoedIdentity(id *tfprotov6.ResourceIdentityData, policyID, targetType string) ([]byte, bool) {
-	if id == nil || id.IdentityData == nil {
-		return []byte{msgpcode.Nil}, true
-	}
-	if len(id.IdentityData.MsgPack) == 0 {
-		return nil, false
-	}
-	var ir resource.IdentitySchemaResponse
-	(&devicePolicyBindingResource{}).IdentitySchema(context.Background(), resource.IdentitySchemaRequest{}, &ir)
-	typ := ir.IdentitySchema.Type().TerraformType(context.Background())
-	v, err := id.IdentityData.Unmarshal(typ)
+	p, t, kind, ok := decodeBindingIdentity(id)
 	switch {
-	case err != nil:
+	case !ok:
 		return nil, false
-	case v.IsNull():
+	case kind == identityNull:
 		return []byte{msgpcode.Nil}, true
-	case v.Equal(tftypes.NewValue(typ, map[string]tftypes.Value{
-		"policy_id": tftypes.NewValue(tftypes.String, policyID), "target_type": tftypes.NewValue(tftypes.String, targetType),
-	})):
+	case kind == identitySet && p == policyID && t == targetType:
 		return encodeBindingIdentity(policyID, targetType), true
 	}
 	return nil, false

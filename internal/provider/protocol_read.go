@@ -65,19 +65,16 @@ func (s *protocolServer) bindingRead(ctx context.Context, req *tfprotov6.ReadRes
 		req.ClientCapabilities != nil && req.ClientCapabilities.DeferralAllowed {
 		return nil, false
 	}
-	cfg := s.configured.Load()
-	if cfg == nil || cfg.deferred || cfg.client == nil {
+	client := s.client()
+	if client == nil {
 		return nil, false
 	}
 	prior, ok := decodeBindingState(req.CurrentState.MsgPack)
 	if !ok || !nullOrSameIdentity(req.CurrentIdentity, prior.model.PolicyID.ValueString(), prior.model.TargetType.ValueString()) {
 		return nil, false
 	}
-	private, ok := newProtocolPrivate(req.Private)
+	private, ok := bindingPrivateOf(ctx, req.Private)
 	if !ok {
-		return nil, false
-	}
-	if _, diags := getBindingPrivate(ctx, private); len(diags) > 0 {
 		return nil, false
 	}
 	if _, diags := getWrittenAt(ctx, private); len(diags) > 0 {
@@ -89,7 +86,7 @@ func (s *protocolServer) bindingRead(ctx context.Context, req *tfprotov6.ReadRes
 		state    = req.CurrentState.MsgPack
 		identity []byte
 	)
-	r := &devicePolicyBindingResource{client: cfg.client}
+	r := &devicePolicyBindingResource{client: client}
 	r.refresh(ctx, refreshIO{
 		state: prior.model, targets: prior.ids, in: private, out: private,
 		setIdentity: func(policyID, targetType string) { identity = encodeBindingIdentity(policyID, targetType) },
@@ -295,56 +292,78 @@ func encodeBindingIdentity(policyID, targetType string) []byte {
 	return out.Bytes()
 }
 
-// nullOrSameIdentity reports whether a binding's identity in a request is
-// absent or null (the framework then takes the one Read sets), or that of
-// policyID and targetType (which Read sets again). The framework refuses
-// any other as a changed identity.
-func nullOrSameIdentity(id *tfprotov6.ResourceIdentityData, policyID, targetType string) bool {
+// identityKind is what a binding's identity in a request holds.
+type identityKind int
+
+const (
+	identityNull    identityKind = iota // none, or null
+	identityAllNull                     // an object of null attributes
+	identitySet                         // a policy id and a target type
+)
+
+// decodeBindingIdentity reads a binding's identity from a request: an
+// object of its two attributes, both strings or both null, or a null one.
+// ok is false for anything else.
+func decodeBindingIdentity(id *tfprotov6.ResourceIdentityData) (policyID, targetType string, kind identityKind, ok bool) {
 	if id == nil || id.IdentityData == nil {
-		return true
+		return "", "", identityNull, true
 	}
 	data := id.IdentityData.MsgPack
 	if len(data) == 0 {
-		return false
+		return "", "", 0, false
 	}
 	r := bytes.NewReader(data)
 	dec := msgpack.NewDecoder(r)
 	if code, err := dec.PeekCode(); err == nil && code == msgpcode.Nil {
-		return len(data) == 1
+		return "", "", identityNull, len(data) == 1
 	}
 	n, err := dec.DecodeMapLen()
 	if err != nil || n != 2 {
-		return false
+		return "", "", 0, false
 	}
 	got := map[string]*string{}
 	for range n {
 		key, err := dec.DecodeString()
 		if err != nil {
-			return false
+			return "", "", 0, false
 		}
 		code, err := dec.PeekCode()
 		switch {
 		case err != nil:
-			return false
+			return "", "", 0, false
 		case code == msgpcode.Nil:
 			got[key] = nil
 			_ = dec.DecodeNil()
 		case msgpcode.IsString(code):
 			s, err := dec.DecodeString()
 			if err != nil {
-				return false
+				return "", "", 0, false
 			}
 			got[key] = &s
 		default:
-			return false
+			return "", "", 0, false
 		}
 	}
 	p, hasP := got["policy_id"]
 	t, hasT := got["target_type"]
-	if !hasP || !hasT || r.Len() != 0 {
-		return false
+	switch {
+	case !hasP || !hasT || r.Len() != 0:
+		return "", "", 0, false
+	case p == nil && t == nil:
+		return "", "", identityAllNull, true
+	case p != nil && t != nil:
+		return *p, *t, identitySet, true
 	}
-	return p == nil && t == nil || p != nil && t != nil && *p == policyID && *t == targetType
+	return "", "", 0, false
+}
+
+// nullOrSameIdentity reports whether a binding's identity in a request is
+// absent or null (the framework then takes the one Read sets), or that of
+// policyID and targetType (which Read sets again). The framework refuses
+// any other as a changed identity.
+func nullOrSameIdentity(id *tfprotov6.ResourceIdentityData, policyID, targetType string) bool {
+	p, t, kind, ok := decodeBindingIdentity(id)
+	return ok && (kind != identitySet || p == policyID && t == targetType)
 }
 
 // protocolPrivate is a resource's private state as the framework keeps it
@@ -353,6 +372,20 @@ func nullOrSameIdentity(id *tfprotov6.ResourceIdentityData, policyID, targetType
 // level and the framework's prefixed with ".". It holds only the
 // binding's keys: any other, the framework's included, is not read here.
 type protocolPrivate map[string][]byte
+
+// bindingPrivateOf reads a binding's private state from a request: ok
+// only when it holds nothing but the binding's keys, each as the binding
+// reads it.
+func bindingPrivateOf(ctx context.Context, data []byte) (protocolPrivate, bool) {
+	p, ok := newProtocolPrivate(data)
+	if !ok {
+		return nil, false
+	}
+	if _, diags := getBindingPrivate(ctx, p); len(diags) > 0 {
+		return nil, false
+	}
+	return p, true
+}
 
 func newProtocolPrivate(data []byte) (protocolPrivate, bool) {
 	p := protocolPrivate{}
