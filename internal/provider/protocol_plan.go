@@ -28,8 +28,11 @@ import (
 // replacement, unknown values, ...) goes to the framework; the decision is
 // made before any API call.
 func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
-	if req.TypeName != bindingTypeName || req.PriorState == nil || req.ProposedNewState == nil || req.Config == nil ||
-		req.ClientCapabilities != nil && req.ClientCapabilities.DeferralAllowed {
+	// A client that allows deferral is served too (Terraform 1.16 allows it
+	// in the plan it makes again at apply): the framework defers a plan
+	// only when the provider's configuration was deferred (then s.client
+	// is nil), and ModifyPlan never does.
+	if req.TypeName != bindingTypeName || req.PriorState == nil || req.ProposedNewState == nil || req.Config == nil {
 		return nil, false
 	}
 	client := s.client()

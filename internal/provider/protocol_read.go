@@ -61,8 +61,10 @@ func (s *protocolServer) ReadResource(ctx context.Context, req *tfprotov6.ReadRe
 // Every other request, or one it cannot read, goes to the framework;
 // the decision is made before any API call, as a listing cannot be undone.
 func (s *protocolServer) bindingRead(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, bool) {
-	if req.TypeName != bindingTypeName || req.CurrentState == nil ||
-		req.ClientCapabilities != nil && req.ClientCapabilities.DeferralAllowed {
+	// A client that allows deferral is served too: the framework defers a
+	// refresh only when the provider's configuration was deferred (then
+	// s.client is nil), and refresh never does.
+	if req.TypeName != bindingTypeName || req.CurrentState == nil {
 		return nil, false
 	}
 	client := s.client()

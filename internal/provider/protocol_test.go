@@ -730,6 +730,11 @@ func TestBindingRead(t *testing.T) {
 			privateReplacement: `{"policy_id":"` + policy.PolicyID + `","target_type":"device","targets":["a"]}`}),
 			check: hasPrivate(privateReplacement, true)},
 		"no private state": {req: bindingReadRequest(t, policy.PolicyID, true, ids, nil)},
+		"deferral allowed": {req: func() *tfprotov6.ReadResourceRequest {
+			req := bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: written})
+			req.ClientCapabilities = &tfprotov6.ReadResourceClientCapabilities{DeferralAllowed: true}
+			return req
+		}()},
 		"nothing bound any more": {req: bindingReadRequest(t, emptyPolicy.PolicyID, true, ids, nil),
 			check: func(t *testing.T, resp *tfprotov6.ReadResourceResponse) {
 				v, err := resp.NewState.Unmarshal(typ)
@@ -832,10 +837,7 @@ func TestBindingRead(t *testing.T) {
 		"written_at not a string": bindingReadRequest(t, policy.PolicyID, true, ids, map[string]string{privateWrittenAt: `1`}),
 		"private not JSON":        changed(func(req *tfprotov6.ReadResourceRequest) { req.Private = []byte(`{"written_at":"bm90IEpTT04="}`) }),
 		"another identity":        withIdentity(bindingReadRequest(t, policy.PolicyID, true, ids, nil), &tfprotov6.ResourceIdentityData{IdentityData: &otherIdentity}),
-		"deferral allowed": changed(func(req *tfprotov6.ReadResourceRequest) {
-			req.ClientCapabilities = &tfprotov6.ReadResourceClientCapabilities{DeferralAllowed: true}
-		}),
-		"another type": changed(func(req *tfprotov6.ReadResourceRequest) { req.TypeName = "iotda_device_policy" }),
+		"another type":            changed(func(req *tfprotov6.ReadResourceRequest) { req.TypeName = "iotda_device_policy" }),
 		"state as JSON": changed(func(req *tfprotov6.ReadResourceRequest) {
 			req.CurrentState = &tfprotov6.DynamicValue{JSON: []byte(`{}`)}
 		}),
@@ -1032,7 +1034,12 @@ func TestBindingPlan(t *testing.T) {
 		return req
 	}
 	for name, tc := range map[string]planCase{
-		"targets added":   {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)},
+		"targets added": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)},
+		"deferral allowed (the plan again at apply)": {req: func() *tfprotov6.PlanResourceChangeRequest {
+			req := bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)
+			req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
+			return req
+		}()},
 		"targets removed": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}, bindingAttrs{true, ids[:2]}, map[string]string{privateWrittenAt: written})},
 		"exclusive switched on, a takeover": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:3]}, bindingAttrs{true, ids[:3]}, nil),
 			check: warns(takeoverSummary)},
@@ -1131,9 +1138,6 @@ func TestBindingPlan(t *testing.T) {
 		"exclusive unknown": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
 			req.Config = bindingRequestValue(t, policy.PolicyID, nil, bindingAttrs{tftypes.UnknownValue, ids})
 			req.ProposedNewState = bindingRequestValue(t, policy.PolicyID, policy.PolicyID+"/device", bindingAttrs{tftypes.UnknownValue, ids})
-		}),
-		"deferral allowed": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
-			req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
 		}),
 		"a framework key": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
 			req.PriorPrivate = privateBytes(t, map[string]string{".other": `1`})
