@@ -29,32 +29,11 @@ func (s *protocolServer) ApplyResourceChange(ctx context.Context, req *tfprotov6
 // else (a create, a destroy, ...) goes to the framework; the decision is
 // made before any API call.
 func (s *protocolServer) bindingApply(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, bool) {
-	if req.TypeName != bindingTypeName || req.PriorState == nil || req.PlannedState == nil || req.Config == nil {
-		return nil, false
-	}
-	client := s.client()
-	if client == nil {
-		return nil, false
-	}
-	prior, ok := decodeBindingState(req.PriorState.MsgPack)
+	u, ok := s.readUpdate(ctx, req.TypeName, req.PriorState, req.PlannedState, idUnknown, req.Config, req.PlannedIdentity, req.PlannedPrivate)
 	if !ok {
 		return nil, false
 	}
-	planned, ok := decodeBinding(req.PlannedState.MsgPack, idUnknown)
-	if !ok || !sameBinding(planned.model, prior.model) {
-		return nil, false
-	}
-	if config, ok := decodeBinding(req.Config.MsgPack, idNull); !ok || !config.model.ID.IsNull() {
-		return nil, false
-	}
-	identity, ok := echoedIdentity(req.PlannedIdentity, prior.model.PolicyID.ValueString(), prior.model.TargetType.ValueString())
-	if !ok {
-		return nil, false
-	}
-	private, ok := bindingPrivateOf(ctx, req.PlannedPrivate)
-	if !ok {
-		return nil, false
-	}
+	client, prior, planned, identity, private := u.client, u.prior, u.next, u.identity, u.private
 
 	var (
 		diags diag.Diagnostics

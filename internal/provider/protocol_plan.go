@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // bindingPlan plans the update of a binding as the framework does, with
@@ -32,33 +34,11 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 	// in the plan it makes again at apply): the framework defers a plan
 	// only when the provider's configuration was deferred (then s.client
 	// is nil), and ModifyPlan never does.
-	if req.TypeName != bindingTypeName || req.PriorState == nil || req.ProposedNewState == nil || req.Config == nil {
+	u, ok := s.readUpdate(ctx, req.TypeName, req.PriorState, req.ProposedNewState, idString, req.Config, req.PriorIdentity, req.PriorPrivate)
+	if !ok || u.next.model.ID != u.prior.model.ID || !sameBinding(u.config.model, u.prior.model) {
 		return nil, false
 	}
-	client := s.client()
-	if client == nil {
-		return nil, false
-	}
-	prior, ok := decodeBindingState(req.PriorState.MsgPack)
-	if !ok {
-		return nil, false
-	}
-	proposed, ok := decodeBindingState(req.ProposedNewState.MsgPack)
-	if !ok || !sameBinding(proposed.model, prior.model) || proposed.model.ID != prior.model.ID {
-		return nil, false
-	}
-	config, ok := decodeBinding(req.Config.MsgPack, idNull)
-	if !ok || !config.model.ID.IsNull() || !sameBinding(config.model, prior.model) {
-		return nil, false
-	}
-	identity, ok := echoedIdentity(req.PriorIdentity, prior.model.PolicyID.ValueString(), prior.model.TargetType.ValueString())
-	if !ok {
-		return nil, false
-	}
-	private, ok := bindingPrivateOf(ctx, req.PriorPrivate)
-	if !ok {
-		return nil, false
-	}
+	client, prior, proposed, config, identity, private := u.client, u.prior, u.next, u.config, u.identity, u.private
 
 	planned := proposed.model
 	if config.model.Exclusive.IsNull() {
@@ -79,6 +59,49 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 		PlannedIdentity: &tfprotov6.ResourceIdentityData{IdentityData: &tfprotov6.DynamicValue{MsgPack: identity}},
 		Diagnostics:     protocolDiagnostics(diags),
 	}, true
+}
+
+// bindingUpdate is what the plan and the apply of a binding's update read
+// from their request: the configured client, the prior state, the next
+// one (proposed or planned), the configuration, the identity to give back
+// and the private state.
+type bindingUpdate struct {
+	client              *iotda.Client
+	prior, next, config priorState
+	identity            []byte
+	private             protocolPrivate
+}
+
+// readUpdate reads the request of a binding's update, for bindingPlan and
+// bindingApply: ok only when the provider is configured, and the prior
+// state, the next one (its id of the form given), a configuration with a
+// null id, the identity (see echoedIdentity) and the private state (see
+// bindingPrivateOf) all read, the next state of the prior's policy and
+// target type.
+func (s *protocolServer) readUpdate(ctx context.Context, typeName string, prior, next *tfprotov6.DynamicValue, nextID idForm,
+	config *tfprotov6.DynamicValue, identity *tfprotov6.ResourceIdentityData, private []byte) (bindingUpdate, bool) {
+	var u bindingUpdate
+	if typeName != bindingTypeName || prior == nil || next == nil || config == nil {
+		return u, false
+	}
+	if u.client = s.client(); u.client == nil {
+		return u, false
+	}
+	var ok bool
+	if u.prior, ok = decodeBindingState(prior.MsgPack); !ok {
+		return u, false
+	}
+	if u.next, ok = decodeBinding(next.MsgPack, nextID); !ok || !sameBinding(u.next.model, u.prior.model) {
+		return u, false
+	}
+	if u.config, ok = decodeBinding(config.MsgPack, idNull); !ok || !u.config.model.ID.IsNull() {
+		return u, false
+	}
+	if u.identity, ok = echoedIdentity(identity, u.prior.model.PolicyID.ValueString(), u.prior.model.TargetType.ValueString()); !ok {
+		return u, false
+	}
+	u.private, ok = bindingPrivateOf(ctx, private)
+	return u, ok
 }
 
 // sameBinding reports whether a and b are of the same policy and target
