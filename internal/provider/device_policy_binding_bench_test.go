@@ -439,3 +439,88 @@ func cliVersion(tb testing.TB, tf string) string {
 	first, _, _ := strings.Cut(string(out), "\n")
 	return strings.TrimSpace(first)
 }
+
+// cliAloneConfigs are what BenchmarkCLIAlone puts beside the binding
+// benchmark's locals in place of the policy and the binding, with what each
+// reports in its table's header.
+var cliAloneConfigs = []struct {
+	name, header, body string
+	churned            string // the apply's summary after 10% of the ids change
+}{
+	{
+		name:   "terraform_data",
+		header: "the map in the built-in terraform_data, which keeps it twice (input and output) in state and plan",
+		body: `
+resource "terraform_data" "fleet" {
+  input = { for id in local.device_ids : id => "" }
+}
+`,
+		churned: "0 added, 1 changed, 0 destroyed",
+	},
+	{
+		name:   "output",
+		header: "no resource, the map only counted in an output: the configuration's floor",
+		body: `
+output "n" {
+  value = length({ for id in local.device_ids : id => "" })
+}
+`,
+		churned: "0 added, 0 changed, 0 destroyed",
+	},
+}
+
+// BenchmarkCLIAlone runs BenchmarkDevicePolicyBinding's four steps (apply,
+// plan with no changes, apply with 10% of the ids replaced, destroy) on
+// the same locals { device_ids = [...] } at the same sizes, with no
+// provider: the CLI's own cost of carrying the map. Twice: with the map of
+// the ids in the CLI's built-in terraform_data resource, which stores it
+// twice (input and output) where the binding stores targets once, and with
+// no resource, only an output counting the map (the configuration's
+// floor: parsing the list and building the map). No provider means no
+// init, no CLI configuration (/dev/null) and no API: the calls are 0, the
+// bound is the 0-target floor's time for the step and the ratio the growth
+// over it. Compare its wall, CPU and CLI peak with the binding's at the
+// same size on the same CLI.
+func BenchmarkCLIAlone(b *testing.B) {
+	tf := terraformCLI(b)
+	cli := cliVersion(b, tf)
+	for _, c := range cliAloneConfigs {
+		var results []benchStep
+		for _, size := range benchSizes(b) {
+			b.Run(fmt.Sprintf("%s/targets=%d", c.name, size), func(b *testing.B) {
+				for range b.N {
+					results = append(results, runCLIAloneBenchmark(b, tf, c.body, c.churned, size)...)
+				}
+			})
+		}
+		fmt.Printf("\nThe CLI alone on %s, %s:\n\n%s", cli, c.header, benchTable(results))
+	}
+}
+
+func runCLIAloneBenchmark(b *testing.B, tf, body, churned string, size int) []benchStep {
+	dir := b.TempDir()
+	write := func(ids []string) {
+		config := fmt.Sprintf("locals {\n  device_ids = [%s]\n}\n%s", quoteAll(ids), body)
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	run := func(name string, args ...string) (benchStep, string) {
+		step := benchStep{size: size, name: name}
+		out, err := measureTerraform(tf, dir, os.DevNull, nil, &step, args...)
+		if err != nil {
+			b.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return step, string(out)
+	}
+	write(deviceIDs(0, size))
+	create, _ := run("apply (create)", "apply", "-auto-approve", "-no-color")
+	plan, _ := run("plan (no changes)", "plan", "-detailed-exitcode", "-no-color")
+	write(deviceIDs(size/10, size+size/10))
+	churn, out := run("apply (10% churn)", "apply", "-auto-approve", "-no-color")
+	if size/10 > 0 && !strings.Contains(out, churned) {
+		b.Fatalf("%d ids, 10%% replaced: the apply does not say %q:\n%s", size, churned, out)
+	}
+	destroy, _ := run("destroy", "destroy", "-auto-approve", "-no-color")
+	return []benchStep{create, plan, churn, destroy}
+}
