@@ -172,27 +172,55 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	next := plan.binding(targets.ids, nil, nil)
+	r.create(ctx, createIO{
+		plan: plan, targets: targets.ids, out: resp.Private,
+		setState: func(m devicePolicyBindingModel, ids []string) {
+			resp.Diagnostics.Append(setBindingState(ctx, &resp.State, m, ids, targets)...)
+		},
+		setIdentity: func(policyID, targetType string) {
+			setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
+		},
+	}, &resp.Diagnostics)
+}
+
+// createIO is what a create reads and writes: the planned attributes
+// (Targets unset) and target ids, sorted; the private state written (the
+// framework gives a create an empty one, not the planned one); and how the
+// new state and the identity are set. The state stays null when it sets
+// none. The framework's Create and the protocol's (see bindingApply) each
+// give theirs.
+type createIO struct {
+	plan        devicePolicyBindingModel
+	targets     []string
+	out         privateState
+	setState    func(m devicePolicyBindingModel, ids []string)
+	setIdentity func(policyID, targetType string)
+}
+
+// create is the binding's Create with a client and a plan it could read.
+func (r *devicePolicyBindingResource) create(ctx context.Context, io createIO, diags *diag.Diagnostics) {
+	next := io.plan.binding(io.targets, nil, nil)
 	res := binding.Create(ctx, r.client, next)
 	logResult(ctx, "created device policy binding", next, res)
 	switch {
 	case res.PolicyGone:
-		resp.Diagnostics.AddError(bindingErrorSummary(res), policyGoneDetail(next.PolicyID, res.Err()))
+		diags.AddError(bindingErrorSummary(res), policyGoneDetail(next.PolicyID, res.Err()))
 		return
 	case res.FirstListErr != nil:
-		resp.Diagnostics.AddError(bindingErrorSummary(res), listingFailedDetail(next, res.FirstListErr))
+		diags.AddError(bindingErrorSummary(res), listingFailedDetail(next, res.FirstListErr))
 		return
 	case res.Failed() && len(res.Targets) == 0 && len(res.Unsure) == 0:
-		resp.Diagnostics.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res))
+		diags.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res))
 		return // a create that bound nothing leaves nothing behind
 	case res.Failed():
-		resp.Diagnostics.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res)+"\n\n"+partialCreateNote)
+		diags.AddError(bindingErrorSummary(res), bindingErrorDetail(next, res)+"\n\n"+partialCreateNote)
 	}
+	plan := io.plan
 	plan.ID = types.StringValue(bindingID(next.PolicyID, next.TargetType))
-	resp.Diagnostics.Append(setBindingState(ctx, &resp.State, plan, res.Targets, targets)...)
-	setBindingIdentity(ctx, resp.Identity, next.PolicyID, next.TargetType, &resp.Diagnostics)
-	resp.Diagnostics.Append(setBindingPrivate(ctx, resp.Private, res.Unsure, res.Outside)...)
-	resp.Diagnostics.Append(setAppliedAt(ctx, resp.Private, res)...)
+	io.setState(plan, res.Targets)
+	io.setIdentity(next.PolicyID, next.TargetType)
+	diags.Append(setBindingPrivate(ctx, io.out, res.Unsure, res.Outside)...)
+	diags.Append(setAppliedAt(ctx, io.out, res)...)
 }
 
 func (r *devicePolicyBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -14,22 +14,27 @@ func (s *protocolServer) ApplyResourceChange(ctx context.Context, req *tfprotov6
 	return s.frameworkServer.ApplyResourceChange(ctx, req)
 }
 
-// bindingApply applies the update of a binding as the framework does
-// (UpdateResource in server_updateresource.go of terraform-plugin-framework
-// v1.19.0), with the same code as its Update (devicePolicyBindingResource.
-// update), from the request's bytes: the new state is the prior one unless
-// update sets one, the private state the planned one as update leaves it,
-// the identity the planned one unless update sets it (the framework then
-// finds no changed identity: the planned one is null or the same). It
-// applies only an update it can read for sure: a configured client that
-// is not deferred, prior and planned states of known values of the same
-// policy and target type (the planned id may be unknown), a configuration
-// of known values, a planned private state of only the binding's keys as
-// update reads them, and a planned identity null or the state's. Anything
-// else (a create, a destroy, ...) goes to the framework; the decision is
-// made before any API call.
+// bindingApply applies the create or the update of a binding as the
+// framework does (CreateResource in server_createresource.go and
+// UpdateResource in server_updateresource.go of terraform-plugin-framework
+// v1.19.0), with the same code as its Create and Update
+// (devicePolicyBindingResource.create and update), from the request's
+// bytes. A create's new state is null unless create sets one, its private
+// state starts empty (the framework does not give Create the planned one)
+// and its identity is the planned one, null, unless create sets it. An
+// update's new state is the prior one unless update sets one, the private
+// state the planned one as update leaves it, the identity the planned one
+// unless update sets it (the framework then finds no changed identity: the
+// planned one is null or the same). It applies only what it can read for
+// sure (see readChange): in a create a planned id unknown, in an update
+// unknown or known. Anything else (a destroy, ...) goes to the framework;
+// the decision is made before any API call, so a create is never sent to
+// the framework after calls were made.
 func (s *protocolServer) bindingApply(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, bool) {
-	u, ok := s.readUpdate(ctx, req.TypeName, req.PriorState, req.PlannedState, idUnknown, req.Config, req.PlannedIdentity, req.PlannedPrivate)
+	u, ok := s.readChange(ctx, changeRequest{
+		typeName: req.TypeName, prior: req.PriorState, next: req.PlannedState, config: req.Config,
+		identity: req.PlannedIdentity, private: req.PlannedPrivate, updateID: idUnknown, createID: idUnknown,
+	})
 	if !ok {
 		return nil, false
 	}
@@ -39,14 +44,20 @@ func (s *protocolServer) bindingApply(ctx context.Context, req *tfprotov6.ApplyR
 		diags diag.Diagnostics
 		state = req.PriorState.MsgPack
 	)
+	setState := func(m devicePolicyBindingModel, ids []string) {
+		state = encodeBindingState(m, ids, planned)
+	}
+	setIdentity := func(policyID, targetType string) { identity = encodeBindingIdentity(policyID, targetType) }
 	r := &devicePolicyBindingResource{client: client}
-	r.update(ctx, updateIO{
-		plan: planned.model, targets: planned.ids, state: prior.model, stateTargets: prior.ids, in: private, out: private,
-		setState: func(m devicePolicyBindingModel, ids []string) {
-			state = encodeBindingState(m, ids, planned)
-		},
-		setIdentity: func(policyID, targetType string) { identity = encodeBindingIdentity(policyID, targetType) },
-	}, &diags)
+	if u.create {
+		private = protocolPrivate{}
+		r.create(ctx, createIO{plan: planned.model, targets: planned.ids, out: private, setState: setState, setIdentity: setIdentity}, &diags)
+	} else {
+		r.update(ctx, updateIO{
+			plan: planned.model, targets: planned.ids, state: prior.model, stateTargets: prior.ids, in: private, out: private,
+			setState: setState, setIdentity: setIdentity,
+		}, &diags)
+	}
 	return &tfprotov6.ApplyResourceChangeResponse{
 		NewState:    &tfprotov6.DynamicValue{MsgPack: state},
 		Private:     private.bytes(),

@@ -201,8 +201,8 @@ func decodeBinding(data []byte, form idForm) (priorState, bool) {
 	return st, r.Len() == 0
 }
 
-// decodeTargets reads a known map of ids to "" into its ids, sorted; ok
-// is false for anything else, or a duplicate.
+// decodeTargets reads a known map of ids to "" into its ids, sorted (nil
+// for none); ok is false for anything else, or a duplicate.
 func decodeTargets(dec *msgpack.Decoder, code byte, str func() (types.String, bool)) ([]string, bool) {
 	if !msgpcode.IsFixedMap(code) && code != msgpcode.Map16 && code != msgpcode.Map32 {
 		return nil, false
@@ -211,7 +211,12 @@ func decodeTargets(dec *msgpack.Decoder, code byte, str func() (types.String, bo
 	if err != nil {
 		return nil, false
 	}
-	ids := make([]string, 0, n)
+	// nil when empty, as readBinding reads an empty map: the replacement a
+	// create's plan records has null targets then, not [].
+	var ids []string
+	if n > 0 {
+		ids = make([]string, 0, n)
+	}
 	for range n {
 		id, ok := str()
 		if !ok {

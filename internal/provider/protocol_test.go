@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -570,6 +571,77 @@ func BenchmarkBindingApply(b *testing.B) {
 	})
 }
 
+// BenchmarkBindingCreatePlan reports the CPU of one plan of the create of
+// a binding of 100,000 targets, by the framework and by the protocol
+// (bindingPlan), in milliseconds per call. The binding is exclusive by
+// default, so each plan lists the targets bound to the policy (none).
+func BenchmarkBindingCreatePlan(b *testing.B) {
+	ctx := context.Background()
+	srv := mock.NewTestServer(b, mock.Config{})
+	server := configuredServer(b, srv)
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
+		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := bindingCreatePlanRequest(b, policy.PolicyID, bindingAttrs{nil, deviceIDs(0, 100_000)})
+	benchCPU(b, "framework", func() {
+		if resp, err := server.frameworkServer.PlanResourceChange(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
+			b.Fatal(err, resp.Diagnostics)
+		}
+	})
+	benchCPU(b, "protocol", func() {
+		if resp, ok := server.bindingPlan(ctx, req); !ok || len(resp.Diagnostics) > 0 {
+			b.Fatal("not answered by the protocol, or diagnostics")
+		}
+	})
+}
+
+// BenchmarkBindingCreateApply reports the CPU of one apply of the create
+// of a non-exclusive binding of 100,000 targets, by the framework and by
+// the protocol (bindingApply), in milliseconds per call. The targets stay
+// bound from call to call: a non-exclusive create binds them all again
+// (5,000 bind calls) without listing. Both include that API work against
+// a mock in the same process, the client's and the mock's CPU alike;
+// "create" is that work alone (binding.Create).
+func BenchmarkBindingCreateApply(b *testing.B) {
+	ctx := context.Background()
+	srv := mock.NewTestServer(b, mock.Config{})
+	server := configuredServer(b, srv)
+	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
+		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := deviceIDs(0, 100_000)
+	req := bindingCreateApplyRequest(b, policy.PolicyID, bindingAttrs{false, ids})
+	check := func(resp *tfprotov6.ApplyResourceChangeResponse) {
+		if len(resp.Diagnostics) > 0 {
+			b.Fatal(resp.Diagnostics)
+		}
+	}
+	client := server.configured.Load().client
+	benchCPU(b, "create", func() {
+		if res := binding.Create(ctx, client, binding.Binding{PolicyID: policy.PolicyID, TargetType: "device", Targets: ids}); res.Failed() {
+			b.Fatal(res.Err())
+		}
+	})
+	benchCPU(b, "framework", func() {
+		resp, err := server.frameworkServer.ApplyResourceChange(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		check(resp)
+	})
+	benchCPU(b, "protocol", func() {
+		resp, ok := server.bindingApply(ctx, req)
+		if !ok {
+			b.Fatal("not answered by the protocol")
+		}
+		check(resp)
+	})
+}
+
 // benchCPU runs call as a sub-benchmark and reports the process's CPU
 // time per call in milliseconds.
 func benchCPU(b *testing.B, name string, call func()) {
@@ -879,6 +951,28 @@ func unknownPolicyRead(t *testing.T, policyID string) *tfprotov6.ReadResourceReq
 	return req
 }
 
+// unknownPolicyBinding is the configuration of a binding whose policy id
+// is unknown, with the targets ids, as the proposed state of its create.
+func unknownPolicyBinding(t *testing.T, ids []string) *tfprotov6.DynamicValue {
+	t.Helper()
+	typ, _ := bindingReadTypes()
+	targets := map[string]tftypes.Value{}
+	for _, id := range ids {
+		targets[id] = tftypes.NewValue(tftypes.String, "")
+	}
+	v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
+		"id":          tftypes.NewValue(tftypes.String, nil),
+		"policy_id":   tftypes.NewValue(tftypes.String, tftypes.UnknownValue),
+		"target_type": tftypes.NewValue(tftypes.String, "device"),
+		"exclusive":   tftypes.NewValue(tftypes.Bool, true),
+		"targets":     tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, targets),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &v
+}
+
 var requestID = regexp.MustCompile(`\[request id [0-9a-f]+\]`)
 
 // redactRequestIDs formats diagnostics without the ids of the requests
@@ -976,6 +1070,68 @@ func bindingPlanRequest(t testing.TB, policyID string, prior, config bindingAttr
 	}
 }
 
+// nullBinding is a binding's null value, as Terraform sends the prior
+// state of a create.
+func nullBinding(t testing.TB) *tfprotov6.DynamicValue {
+	t.Helper()
+	typ, _ := bindingReadTypes()
+	v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &v
+}
+
+// nullIdentity is a binding's null identity, as Terraform sends it for a
+// binding it has not created yet.
+func nullIdentity(t testing.TB) *tfprotov6.ResourceIdentityData {
+	t.Helper()
+	_, typ := bindingReadTypes()
+	v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tfprotov6.ResourceIdentityData{IdentityData: &v}
+}
+
+// bindingCreatePlanRequest is the plan of the create of a binding of
+// policyID configured as config, as Terraform sends it: a null prior state
+// and identity, the proposed state the configuration (id null).
+func bindingCreatePlanRequest(t testing.TB, policyID string, config bindingAttrs) *tfprotov6.PlanResourceChangeRequest {
+	t.Helper()
+	return &tfprotov6.PlanResourceChangeRequest{
+		TypeName:         bindingTypeName,
+		PriorState:       nullBinding(t),
+		Config:           bindingRequestValue(t, policyID, nil, config),
+		ProposedNewState: bindingRequestValue(t, policyID, nil, config),
+		PriorIdentity:    nullIdentity(t),
+	}
+}
+
+// bindingCreateApplyRequest is the apply of the create of a binding of
+// policyID configured as config, as its plan leaves it: a null prior state
+// and identity, id unknown, exclusive true where config leaves it null,
+// and the planned private state's replacement key.
+func bindingCreateApplyRequest(t testing.TB, policyID string, config bindingAttrs) *tfprotov6.ApplyResourceChangeRequest {
+	t.Helper()
+	planned := config
+	if planned.exclusive == nil {
+		planned.exclusive = true
+	}
+	next, err := json.Marshal(replacement{PolicyID: policyID, TargetType: "device", Targets: slices.Sorted(slices.Values(config.ids))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tfprotov6.ApplyResourceChangeRequest{
+		TypeName:        bindingTypeName,
+		PriorState:      nullBinding(t),
+		PlannedState:    bindingRequestValue(t, policyID, tftypes.UnknownValue, planned),
+		Config:          bindingRequestValue(t, policyID, nil, config),
+		PlannedIdentity: nullIdentity(t),
+		PlannedPrivate:  privateBytes(t, map[string]string{privateReplacement: string(next)}),
+	}
+}
+
 // privateKeys decodes a private state, without written_at's time, which
 // differs from apply to apply: only whether it is set.
 func privateKeys(t *testing.T, data []byte) map[string]string {
@@ -1013,6 +1169,7 @@ func TestBindingPlan(t *testing.T) {
 	outsideID := "64a7ba7ef9cb063d27e16b97_outside"
 	bindTargets(t, srv, policy.PolicyID, "device", outsideID)
 	written := `"` + time.Now().UTC().Format(time.RFC3339Nano) + `"`
+	empty := createPolicy(t, srv, "unbound", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 
 	type planCase struct {
 		req   *tfprotov6.PlanResourceChangeRequest
@@ -1029,17 +1186,47 @@ func TestBindingPlan(t *testing.T) {
 			t.Errorf("diagnostics %v, want a warning %q", resp.Diagnostics, summary)
 		}
 	}
+	unknownID := func(t *testing.T, resp *tfprotov6.PlanResourceChangeResponse) {
+		t.Helper()
+		v, err := resp.PlannedState.Unmarshal(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var attrs map[string]tftypes.Value
+		if err := v.As(&attrs); err != nil || attrs["id"].IsKnown() {
+			t.Errorf("planned id %v (%v), want unknown", attrs["id"], err)
+		}
+	}
 	noIdentity := func(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.PlanResourceChangeRequest {
 		req.PriorIdentity = nil
 		return req
 	}
+	deferralAllowed := func(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.PlanResourceChangeRequest {
+		req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
+		return req
+	}
 	for name, tc := range map[string]planCase{
-		"targets added": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)},
-		"deferral allowed (the plan again at apply)": {req: func() *tfprotov6.PlanResourceChangeRequest {
-			req := bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)
-			req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
+		"create":                           {req: bindingCreatePlanRequest(t, empty.PolicyID, bindingAttrs{true, ids}), check: unknownID},
+		"create, exclusive null (default)": {req: bindingCreatePlanRequest(t, empty.PolicyID, bindingAttrs{nil, ids})},
+		"create, no target":                {req: bindingCreatePlanRequest(t, empty.PolicyID, bindingAttrs{true, []string{}})},
+		"create, a takeover":               {req: bindingCreatePlanRequest(t, policy.PolicyID, bindingAttrs{nil, ids[:2]}), check: warns(takeoverSummary)},
+		"create, not exclusive":            {req: bindingCreatePlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:2]})},
+		"create, policy gone": {req: bindingCreatePlanRequest(t, gonePolicyID, bindingAttrs{true, ids}),
+			check: warns(policyNotFoundSummary)},
+		"create, not exclusive, policy gone": {req: bindingCreatePlanRequest(t, gonePolicyID, bindingAttrs{false, ids}),
+			check: warns(policyNotFoundSummary)},
+		"create, listing error": {req: bindingCreatePlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}),
+			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			check: warns("Unable to Check the Targets Bound to Device Policy")},
+		"create, deferral allowed": {req: deferralAllowed(bindingCreatePlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}))},
+		"create, no identity":      {req: noIdentity(bindingCreatePlanRequest(t, empty.PolicyID, bindingAttrs{true, ids}))},
+		"create, a private state": {req: func() *tfprotov6.PlanResourceChangeRequest {
+			req := bindingCreatePlanRequest(t, empty.PolicyID, bindingAttrs{true, ids})
+			req.PriorPrivate = privateBytes(t, map[string]string{privateWrittenAt: written})
 			return req
 		}()},
+		"targets added": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil)},
+		"deferral allowed (the plan again at apply)": {req: deferralAllowed(bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, nil))},
 		"targets removed": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}, bindingAttrs{true, ids[:2]}, map[string]string{privateWrittenAt: written})},
 		"exclusive switched on, a takeover": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{false, ids[:3]}, bindingAttrs{true, ids[:3]}, nil),
 			check: warns(takeoverSummary)},
@@ -1054,14 +1241,7 @@ func TestBindingPlan(t *testing.T) {
 		"unsure targets leaving": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids[:2]}, map[string]string{privateUnsure: `["` + ids[3] + `"]`}),
 			check: func(t *testing.T, resp *tfprotov6.PlanResourceChangeResponse) {
 				warns("Targets Possibly Bound Will Be Unbound")(t, resp)
-				v, err := resp.PlannedState.Unmarshal(typ)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var attrs map[string]tftypes.Value
-				if err := v.As(&attrs); err != nil || attrs["id"].IsKnown() {
-					t.Errorf("planned id %v (%v), want unknown", attrs["id"], err)
-				}
+				unknownID(t, resp)
 			}},
 		"unsure targets staying": {req: bindingPlanRequest(t, policy.PolicyID, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids}, map[string]string{privateUnsure: `["` + ids[3] + `"]`})},
 		"policy gone": {req: bindingPlanRequest(t, gonePolicyID, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids[:2]}, nil),
@@ -1123,10 +1303,36 @@ func TestBindingPlan(t *testing.T) {
 		}
 		return &v
 	}
+	created := func(config bindingAttrs, change func(*tfprotov6.PlanResourceChangeRequest)) *tfprotov6.PlanResourceChangeRequest {
+		req := bindingCreatePlanRequest(t, policy.PolicyID, config)
+		change(req)
+		return req
+	}
+	srv.ClearFaults()
 	before := srv.TotalCalls()
 	for name, req := range map[string]*tfprotov6.PlanResourceChangeRequest{
-		"a create":  changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.PriorState = null() }),
-		"a destroy": changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.ProposedNewState, req.Config = null(), null() }),
+		"a create of a known id": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.ProposedNewState = bindingRequestValue(t, policy.PolicyID, policy.PolicyID+"/device", bindingAttrs{true, ids})
+		}),
+		"an update, another proposed id": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.ProposedNewState = bindingRequestValue(t, policy.PolicyID, gonePolicyID+"/device", bindingAttrs{true, ids})
+		}),
+		"a create, targets unknown":   created(bindingAttrs{true, nil}, func(*tfprotov6.PlanResourceChangeRequest) {}),
+		"a create, exclusive unknown": created(bindingAttrs{tftypes.UnknownValue, ids}, func(*tfprotov6.PlanResourceChangeRequest) {}),
+		"a create, policy_id unknown": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.Config, req.ProposedNewState = unknownPolicyBinding(t, ids), unknownPolicyBinding(t, ids)
+		}),
+		"a create, an identity": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.PriorIdentity = bindingIdentity(t, policy.PolicyID)
+		}),
+		"a create, a framework key": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.PriorPrivate = privateBytes(t, map[string]string{".other": `1`})
+		}),
+		"a create, a config id": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
+			req.Config = bindingRequestValue(t, policy.PolicyID, policy.PolicyID+"/device", bindingAttrs{true, ids})
+		}),
+		"a create, no prior state": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) { req.PriorState = nil }),
+		"a destroy":                changed(func(req *tfprotov6.PlanResourceChangeRequest) { req.ProposedNewState, req.Config = null(), null() }),
 		"policy_id changed": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
 			req.Config = bindingRequestValue(t, gonePolicyID, nil, bindingAttrs{true, ids})
 			req.ProposedNewState = bindingRequestValue(t, gonePolicyID, policy.PolicyID+"/device", bindingAttrs{true, ids})
@@ -1154,8 +1360,15 @@ func TestBindingPlan(t *testing.T) {
 		}
 	}
 	unconfigured := protocolServerOf(t, NewProtocol6(New("test")())())
-	if _, ok := unconfigured.bindingPlan(ctx, changed(func(*tfprotov6.PlanResourceChangeRequest) {})); ok {
-		t.Error("an unconfigured server answered directly")
+	deferred := configuredServer(t, srv)
+	deferred.configured.Store(&providerConfiguration{client: server.client(), deferred: true})
+	for name, s := range map[string]*protocolServer{"an unconfigured server": unconfigured, "a deferred configuration": deferred} {
+		if _, ok := s.bindingPlan(ctx, changed(func(*tfprotov6.PlanResourceChangeRequest) {})); ok {
+			t.Errorf("%s answered an update directly", name)
+		}
+		if _, ok := s.bindingPlan(ctx, created(bindingAttrs{true, ids}, func(*tfprotov6.PlanResourceChangeRequest) {})); ok {
+			t.Errorf("%s answered a create directly", name)
+		}
 	}
 	if calls := srv.TotalCalls() - before; calls != 0 {
 		t.Errorf("%d API calls, want none", calls)
@@ -1218,7 +1431,77 @@ func TestBindingApply(t *testing.T) {
 		req.PlannedIdentity = nil
 		return req
 	}
+	// stateTargets are the targets of a new state; ok is false for a null
+	// one.
+	stateTargets := func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) (ids []string, ok bool) {
+		t.Helper()
+		v, err := resp.NewState.Unmarshal(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.IsNull() {
+			return nil, false
+		}
+		var attrs, targets map[string]tftypes.Value
+		if err := v.As(&attrs); err != nil {
+			t.Fatal(err)
+		}
+		if err := attrs["targets"].As(&targets); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Sorted(maps.Keys(targets)), true
+	}
+	// createFails checks the error of a create and that the state records
+	// what is bound now, or is null when the create bound nothing.
+	createFails := func(summary string, bound ...string) func(*testing.T, *tfprotov6.ApplyResourceChangeResponse) {
+		return func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) {
+			failsWith(summary)(t, resp)
+			boundNow(bound...)(t, resp)
+			ids, ok := stateTargets(t, resp)
+			switch {
+			case len(bound) == 0 && ok:
+				t.Errorf("state targets %v after a create that bound nothing, want a null state", ids)
+			case len(bound) > 0 && (!ok || !slices.Equal(ids, slices.Sorted(slices.Values(bound)))):
+				t.Errorf("state targets %v (state %v), want the %v bound", ids, ok, bound)
+			case len(bound) > 0 && !strings.Contains(resp.Diagnostics[0].Detail, partialCreateNote):
+				t.Errorf("detail %q does not say the binding is replaced", resp.Diagnostics[0].Detail)
+			}
+		}
+	}
 	for name, tc := range map[string]applyCase{
+		"create, a takeover": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{true, ids[:3]}), bound: []string{outsideID, ids[0]},
+			check: boundNow(ids[:3]...)},
+		"create, exclusive null": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{nil, ids}), check: boundNow(ids...)},
+		"create, not exclusive": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{false, ids[:3]}), bound: []string{outsideID},
+			check: boundNow(append(ids[:3:3], outsideID)...)},
+		"create, no target":   {req: bindingCreateApplyRequest(t, pid, bindingAttrs{true, []string{}}), bound: []string{outsideID}, check: boundNow()},
+		"create, no identity": {req: noIdentity(bindingCreateApplyRequest(t, pid, bindingAttrs{true, ids})), check: boundNow(ids...)},
+		"create, partial bind failure": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{true, ids}), bound: []string{outsideID},
+			setup: func() { srv.FailTarget(iotda.TargetTypeDevice, ids[2], iotda.CodeTargetPolicyLimit, "limit") },
+			check: createFails("Unable to Update Device Policy Binding", ids[0], ids[1], ids[3])},
+		"create, not exclusive, partial bind failure": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{false, ids}),
+			setup: func() { srv.FailTarget(iotda.TargetTypeDevice, ids[2], iotda.CodeTargetPolicyLimit, "limit") },
+			check: createFails("Unable to Bind Device Policy", ids[0], ids[1], ids[3])},
+		"create, nothing bound": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{false, ids[2:3]}),
+			setup: func() { srv.FailTarget(iotda.TargetTypeDevice, ids[2], iotda.CodeTargetPolicyLimit, "limit") },
+			check: createFails("Unable to Bind Device Policy")},
+		"create, policy gone": {req: bindingCreateApplyRequest(t, gonePolicyID, bindingAttrs{true, ids}),
+			check: failsWith("Unable to Bind Device Policy")},
+		"create, not exclusive, policy gone": {req: bindingCreateApplyRequest(t, gonePolicyID, bindingAttrs{false, ids}),
+			check: failsWith("Unable to Bind Device Policy")},
+		"create, first listing error": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{true, ids}),
+			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
+			check: createFails("Unable to Bind Device Policy")}, // nothing bound, a null state
+		"create, bind call failure, listing failure": {req: bindingCreateApplyRequest(t, pid, bindingAttrs{false, ids}),
+			setup: func() {
+				srv.InjectFault(mock.OpBind, mock.Fault{Status: http.StatusServiceUnavailable, AfterAction: true, Count: 10})
+				srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden, Count: 10})
+			},
+			check: func(t *testing.T, resp *tfprotov6.ApplyResourceChangeResponse) {
+				if len(resp.Diagnostics) == 0 || resp.Diagnostics[0].Severity != tfprotov6.DiagnosticSeverityError {
+					t.Errorf("diagnostics %v, want an error", resp.Diagnostics)
+				}
+			}},
 		"targets added and removed": {req: bindingApplyRequest(t, pid, bindingAttrs{true, ids[:2]}, bindingAttrs{true, ids[1:]}, id, nil),
 			bound: ids[:2], check: boundNow(ids[1:]...)},
 		"exclusive switched on, a takeover": {req: bindingApplyRequest(t, pid, bindingAttrs{false, ids[:2]}, bindingAttrs{true, ids[:2]}, id, nil),
@@ -1334,11 +1617,31 @@ func TestBindingApply(t *testing.T) {
 		}
 		return &v
 	}
+	created := func(change func(*tfprotov6.ApplyResourceChangeRequest)) *tfprotov6.ApplyResourceChangeRequest {
+		req := bindingCreateApplyRequest(t, pid, bindingAttrs{true, ids})
+		change(req)
+		return req
+	}
 	srv.ClearFaults()
+	srv.ClearTargetFailures()
 	before := srv.TotalCalls()
 	for name, req := range map[string]*tfprotov6.ApplyResourceChangeRequest{
-		"a create":  changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PriorState = null() }),
-		"a destroy": changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PlannedState, req.Config = null(), null() }),
+		"a create of a known id": created(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedState = bindingRequestValue(t, pid, id, bindingAttrs{true, ids})
+		}),
+		"a create, targets unknown": created(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedState = bindingRequestValue(t, pid, tftypes.UnknownValue, bindingAttrs{true, nil})
+		}),
+		"a create, an identity": created(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PlannedIdentity = bindingIdentity(t, pid) }),
+		"a create, a framework key": created(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedPrivate = privateBytes(t, map[string]string{".other": `1`})
+		}),
+		"a create, replacement not an object": created(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedPrivate = privateBytes(t, map[string]string{privateReplacement: `[]`})
+		}),
+		"a create, no prior state": created(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PriorState = nil }),
+		"a create, no config":      created(func(req *tfprotov6.ApplyResourceChangeRequest) { req.Config = nil }),
+		"a destroy":                changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PlannedState, req.Config = null(), null() }),
 		"policy_id changed": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
 			req.PlannedState = bindingRequestValue(t, gonePolicyID, tftypes.UnknownValue, bindingAttrs{true, ids})
 			req.Config = bindingRequestValue(t, gonePolicyID, nil, bindingAttrs{true, ids})
@@ -1363,8 +1666,15 @@ func TestBindingApply(t *testing.T) {
 		}
 	}
 	unconfigured := protocolServerOf(t, NewProtocol6(New("test")())())
-	if _, ok := unconfigured.bindingApply(ctx, changed(func(*tfprotov6.ApplyResourceChangeRequest) {})); ok {
-		t.Error("an unconfigured server answered directly")
+	deferred := configuredServer(t, srv)
+	deferred.configured.Store(&providerConfiguration{client: server.client(), deferred: true})
+	for name, s := range map[string]*protocolServer{"an unconfigured server": unconfigured, "a deferred configuration": deferred} {
+		if _, ok := s.bindingApply(ctx, changed(func(*tfprotov6.ApplyResourceChangeRequest) {})); ok {
+			t.Errorf("%s answered an update directly", name)
+		}
+		if _, ok := s.bindingApply(ctx, created(func(*tfprotov6.ApplyResourceChangeRequest) {})); ok {
+			t.Errorf("%s answered a create directly", name)
+		}
 	}
 	if calls := srv.TotalCalls() - before; calls != 0 {
 		t.Errorf("%d API calls, want none", calls)
