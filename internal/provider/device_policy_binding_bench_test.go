@@ -474,6 +474,29 @@ resource "terraform_data" "fleet" {
 		churned: "0 added, 1 changed, 0 destroyed",
 	},
 	{
+		name:   "output_map",
+		header: "no resource, the map(string) (through a module's map(string) variable) in a sensitive root output: one copy in state and plan",
+		body: `
+module "fleet" {
+  source = "./fleet"
+  ids    = { for id in local.device_ids : id => "" }
+}
+output "ids" {
+  value     = module.fleet.ids
+  sensitive = true
+}
+`,
+		module: `
+variable "ids" {
+  type = map(string)
+}
+output "ids" {
+  value = var.ids
+}
+`,
+		churned: "0 added, 0 changed, 0 destroyed",
+	},
+	{
 		name:   "output",
 		header: "no resource, the map only counted in an output: the configuration's floor",
 		body: `
@@ -498,12 +521,13 @@ resource "terraform_data" "fleet" {
 // BenchmarkCLIAlone runs BenchmarkDevicePolicyBinding's four steps (apply,
 // plan with no changes, apply with 10% of the ids replaced, destroy) on
 // the same locals { device_ids = [...] } at the same sizes, with no
-// provider: the CLI's own cost of carrying the ids. Three times (see
+// provider: the CLI's own cost of carrying the ids. Four times (see
 // cliAloneConfigs): with a map(string) of the ids in the CLI's built-in
 // terraform_data resource, which stores it twice (input and output) where
-// the binding stores targets once; with no resource, only an output
-// counting the map (the configuration's floor: parsing the list and
-// building the map); and with the for-expression's object in
+// the binding stores targets once; with that map once, in a root output
+// (sensitive, so that the CLI does not print it); with no resource, only
+// an output counting the map (the configuration's floor: parsing the list
+// and building the map); and with the for-expression's object in
 // terraform_data. No provider means no CLI configuration (/dev/null) and
 // no API: the calls are 0, the bound is the 0-target floor's time for the
 // step and the ratio the growth over it. Compare its wall, CPU and CLI
