@@ -445,10 +445,11 @@ func cliVersion(tb testing.TB, tf string) string {
 // reports in its table's header. A for-expression in braces makes an
 // object, whose type names each of its attributes, and the CLI carries and
 // compares that type whole; the binding's targets are a map(string). The
-// CLI's tomap and tolist sort the element types of what they convert (14 s
-// for 20,000 ids on Terraform 1.11.4, growing with the square), so the map
-// is made by a module's variable of type map(string) instead, which
-// converts each value to a string and costs what the for-expression does.
+// CLI's tomap and tolist, which find one element type for what they
+// convert, take time growing with the square of the ids (17 s and 14 s for
+// 20,000 on Terraform 1.11.4), so the map is made by a module's variable
+// of type map(string) instead, which converts each value to a string and
+// costs what the for-expression does.
 var cliAloneConfigs = []struct {
 	name, header, body string
 	module             string // main.tf of the module ./fleet, if any
