@@ -60,9 +60,10 @@ import (
 // (BenchmarkBindingApply). In the create of a binding of 100,000 targets
 // the framework then still spent 4.4 s of CPU in the plan and 7 s in the
 // apply (its plan again, and Create), hence the create's plan and apply
-// too (BenchmarkBindingCreatePlan, BenchmarkBindingCreateApply). A
-// replacement, a destroy or a plan with unknown values stays the
-// framework's.
+// too (BenchmarkBindingCreatePlan, BenchmarkBindingCreateApply), the
+// plan also while the policy id is unknown (the policy is created in the
+// same apply). A replacement, a destroy, or a plan with unknown targets
+// or exclusive stays the framework's.
 func NewProtocol6(p provider.Provider) func() tfprotov6.ProviderServer {
 	return func() tfprotov6.ProviderServer {
 		s := &protocolServer{}

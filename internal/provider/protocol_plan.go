@@ -25,7 +25,10 @@ import (
 // taken from the state again); no RequiresReplace (a create replaces
 // nothing; in such an update policy_id and target_type are unchanged);
 // the prior private state and identity; then ModifyPlan, which may add
-// warnings, make id unknown and, in a create, record the replacement key.
+// warnings, make id unknown and, in a create, record the replacement key;
+// it does nothing while the policy id or target type is unknown, as in
+// the plan of a create whose policy is created in the same apply (the
+// plan of every first apply).
 // It plans only when that holds for sure: see readChange, and in an update
 // a proposed id the prior one and a configuration of the prior's policy
 // and type. Everything else (a destroy, a replacement, unknown values,
@@ -37,7 +40,7 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 	// is nil), and ModifyPlan never does.
 	u, ok := s.readChange(ctx, changeRequest{
 		typeName: req.TypeName, prior: req.PriorState, next: req.ProposedNewState, config: req.Config,
-		identity: req.PriorIdentity, private: req.PriorPrivate, updateID: idString, createID: idNull,
+		identity: req.PriorIdentity, private: req.PriorPrivate, updateID: idString, createID: idNull, unknownKeys: true,
 	})
 	if !ok {
 		return nil, false
@@ -75,14 +78,17 @@ func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanRes
 // changeRequest is what the plan and the apply of a binding's create or
 // update hold: the type, the prior state (null for a create), the next one
 // (proposed or planned), the configuration, the identity (prior or
-// planned) and the private state (prior or planned); and the form the
-// next state's id has in an update, and in a create (exactly that form).
+// planned) and the private state (prior or planned); the form the next
+// state's id has in an update, and in a create (exactly that form); and
+// whether a create's policy id and target type may be unknown (in its
+// plan, while the policy is still to be created).
 type changeRequest struct {
 	typeName            string
 	prior, next, config *tfprotov6.DynamicValue
 	identity            *tfprotov6.ResourceIdentityData
 	private             []byte
 	updateID, createID  idForm
+	unknownKeys         bool
 }
 
 // bindingChange is what the plan and the apply of a binding's create or
@@ -103,8 +109,8 @@ type bindingChange struct {
 // id of the form given; in an update, of the prior's policy and target
 // type), a configuration with a null id reads, the identity is null in a
 // create and otherwise echoed (see echoedIdentity), and the private state
-// reads (see bindingPrivateOf). Every value but the next state's id is
-// known.
+// reads (see bindingPrivateOf). Every value but the next state's id, and
+// a create's policy id and target type when req.unknownKeys, is known.
 func (s *protocolServer) readChange(ctx context.Context, req changeRequest) (bindingChange, bool) {
 	var u bindingChange
 	if req.typeName != bindingTypeName || req.prior == nil || req.next == nil || req.config == nil {
@@ -118,7 +124,7 @@ func (s *protocolServer) readChange(ctx context.Context, req changeRequest) (bin
 	// MessagePack's nil.
 	u.create = bytes.Equal(req.prior.MsgPack, []byte{msgpcode.Nil})
 	if u.create {
-		if u.next, ok = decodeBinding(req.next.MsgPack, req.createID); !ok || !idIs(u.next.model.ID, req.createID) {
+		if u.next, ok = decodeBinding(req.next.MsgPack, req.createID, req.unknownKeys); !ok || !idIs(u.next.model.ID, req.createID) {
 			return u, false
 		}
 		if _, _, kind, ok := decodeBindingIdentity(req.identity); !ok || kind != identityNull {
@@ -129,14 +135,14 @@ func (s *protocolServer) readChange(ctx context.Context, req changeRequest) (bin
 		if u.prior, ok = decodeBindingState(req.prior.MsgPack); !ok {
 			return u, false
 		}
-		if u.next, ok = decodeBinding(req.next.MsgPack, req.updateID); !ok || !sameBinding(u.next.model, u.prior.model) {
+		if u.next, ok = decodeBinding(req.next.MsgPack, req.updateID, false); !ok || !sameBinding(u.next.model, u.prior.model) {
 			return u, false
 		}
 		if u.identity, ok = echoedIdentity(req.identity, u.prior.model.PolicyID.ValueString(), u.prior.model.TargetType.ValueString()); !ok {
 			return u, false
 		}
 	}
-	if u.config, ok = decodeBinding(req.config.MsgPack, idNull); !ok || !u.config.model.ID.IsNull() {
+	if u.config, ok = decodeBinding(req.config.MsgPack, idNull, u.create && req.unknownKeys); !ok || !u.config.model.ID.IsNull() {
 		return u, false
 	}
 	u.private, ok = bindingPrivateOf(ctx, req.private)

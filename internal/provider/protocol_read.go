@@ -121,7 +121,7 @@ type priorState struct {
 // a known map of ids to "" without a duplicate. ok is false for anything
 // else.
 func decodeBindingState(data []byte) (priorState, bool) {
-	return decodeBinding(data, idString)
+	return decodeBinding(data, idString, false)
 }
 
 // idForm says what the id of a binding's value may be besides a known
@@ -135,8 +135,10 @@ const (
 )
 
 // decodeBinding reads a binding's value as decodeBindingState does, its
-// id of the form given.
-func decodeBinding(data []byte, form idForm) (priorState, bool) {
+// id of the form given, and its policy id and target type also unknown
+// when unknownKeys (Terraform and tftypes write an unknown value as an
+// extension, and tftypes reads every extension as a plain unknown).
+func decodeBinding(data []byte, form idForm, unknownKeys bool) (priorState, bool) {
 	var st priorState
 	r := bytes.NewReader(data)
 	dec := msgpack.NewDecoder(r)
@@ -173,10 +175,16 @@ func decodeBinding(data []byte, form idForm) (priorState, bool) {
 			default:
 				st.model.ID, ok = str()
 			}
-		case "policy_id":
-			st.model.PolicyID, ok = str()
-		case "target_type":
-			st.model.TargetType, ok = str()
+		case "policy_id", "target_type":
+			v := &st.model.PolicyID
+			if key == "target_type" {
+				v = &st.model.TargetType
+			}
+			if unknownKeys && msgpcode.IsExt(code) {
+				*v, ok = types.StringUnknown(), dec.Skip() == nil
+			} else {
+				*v, ok = str()
+			}
 		case "exclusive":
 			switch code {
 			case msgpcode.Nil:

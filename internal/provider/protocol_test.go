@@ -573,8 +573,10 @@ func BenchmarkBindingApply(b *testing.B) {
 
 // BenchmarkBindingCreatePlan reports the CPU of one plan of the create of
 // a binding of 100,000 targets, by the framework and by the protocol
-// (bindingPlan), in milliseconds per call. The binding is exclusive by
-// default, so each plan lists the targets bound to the policy (none).
+// (bindingPlan), in milliseconds per call: of an existing policy (the
+// binding is exclusive by default, so each plan lists the targets bound
+// to it: none), and of a policy still to be created (its id unknown:
+// nothing to list), as in the plan of a first apply.
 func BenchmarkBindingCreatePlan(b *testing.B) {
 	ctx := context.Background()
 	srv := mock.NewTestServer(b, mock.Config{})
@@ -584,17 +586,26 @@ func BenchmarkBindingCreatePlan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := bindingCreatePlanRequest(b, policy.PolicyID, bindingAttrs{nil, deviceIDs(0, 100_000)})
-	benchCPU(b, "framework", func() {
-		if resp, err := server.frameworkServer.PlanResourceChange(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
-			b.Fatal(err, resp.Diagnostics)
-		}
-	})
-	benchCPU(b, "protocol", func() {
-		if resp, ok := server.bindingPlan(ctx, req); !ok || len(resp.Diagnostics) > 0 {
-			b.Fatal("not answered by the protocol, or diagnostics")
-		}
-	})
+	ids := deviceIDs(0, 100_000)
+	for _, c := range []struct {
+		name string
+		req  *tfprotov6.PlanResourceChangeRequest
+	}{
+		{"", bindingCreatePlanRequest(b, policy.PolicyID, bindingAttrs{nil, ids})},
+		{",policy_unknown", unknownPolicyCreate(b, "device", bindingAttrs{nil, ids})},
+	} {
+		name, req := c.name, c.req
+		benchCPU(b, "framework"+name, func() {
+			if resp, err := server.frameworkServer.PlanResourceChange(ctx, req); err != nil || len(resp.Diagnostics) > 0 {
+				b.Fatal(err, resp.Diagnostics)
+			}
+		})
+		benchCPU(b, "protocol"+name, func() {
+			if resp, ok := server.bindingPlan(ctx, req); !ok || len(resp.Diagnostics) > 0 {
+				b.Fatal("not answered by the protocol, or diagnostics")
+			}
+		})
+	}
 }
 
 // BenchmarkBindingCreateApply reports the CPU of one apply of the create
@@ -951,26 +962,44 @@ func unknownPolicyRead(t *testing.T, policyID string) *tfprotov6.ReadResourceReq
 	return req
 }
 
-// unknownPolicyBinding is the configuration of a binding whose policy id
-// is unknown, with the targets ids, as the proposed state of its create.
-func unknownPolicyBinding(t *testing.T, ids []string) *tfprotov6.DynamicValue {
+// unknownPolicyValue is a binding's value whose policy id is unknown (as
+// while the policy is still to be created), with id, target type (each a
+// string, nil or tftypes.UnknownValue), exclusive and targets (nil:
+// unknown).
+func unknownPolicyValue(t testing.TB, id, targetType any, a bindingAttrs) *tfprotov6.DynamicValue {
 	t.Helper()
 	typ, _ := bindingReadTypes()
-	targets := map[string]tftypes.Value{}
-	for _, id := range ids {
-		targets[id] = tftypes.NewValue(tftypes.String, "")
+	mapType := tftypes.Map{ElementType: tftypes.String}
+	targets := tftypes.NewValue(mapType, tftypes.UnknownValue)
+	if a.ids != nil {
+		elems := map[string]tftypes.Value{}
+		for _, id := range a.ids {
+			elems[id] = tftypes.NewValue(tftypes.String, "")
+		}
+		targets = tftypes.NewValue(mapType, elems)
 	}
 	v, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, map[string]tftypes.Value{
-		"id":          tftypes.NewValue(tftypes.String, nil),
+		"id":          tftypes.NewValue(tftypes.String, id),
 		"policy_id":   tftypes.NewValue(tftypes.String, tftypes.UnknownValue),
-		"target_type": tftypes.NewValue(tftypes.String, "device"),
-		"exclusive":   tftypes.NewValue(tftypes.Bool, true),
-		"targets":     tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, targets),
+		"target_type": tftypes.NewValue(tftypes.String, targetType),
+		"exclusive":   tftypes.NewValue(tftypes.Bool, a.exclusive),
+		"targets":     targets,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &v
+}
+
+// unknownPolicyCreate is the plan of the create of a binding whose policy
+// id is unknown, configured with the target type, exclusive and targets
+// given (see unknownPolicyValue).
+func unknownPolicyCreate(t testing.TB, targetType any, a bindingAttrs) *tfprotov6.PlanResourceChangeRequest {
+	t.Helper()
+	req := bindingCreatePlanRequest(t, "0123456789abcdef01234567", bindingAttrs{true, []string{}})
+	req.Config = unknownPolicyValue(t, nil, targetType, a)
+	req.ProposedNewState = req.Config
+	return req
 }
 
 var requestID = regexp.MustCompile(`\[request id [0-9a-f]+\]`)
@@ -1201,6 +1230,15 @@ func TestBindingPlan(t *testing.T) {
 		req.PriorIdentity = nil
 		return req
 	}
+	// calls is the mock's count of calls before the last plan.
+	var calls int
+	noCall := func(t *testing.T, resp *tfprotov6.PlanResourceChangeResponse) {
+		t.Helper()
+		unknownID(t, resp)
+		if n := srv.TotalCalls() - calls; n != 0 {
+			t.Errorf("%d API calls, want none", n)
+		}
+	}
 	deferralAllowed := func(req *tfprotov6.PlanResourceChangeRequest) *tfprotov6.PlanResourceChangeRequest {
 		req.ClientCapabilities = &tfprotov6.PlanResourceChangeClientCapabilities{DeferralAllowed: true}
 		return req
@@ -1218,6 +1256,10 @@ func TestBindingPlan(t *testing.T) {
 		"create, listing error": {req: bindingCreatePlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}),
 			setup: func() { srv.InjectFault(mock.OpListTargets, mock.Fault{Status: http.StatusForbidden}) },
 			check: warns("Unable to Check the Targets Bound to Device Policy")},
+		"create, policy_id unknown": {req: unknownPolicyCreate(t, "device", bindingAttrs{nil, ids}),
+			setup: func() { calls = srv.TotalCalls() }, check: noCall},
+		"create, policy_id and target_type unknown": {req: unknownPolicyCreate(t, tftypes.UnknownValue, bindingAttrs{false, ids}),
+			setup: func() { calls = srv.TotalCalls() }, check: noCall},
 		"create, deferral allowed": {req: deferralAllowed(bindingCreatePlanRequest(t, policy.PolicyID, bindingAttrs{true, ids}))},
 		"create, no identity":      {req: noIdentity(bindingCreatePlanRequest(t, empty.PolicyID, bindingAttrs{true, ids}))},
 		"create, a private state": {req: func() *tfprotov6.PlanResourceChangeRequest {
@@ -1317,11 +1359,10 @@ func TestBindingPlan(t *testing.T) {
 		"an update, another proposed id": changed(func(req *tfprotov6.PlanResourceChangeRequest) {
 			req.ProposedNewState = bindingRequestValue(t, policy.PolicyID, gonePolicyID+"/device", bindingAttrs{true, ids})
 		}),
-		"a create, targets unknown":   created(bindingAttrs{true, nil}, func(*tfprotov6.PlanResourceChangeRequest) {}),
-		"a create, exclusive unknown": created(bindingAttrs{tftypes.UnknownValue, ids}, func(*tfprotov6.PlanResourceChangeRequest) {}),
-		"a create, policy_id unknown": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
-			req.Config, req.ProposedNewState = unknownPolicyBinding(t, ids), unknownPolicyBinding(t, ids)
-		}),
+		"a create, targets unknown":                 created(bindingAttrs{true, nil}, func(*tfprotov6.PlanResourceChangeRequest) {}),
+		"a create, exclusive unknown":               created(bindingAttrs{tftypes.UnknownValue, ids}, func(*tfprotov6.PlanResourceChangeRequest) {}),
+		"a create, policy_id and exclusive unknown": unknownPolicyCreate(t, "device", bindingAttrs{tftypes.UnknownValue, ids}),
+		"a create, policy_id and targets unknown":   unknownPolicyCreate(t, "device", bindingAttrs{true, nil}),
 		"a create, an identity": created(bindingAttrs{true, ids}, func(req *tfprotov6.PlanResourceChangeRequest) {
 			req.PriorIdentity = bindingIdentity(t, policy.PolicyID)
 		}),
@@ -1640,8 +1681,11 @@ func TestBindingApply(t *testing.T) {
 			req.PlannedPrivate = privateBytes(t, map[string]string{privateReplacement: `[]`})
 		}),
 		"a create, no prior state": created(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PriorState = nil }),
-		"a create, no config":      created(func(req *tfprotov6.ApplyResourceChangeRequest) { req.Config = nil }),
-		"a destroy":                changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PlannedState, req.Config = null(), null() }),
+		"a create, policy_id unknown": created(func(req *tfprotov6.ApplyResourceChangeRequest) {
+			req.PlannedState = unknownPolicyValue(t, tftypes.UnknownValue, "device", bindingAttrs{true, ids})
+		}),
+		"a create, no config": created(func(req *tfprotov6.ApplyResourceChangeRequest) { req.Config = nil }),
+		"a destroy":           changed(func(req *tfprotov6.ApplyResourceChangeRequest) { req.PlannedState, req.Config = null(), null() }),
 		"policy_id changed": changed(func(req *tfprotov6.ApplyResourceChangeRequest) {
 			req.PlannedState = bindingRequestValue(t, gonePolicyID, tftypes.UnknownValue, bindingAttrs{true, ids})
 			req.Config = bindingRequestValue(t, gonePolicyID, nil, bindingAttrs{true, ids})
