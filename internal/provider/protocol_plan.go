@@ -27,12 +27,12 @@ import (
 // the prior private state and identity; then ModifyPlan, which may add
 // warnings, make id unknown and, in a create, record the replacement key;
 // it does nothing while the policy id or target type is unknown, as in
-// the plan of a create whose policy is created in the same apply (the
-// plan of every first apply).
-// It plans only when that holds for sure: see readChange, and in an update
-// a proposed id the prior one and a configuration of the prior's policy
-// and type. Everything else (a destroy, a replacement, unknown values,
-// ...) goes to the framework; the decision is made before any API call.
+// the plan of a create whose policy is created in the same apply. It
+// plans only when that holds for sure: see readChange, and in an update a
+// proposed id the prior one and a configuration of the prior's policy and
+// type. Everything else (a destroy, a replacement, unknown targets or
+// exclusive, ...) goes to the framework; the decision is made before any
+// API call.
 func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
 	// A client that allows deferral is served too (Terraform 1.16 allows it
 	// in the plan it makes again at apply): the framework defers a plan
