@@ -74,13 +74,16 @@ resource "iotda_device_policy" "test" {
 ` + bindingBlock(ids)
 }
 
-// testAccProviderFactories start a fresh provider for each use, whose
-// client waits only milliseconds between retries so that tests of injected
-// faults stay fast.
-var testAccProviderFactories = providerFactories(func(cfg *iotda.Config) {
+// testAccProviderFactories start a fresh provider for each use, with
+// fastRetries.
+var testAccProviderFactories = providerFactories(fastRetries)
+
+// fastRetries makes the client wait only milliseconds between retries, so
+// that tests of injected faults stay fast.
+func fastRetries(cfg *iotda.Config) {
 	cfg.RetryWaitMin = 10 * time.Millisecond
 	cfg.RetryWaitMax = 50 * time.Millisecond
-})
+}
 
 // providerFactories serve newTestProvider(adjust).
 func providerFactories(adjust func(*iotda.Config)) map[string]func() (tfprotov6.ProviderServer, error) {

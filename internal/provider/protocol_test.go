@@ -675,11 +675,12 @@ func protocolServerOf(t testing.TB, server tfprotov6.ProviderServer) *protocolSe
 	return s
 }
 
-// configuredServer is the provider's protocol server configured for srv.
+// configuredServer is the provider's protocol server configured for srv,
+// with fastRetries.
 func configuredServer(t testing.TB, srv *mock.TestServer) *protocolServer {
 	t.Helper()
 	ctx := context.Background()
-	server := protocolServerOf(t, NewProtocol6(newTestProvider(func(*iotda.Config) {}))())
+	server := protocolServerOf(t, NewProtocol6(newTestProvider(fastRetries))())
 	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 	if err != nil {
 		t.Fatal(err)
