@@ -143,3 +143,18 @@ func sameIDs(ids, have []string) bool {
 	}
 	return slices.Equal(slices.Sorted(slices.Values(ids)), have)
 }
+
+// frameworkWriters are the setState and setIdentity of createIO and
+// updateIO for the framework's Create and Update: they write the
+// response's state (targets are the plan's, see setBindingState) and
+// identity, adding their errors to diags.
+func frameworkWriters(ctx context.Context, state *tfsdk.State, identity *tfsdk.ResourceIdentity, targets rawTargets,
+	diags *diag.Diagnostics) (setState func(devicePolicyBindingModel, []string), setIdentity func(policyID, targetType string)) {
+	setState = func(m devicePolicyBindingModel, ids []string) {
+		diags.Append(setBindingState(ctx, state, m, ids, targets)...)
+	}
+	setIdentity = func(policyID, targetType string) {
+		setBindingIdentity(ctx, identity, policyID, targetType, diags)
+	}
+	return setState, setIdentity
+}

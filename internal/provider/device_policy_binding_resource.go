@@ -172,15 +172,8 @@ func (r *devicePolicyBindingResource) Create(ctx context.Context, req resource.C
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.create(ctx, createIO{
-		plan: plan, targets: targets.ids, out: resp.Private,
-		setState: func(m devicePolicyBindingModel, ids []string) {
-			resp.Diagnostics.Append(setBindingState(ctx, &resp.State, m, ids, targets)...)
-		},
-		setIdentity: func(policyID, targetType string) {
-			setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
-		},
-	}, &resp.Diagnostics)
+	setState, setIdentity := frameworkWriters(ctx, &resp.State, resp.Identity, targets, &resp.Diagnostics)
+	r.create(ctx, createIO{plan: plan, targets: targets.ids, out: resp.Private, setState: setState, setIdentity: setIdentity}, &resp.Diagnostics)
 }
 
 // createIO is what a create reads and writes: the planned attributes
@@ -300,14 +293,10 @@ func (r *devicePolicyBindingResource) Update(ctx context.Context, req resource.U
 	resp.Diagnostics.Append(diags...)
 	state, stateTargets, diags := readBinding(ctx, req.State.Raw)
 	resp.Diagnostics.Append(diags...)
+	setState, setIdentity := frameworkWriters(ctx, &resp.State, resp.Identity, targets, &resp.Diagnostics)
 	r.update(ctx, updateIO{
 		plan: plan, targets: targets.ids, state: state, stateTargets: stateTargets.ids, in: req.Private, out: resp.Private,
-		setState: func(m devicePolicyBindingModel, ids []string) {
-			resp.Diagnostics.Append(setBindingState(ctx, &resp.State, m, ids, targets)...)
-		},
-		setIdentity: func(policyID, targetType string) {
-			setBindingIdentity(ctx, resp.Identity, policyID, targetType, &resp.Diagnostics)
-		},
+		setState: setState, setIdentity: setIdentity,
 	}, &resp.Diagnostics)
 }
 
