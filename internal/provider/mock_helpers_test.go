@@ -19,7 +19,7 @@ import (
 
 // createPolicy creates a policy in the default resource space out of
 // band, as another user of the API would.
-func createPolicy(t *testing.T, srv *mock.TestServer, name string, statements ...iotda.Statement) mock.Policy {
+func createPolicy(t testing.TB, srv *mock.TestServer, name string, statements ...iotda.Statement) mock.Policy {
 	t.Helper()
 	stmts := make([]mock.Statement, len(statements))
 	for i, s := range statements {

@@ -149,7 +149,9 @@ func callTargets(req *tfprotov6.CallFunctionRequest) (*tfprotov6.CallFunctionRes
 	if err != nil || n < 0 || !stringsType(typ, n) {
 		return nil, false
 	}
-	seen := make(map[string]struct{}, n)
+	// Each id takes a byte at least: a length the data cannot back
+	// allocates nothing for it.
+	seen := make(map[string]struct{}, min(n, r.Len()))
 	var out bytes.Buffer
 	enc := msgpack.NewEncoder(&out)
 	if err := enc.EncodeMapLen(n); err != nil {

@@ -197,7 +197,7 @@ func decodeBinding(data []byte, form idForm, unknownKeys bool) (priorState, bool
 			}
 		case "targets":
 			start := len(data) - r.Len()
-			st.ids, ok = decodeTargets(dec, code, str)
+			st.ids, ok = decodeTargets(dec, code, str, r.Len())
 			st.targets = data[start : len(data)-r.Len()]
 		default:
 			ok = false
@@ -210,8 +210,11 @@ func decodeBinding(data []byte, form idForm, unknownKeys bool) (priorState, bool
 }
 
 // decodeTargets reads a known map of ids to "" into its ids, sorted (nil
-// for none); ok is false for anything else, or a duplicate.
-func decodeTargets(dec *msgpack.Decoder, code byte, str func() (types.String, bool)) ([]string, bool) {
+// for none); ok is false for anything else, or a duplicate. left is how
+// many bytes the data has after the map's first byte: the ids are
+// allocated for no more entries than those bytes can hold (two each), so a
+// length the data cannot back costs nothing.
+func decodeTargets(dec *msgpack.Decoder, code byte, str func() (types.String, bool), left int) ([]string, bool) {
 	if !msgpcode.IsFixedMap(code) && code != msgpcode.Map16 && code != msgpcode.Map32 {
 		return nil, false
 	}
@@ -223,7 +226,7 @@ func decodeTargets(dec *msgpack.Decoder, code byte, str func() (types.String, bo
 	// create's plan records has null targets then, not [].
 	var ids []string
 	if n > 0 {
-		ids = make([]string, 0, n)
+		ids = make([]string, 0, min(n, left/2))
 	}
 	for range n {
 		id, ok := str()

@@ -3,11 +3,14 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +20,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/binding"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
@@ -443,11 +448,7 @@ func BenchmarkBindingRead(b *testing.B) {
 	ctx := context.Background()
 	srv := mock.NewTestServer(b, mock.Config{})
 	server := configuredServer(b, srv)
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
-		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	policy := createPolicy(b, srv, "fleet", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 	ids := deviceIDs(0, 100_000)
 	if _, err := srv.Bind("", policy.PolicyID, "device", ids...); err != nil {
 		b.Fatal(err)
@@ -522,11 +523,7 @@ func BenchmarkBindingApply(b *testing.B) {
 	ctx := context.Background()
 	srv := mock.NewTestServer(b, mock.Config{})
 	server := configuredServer(b, srv)
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
-		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	policy := createPolicy(b, srv, "fleet", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 	prior, next := churnedIDs()
 	if _, err := srv.Bind("", policy.PolicyID, "device", prior...); err != nil {
 		b.Fatal(err)
@@ -581,11 +578,7 @@ func BenchmarkBindingCreatePlan(b *testing.B) {
 	ctx := context.Background()
 	srv := mock.NewTestServer(b, mock.Config{})
 	server := configuredServer(b, srv)
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
-		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	policy := createPolicy(b, srv, "fleet", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 	ids := deviceIDs(0, 100_000)
 	for _, c := range []struct {
 		name string
@@ -619,11 +612,7 @@ func BenchmarkBindingCreateApply(b *testing.B) {
 	ctx := context.Background()
 	srv := mock.NewTestServer(b, mock.Config{})
 	server := configuredServer(b, srv)
-	policy, err := srv.CreatePolicy("", mock.CreatePolicyRequest{PolicyName: "fleet",
-		Statement: []mock.Statement{{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	policy := createPolicy(b, srv, "fleet", iotda.Statement{Effect: "ALLOW", Actions: []string{"iotda:devices:publish"}, Resources: []string{"topic:/v1/up"}})
 	ids := deviceIDs(0, 100_000)
 	req := bindingCreateApplyRequest(b, policy.PolicyID, bindingAttrs{false, ids})
 	check := func(resp *tfprotov6.ApplyResourceChangeResponse) {
@@ -1723,5 +1712,50 @@ func TestBindingApply(t *testing.T) {
 	}
 	if calls := srv.TotalCalls() - before; calls != 0 {
 		t.Errorf("%d API calls, want none", calls)
+	}
+}
+
+// TestLengthsTheDataCannotBack sends a binding's state whose targets map,
+// and a targets() argument whose list, claim 2^26 entries with no byte
+// after the claim: both are left to the framework, and reading them
+// allocates nothing for the claimed length (it did a gigabyte before).
+func TestLengthsTheDataCannotBack(t *testing.T) {
+	const claimed = 1 << 26
+	header := func(code byte) []byte { return binary.BigEndian.AppendUint32([]byte{code}, claimed) }
+	var state bytes.Buffer
+	enc := msgpack.NewEncoder(&state)
+	if err := errors.Join(enc.EncodeMapLen(5),
+		enc.EncodeString("exclusive"), enc.EncodeBool(true),
+		enc.EncodeString("id"), enc.EncodeString("0123456789abcdef01234567/device"),
+		enc.EncodeString("policy_id"), enc.EncodeString("0123456789abcdef01234567"),
+		enc.EncodeString("target_type"), enc.EncodeString("device"),
+		enc.EncodeString("targets")); err != nil {
+		t.Fatal(err)
+	}
+	state.Write(header(msgpcode.Map32))
+	var arg bytes.Buffer
+	enc = msgpack.NewEncoder(&arg)
+	if err := errors.Join(enc.EncodeArrayLen(2), enc.EncodeBytes([]byte(`["list","string"]`))); err != nil {
+		t.Fatal(err)
+	}
+	arg.Write(header(msgpcode.Array32))
+
+	for name, read := range map[string]func() bool{
+		"binding state": func() bool { _, ok := decodeBindingState(state.Bytes()); return ok },
+		"targets()": func() bool {
+			_, ok := callTargets(&tfprotov6.CallFunctionRequest{Name: "targets", Arguments: []*tfprotov6.DynamicValue{{MsgPack: arg.Bytes()}}})
+			return ok
+		},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ok := read()
+		runtime.ReadMemStats(&after)
+		if ok {
+			t.Errorf("%s: read, want it left to the framework", name)
+		}
+		if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+			t.Errorf("%s: reading it allocated %d bytes", name, grown)
+		}
 	}
 }
