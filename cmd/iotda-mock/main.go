@@ -35,7 +35,8 @@
 // authenticates: SDK-HMAC-SHA256, V11-HMAC-SHA256, token or none; duration)
 // to standard error, and serves until SIGINT or SIGTERM, then shuts down gracefully and
 // exits 0. Without flags it accepts the mock package's test project and
-// test key pair. Invalid flags exit 2; a failure to listen or serve exits 1.
+// test key pair. Invalid flags or keys, and a state file it refuses, exit 2;
+// a failure to listen or serve exits 1.
 //
 // With -read-lag D, show, list and list-targets see the state as it was D
 // ago while writes act at once, as on a platform with eventual consistency.

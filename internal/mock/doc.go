@@ -98,6 +98,8 @@
 // records the file's id and its number of commits, so an older copy of
 // FILE, another state file, or a missing FILE is refused unless
 // [Config.Recover] is set, which takes FILE as it is (or starts empty).
+// Before the first change is committed there is nothing to lose, and
+// nothing is refused.
 // Temporary files a killed mock left behind (".FILE.tmp-*") are removed at
 // start. The file holds every project, not only the configured one.
 //

@@ -381,7 +381,9 @@ func (s *Server) openState(path string, recoverStale bool) error {
 	if err != nil && !recoverStale {
 		return fmt.Errorf("%v: remove it, or set Recover (iotda-mock -recover) to accept %s as it is", err, path)
 	}
-	marked = marked && err == nil
+	// A generation file at 0 guards nothing: no change was committed, so
+	// whatever now stands at path loses none.
+	marked = marked && err == nil && markGen > 0
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -408,6 +408,42 @@ func TestStartRefusesStaleState(t *testing.T) {
 	}
 }
 
+// TestUnchangedStateFileMayGo removes, or replaces, a state file the mock
+// never committed a change to: nothing is lost, so the mock starts without
+// -recover, on a new empty file or on the one now there.
+func TestUnchangedStateFileMayGo(t *testing.T) {
+	s, path := stateServer(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	s = restart(t, path)
+	if got := s.Policies(""); len(got) != 0 {
+		t.Errorf("policies = %v, want none", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	another, anotherPath := stateServer(t)
+	mustCreate(t, another, "", "another")
+	if err := another.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(anotherPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = restart(t, path)
+	if got := s.Policies(""); len(got) != 1 || got[0].PolicyName != "another" {
+		t.Errorf("policies = %v, want the one of the file now there", got)
+	}
+}
+
 // FuzzLoadRecord loads a state file with an arbitrary policy record and an
 // arbitrary binding record: loading never panics, and a state it accepts
 // obeys the API's rules.
