@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
@@ -43,7 +44,7 @@ func runReview(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, t := range denyTopics {
-		if err := policyeval.CheckTopic(strings.TrimPrefix(t, "topic:")); err != nil {
+		if err := policyeval.CheckTopic(strings.TrimPrefix(t, iotda.ResourcePrefix)); err != nil {
 			return fail(fmt.Errorf("--deny-topic: %v", err))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
@@ -58,17 +59,17 @@ func toEval(in []statementJSON) []policyeval.Statement {
 // names and a resource without "topic:", which would silently never match.
 func checkStatements(which string, stmts []statementJSON) error {
 	for i, s := range stmts {
-		if s.Effect != "ALLOW" && s.Effect != "DENY" {
-			return fmt.Errorf("%s[%d]: effect %q is not \"ALLOW\" or \"DENY\"", which, i, s.Effect)
+		if s.Effect != iotda.EffectAllow && s.Effect != iotda.EffectDeny {
+			return fmt.Errorf("%s[%d]: effect %q is not %q or %q", which, i, s.Effect, iotda.EffectAllow, iotda.EffectDeny)
 		}
 		for _, a := range s.Actions {
-			if a != policyeval.ActionPublish && a != policyeval.ActionSubscribe {
-				return fmt.Errorf("%s[%d]: action %q is not %q or %q, so the statement would never match", which, i, a, policyeval.ActionPublish, policyeval.ActionSubscribe)
+			if a != iotda.ActionPublish && a != iotda.ActionSubscribe {
+				return fmt.Errorf("%s[%d]: action %q is not %q or %q, so the statement would never match", which, i, a, iotda.ActionPublish, iotda.ActionSubscribe)
 			}
 		}
 		for _, r := range s.Resources {
-			if !strings.HasPrefix(r, "topic:") {
-				return fmt.Errorf("%s[%d]: resource %q does not start with \"topic:\", so it would never match", which, i, r)
+			if !strings.HasPrefix(r, iotda.ResourcePrefix) {
+				return fmt.Errorf("%s[%d]: resource %q does not start with %q, so it would never match", which, i, r, iotda.ResourcePrefix)
 			}
 		}
 	}

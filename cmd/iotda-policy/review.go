@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/policyeval"
 )
 
@@ -318,10 +319,10 @@ func (r *report) judge(e *policyEntry, opts options) error {
 func (r *report) denyTopics(addr string, stmts []statementJSON, opts options) error {
 	for _, pat := range opts.denyTopics {
 		res := pat
-		if !strings.HasPrefix(res, "topic:") {
-			res = "topic:" + res
+		if !strings.HasPrefix(res, iotda.ResourcePrefix) {
+			res = iotda.ResourcePrefix + res
 		}
-		deny := statementJSON{Effect: "DENY", Actions: []string{policyeval.ActionPublish, policyeval.ActionSubscribe}, Resources: []string{res}}
+		deny := statementJSON{Effect: iotda.EffectDeny, Actions: []string{iotda.ActionPublish, iotda.ActionSubscribe}, Resources: []string{res}}
 		d, err := policyeval.Compare(toEval(stmts), toEval(append(slices.Clone(stmts), deny)))
 		if err != nil {
 			return fmt.Errorf("%s: %v", addr, err)

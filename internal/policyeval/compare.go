@@ -5,13 +5,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // Change is one example of access that differs between two sets of
 // statements: a device with Identity may perform Action on Topic under one
 // set and not under the other.
 type Change struct {
-	// Action is [ActionPublish] or [ActionSubscribe].
+	// Action is [iotda.ActionPublish] or [iotda.ActionSubscribe].
 	Action string
 	// Topic is an MQTT topic on which the access differs.
 	Topic string
@@ -29,7 +31,7 @@ type Change struct {
 // Undecided names an ALLOW resource for which [Compare] could neither show
 // an example of changed access nor prove that there is none.
 type Undecided struct {
-	// Action is [ActionPublish] or [ActionSubscribe].
+	// Action is [iotda.ActionPublish] or [iotda.ActionSubscribe].
 	Action string
 	// Statement and Resource are as in [Change].
 	Statement int
@@ -95,9 +97,9 @@ func (d Diff) NoLostAccess() bool {
 func Compare(oldStmts, newStmts []Statement) (Diff, error) {
 	for side, stmts := range [][]Statement{oldStmts, newStmts} {
 		for i, s := range stmts {
-			if s.Effect != effectAllow && s.Effect != effectDeny {
+			if s.Effect != iotda.EffectAllow && s.Effect != iotda.EffectDeny {
 				return Diff{}, fmt.Errorf("%s statement[%d]: the effect must be %q or %q, not %q",
-					[]string{"old", "new"}[side], i, effectAllow, effectDeny, s.Effect)
+					[]string{"old", "new"}[side], i, iotda.EffectAllow, iotda.EffectDeny, s.Effect)
 			}
 		}
 	}
@@ -107,7 +109,7 @@ func Compare(oldStmts, newStmts []Statement) (Diff, error) {
 // compare is [Compare] of valid statements within the budget b.
 func compare(oldStmts, newStmts []Statement, b *budget) Diff {
 	var d Diff
-	for _, action := range []string{ActionPublish, ActionSubscribe} {
+	for _, action := range []string{iotda.ActionPublish, iotda.ActionSubscribe} {
 		old, updated := sideOf(oldStmts, action), sideOf(newStmts, action)
 		widened, undecided := gained(oldStmts, newStmts, old, updated, action, b)
 		d.Widened = append(d.Widened, widened...)
@@ -151,7 +153,7 @@ func sideOf(stmts []Statement, action string) side {
 			if hasVariables(p) {
 				l.wide = starred(p)
 			}
-			if st.Effect == effectAllow {
+			if st.Effect == iotda.EffectAllow {
 				s.allows = append(s.allows, l)
 			} else {
 				s.denies = append(s.denies, l)
@@ -176,7 +178,7 @@ func hasResource(ls []located, r string) bool {
 
 // neverGoverned holds patterns for the strings that are never a governed
 // topic: the empty string and topics starting with "$".
-var neverGoverned = compileAll(append([]pattern{parsePattern(topicPrefix)}, ungoverned...))
+var neverGoverned = compileAll(append([]pattern{parsePattern(iotda.ResourcePrefix)}, ungoverned...))
 
 // gained returns examples of access to's statements grant for action that
 // from's do not, one per ALLOW resource of to at most, and the ALLOW

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // largePolicy is a policy at the API's limits: 10 statements of 10
@@ -15,9 +17,9 @@ import (
 func largePolicy(k int) []Statement {
 	var out []Statement
 	for i := range 10 {
-		s := Statement{Effect: effectAllow, Actions: pubSub}
+		s := Statement{Effect: iotda.EffectAllow, Actions: pubSub}
 		if i%3 == 2 {
-			s.Effect = effectDeny
+			s.Effect = iotda.EffectDeny
 		}
 		for j := range 10 {
 			var r string

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // changeSummary renders changes as "action topic statement" lines for
@@ -43,7 +45,7 @@ func TestCompare(t *testing.T) {
 			deny(pub, "topic:/a/secret"),
 		}, new: []Statement{
 			deny(pub, "topic:/a/secret"),
-			allow([]string{ActionSubscribe, ActionPublish}, "topic:/b", "topic:/a/*"),
+			allow([]string{iotda.ActionSubscribe, iotda.ActionPublish}, "topic:/b", "topic:/a/*"),
 		}},
 		{name: "statement added", old: base, new: append(slices.Clone(base), allow(sub, "topic:/v1/broadcast")),
 			widened: []string{"subscribe /v1/broadcast topic:/v1/broadcast"}},
@@ -132,7 +134,7 @@ func TestCompareIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Change{Action: ActionPublish, Topic: "/v1/product-1/up", Identity: Identity{DeviceID: "device-1", ProductID: "product-1"},
+	want := Change{Action: iotda.ActionPublish, Topic: "/v1/product-1/up", Identity: Identity{DeviceID: "device-1", ProductID: "product-1"},
 		Statement: 0, Resource: "topic:/v1/${devices.productId}/up"}
 	if len(diff.Widened) != 1 || diff.Widened[0] != want {
 		t.Fatalf("widened = %+v, want %+v", diff.Widened, want)
@@ -171,7 +173,7 @@ func checkChanges(t *testing.T, from, to []Statement, changes []Change) {
 				t.Errorf("change %+v: for %+v the old statements give %+v, %v", c, id, before, err)
 			}
 		}
-		if !slices.Contains(to[c.Statement].Resources, c.Resource) || to[c.Statement].Effect != effectAllow {
+		if !slices.Contains(to[c.Statement].Resources, c.Resource) || to[c.Statement].Effect != iotda.EffectAllow {
 			t.Errorf("change %+v names a resource that is not in ALLOW statement %d", c, c.Statement)
 		}
 	}
@@ -198,14 +200,14 @@ func statementsFrom(b []byte) []Statement {
 		if !ok {
 			break
 		}
-		s := Statement{Effect: effectAllow, Actions: [][]string{pub, sub, pubSub}[int(h>>1)%3]}
+		s := Statement{Effect: iotda.EffectAllow, Actions: [][]string{pub, sub, pubSub}[int(h>>1)%3]}
 		if h&1 == 1 {
-			s.Effect = effectDeny
+			s.Effect = iotda.EffectDeny
 		}
 		for range 1 + int(h>>3)%2 {
 			n, _ := next()
 			var r strings.Builder
-			r.WriteString(topicPrefix)
+			r.WriteString(iotda.ResourcePrefix)
 			for range 1 + int(n)%3 {
 				c, _ := next()
 				r.WriteString(compareAlphabet[int(c)%len(compareAlphabet)])
@@ -248,7 +250,7 @@ func checkCompare(t *testing.T, old, updated []Statement, topics [][]char) {
 		return slices.ContainsFunc(cs, func(c Change) bool { return c.Action == action }) ||
 			slices.ContainsFunc(us, func(u Undecided) bool { return u.Action == action })
 	}
-	for _, action := range []string{ActionPublish, ActionSubscribe} {
+	for _, action := range []string{iotda.ActionPublish, iotda.ActionSubscribe} {
 		for _, id := range inclusionIdentities {
 			before, now := compiled(old, action, id), compiled(updated, action, id)
 			for _, topic := range topics[1:] {
@@ -276,7 +278,7 @@ func compiled(stmts []Statement, action string, id Identity) compiledPolicy {
 		}
 		for _, r := range s.Resources {
 			if steps, ok := parsePattern(r).concrete(id); ok {
-				if s.Effect == effectAllow {
+				if s.Effect == iotda.EffectAllow {
 					c.allows = append(c.allows, steps)
 				} else {
 					c.denies = append(c.denies, steps)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // The cost search runs a few rounds in every test run; a longer search,
@@ -63,7 +65,7 @@ func randomTopic(rng *rand.Rand) string {
 			b.WriteString(costAlphabet[rng.IntN(len(costAlphabet))])
 		}
 	}
-	return topicPrefix + truncateTopic(b.String())
+	return iotda.ResourcePrefix + truncateTopic(b.String())
 }
 
 // truncateTopic cuts a topic to apiTopicBytes without splitting a variable.
@@ -81,7 +83,7 @@ func truncateTopic(s string) string {
 func randomStatements(rng *rand.Rand) []Statement {
 	out := make([]Statement, 1+rng.IntN(apiStatements))
 	for i := range out {
-		out[i] = Statement{Effect: []string{effectAllow, effectAllow, effectDeny}[rng.IntN(3)], Actions: [][]string{pub, sub, pubSub}[rng.IntN(3)]}
+		out[i] = Statement{Effect: []string{iotda.EffectAllow, iotda.EffectAllow, iotda.EffectDeny}[rng.IntN(3)], Actions: [][]string{pub, sub, pubSub}[rng.IntN(3)]}
 		for range 1 + rng.IntN(apiResources) {
 			out[i].Resources = append(out[i].Resources, randomTopic(rng))
 		}
@@ -104,7 +106,7 @@ func mutate(rng *rand.Rand, stmts []Statement) []Statement {
 	out := cloneStatements(stmts)
 	s := &out[rng.IntN(len(out))]
 	r := &s.Resources[rng.IntN(len(s.Resources))]
-	body := strings.TrimPrefix(*r, topicPrefix)
+	body := strings.TrimPrefix(*r, iotda.ResourcePrefix)
 	pick := func() string {
 		if rng.IntN(4) == 0 {
 			return string(apiTopicChars[rng.IntN(len(apiTopicChars))])
@@ -129,9 +131,9 @@ func mutate(rng *rand.Rand, stmts []Statement) []Statement {
 			s.Resources = append(s.Resources, *r)
 		}
 	case 6:
-		body = strings.TrimPrefix(randomTopic(rng), topicPrefix)
+		body = strings.TrimPrefix(randomTopic(rng), iotda.ResourcePrefix)
 	case 7:
-		s.Effect = map[string]string{effectAllow: effectDeny, effectDeny: effectAllow}[s.Effect]
+		s.Effect = map[string]string{iotda.EffectAllow: iotda.EffectDeny, iotda.EffectDeny: iotda.EffectAllow}[s.Effect]
 	default:
 		if len(out) < apiStatements && rng.IntN(2) == 0 {
 			return append(out, cloneStatements(stmts[rng.IntN(len(stmts)):][:1])...)
@@ -142,7 +144,7 @@ func mutate(rng *rand.Rand, stmts []Statement) []Statement {
 		}
 	}
 	if body = truncateTopic(body); body != "" {
-		*r = topicPrefix + body
+		*r = iotda.ResourcePrefix + body
 	}
 	return out
 }
@@ -223,7 +225,7 @@ func starTopic(letters string, n, shift int) string {
 		b.WriteByte('*')
 		b.WriteByte(letters[(i+shift)%len(letters)])
 	}
-	return topicPrefix + b.String()[:n]
+	return iotda.ResourcePrefix + b.String()[:n]
 }
 
 // starPolicy is apiStatements statements of star topics of nearly
@@ -240,7 +242,7 @@ func starPolicy(letters string, resources, k int, effect func(i int) string) []S
 	return out
 }
 
-func allowAll(int) string { return effectAllow }
+func allowAll(int) string { return iotda.EffectAllow }
 
 // worstShapes are the hand-made shapes that cost the most before the work
 // limits existed, and the start of the cost search: the policy of 10
@@ -252,12 +254,12 @@ func worstShapes() []costCase {
 	a6 := starPolicy("a", 6, 0, allowAll)
 	everyThird := func(i int) string {
 		if i%3 == 2 {
-			return effectDeny
+			return iotda.EffectDeny
 		}
-		return effectAllow
+		return iotda.EffectAllow
 	}
-	question := func(n int) string { return topicPrefix + "*a" + strings.Repeat("?", n) }
-	spread := func(n int) string { return topicPrefix + strings.Repeat("*a", n/4) + strings.Repeat("?", n) }
+	question := func(n int) string { return iotda.ResourcePrefix + "*a" + strings.Repeat("?", n) }
+	spread := func(n int) string { return iotda.ResourcePrefix + strings.Repeat("*a", n/4) + strings.Repeat("?", n) }
 	out := []costCase{
 		{Name: "unchanged-star-a-10x6", Old: a6, New: cloneStatements(a6)},
 		{Name: "star-a-10x10", Old: starPolicy("a", 10, 0, allowAll), New: starPolicy("a", 10, 1, allowAll)},

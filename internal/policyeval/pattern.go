@@ -4,10 +4,9 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-)
 
-// topicPrefix starts every resource a policy can match.
-const topicPrefix = "topic:"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
+)
 
 // variables maps each variable name a pattern may use to the identity value
 // it stands for.
@@ -90,7 +89,7 @@ const maxCompiledIdentities = 16
 
 // parsePattern parses one resource of a statement.
 func parsePattern(resource string) pattern {
-	s, ok := strings.CutPrefix(resource, topicPrefix)
+	s, ok := strings.CutPrefix(resource, iotda.ResourcePrefix)
 	if !ok {
 		return pattern{}
 	}

@@ -5,29 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// The two actions a device policy statement can name.
-const (
-	// ActionPublish is checked when a device sends an MQTT PUBLISH.
-	ActionPublish = "iotda:devices:publish"
-	// ActionSubscribe is checked when a device sends an MQTT SUBSCRIBE.
-	ActionSubscribe = "iotda:devices:subscribe"
-)
-
-// The two statement effects.
-const (
-	effectAllow = "ALLOW"
-	effectDeny  = "DENY"
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // Statement is one statement of a device policy, as the IoTDA API carries it.
 type Statement struct {
-	// Effect is "ALLOW" or "DENY".
+	// Effect is [iotda.EffectAllow] or [iotda.EffectDeny].
 	Effect string
-	// Actions holds full action names such as [ActionPublish].
+	// Actions holds full action names such as [iotda.ActionPublish].
 	Actions []string
-	// Resources holds resource patterns of the form "topic:<pattern>".
+	// Resources holds resource patterns: [iotda.ResourcePrefix] followed by a pattern.
 	Resources []string
 }
 
@@ -75,14 +63,14 @@ type Result struct {
 // in any letter case, and returns the full action name. For anything else
 // it returns an error that lists the accepted values.
 func NormalizeAction(a string) (string, error) {
-	for _, full := range []string{ActionPublish, ActionSubscribe} {
+	for _, full := range []string{iotda.ActionPublish, iotda.ActionSubscribe} {
 		short := strings.TrimPrefix(full, "iotda:devices:")
 		if strings.EqualFold(a, short) || strings.EqualFold(a, full) {
 			return full, nil
 		}
 	}
 	return "", fmt.Errorf("unknown action %q: the accepted values are %q, %q, %q and %q, in any letter case",
-		a, "publish", "subscribe", ActionPublish, ActionSubscribe)
+		a, "publish", "subscribe", iotda.ActionPublish, iotda.ActionSubscribe)
 }
 
 // CheckTopic returns an error for a topic [Evaluate] cannot judge: an empty
@@ -94,12 +82,12 @@ func CheckTopic(topic string) error {
 	if topic == "" {
 		return errors.New("the topic must not be empty")
 	}
-	if rest, ok := strings.CutPrefix(topic, topicPrefix); ok {
+	if rest, ok := strings.CutPrefix(topic, iotda.ResourcePrefix); ok {
 		example := rest
 		if example == "" {
 			example = "/v1/devices/sensor-1/telemetry"
 		}
-		return fmt.Errorf("the topic %q starts with %q, the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. %q", topic, topicPrefix, example)
+		return fmt.Errorf("the topic %q starts with %q, the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. %q", topic, iotda.ResourcePrefix, example)
 	}
 	return nil
 }
@@ -142,8 +130,8 @@ func evaluate(stmts []Statement, parsed [][]pattern, action, topic string, id Id
 		return Result{}, err
 	}
 	for i, s := range stmts {
-		if s.Effect != effectAllow && s.Effect != effectDeny {
-			return Result{}, fmt.Errorf("statement[%d]: the effect must be %q or %q, not %q", i, effectAllow, effectDeny, s.Effect)
+		if s.Effect != iotda.EffectAllow && s.Effect != iotda.EffectDeny {
+			return Result{}, fmt.Errorf("statement[%d]: the effect must be %q or %q, not %q", i, iotda.EffectAllow, iotda.EffectDeny, s.Effect)
 		}
 	}
 	if strings.HasPrefix(topic, "$") {
@@ -159,7 +147,7 @@ func evaluate(stmts []Statement, parsed [][]pattern, action, topic string, id Id
 		}
 		if slices.ContainsFunc(parsed[i], func(p pattern) bool { return p.matchWork(text, id, work) }) {
 			matched = append(matched, i)
-			if s.Effect == effectDeny {
+			if s.Effect == iotda.EffectDeny {
 				deny = true
 			} else {
 				allow = true

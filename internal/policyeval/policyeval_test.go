@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // matchResource reports whether the resource pattern matches the whole of
@@ -94,11 +96,11 @@ func TestNormalizeAction(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
-		{"publish", ActionPublish},
-		{"PUBLISH", ActionPublish},
-		{"Subscribe", ActionSubscribe},
-		{"iotda:devices:publish", ActionPublish},
-		{"IoTDA:Devices:Subscribe", ActionSubscribe},
+		{"publish", iotda.ActionPublish},
+		{"PUBLISH", iotda.ActionPublish},
+		{"Subscribe", iotda.ActionSubscribe},
+		{"iotda:devices:publish", iotda.ActionPublish},
+		{"IoTDA:Devices:Subscribe", iotda.ActionSubscribe},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeAction(tt.in)
@@ -121,12 +123,12 @@ func TestNormalizeAction(t *testing.T) {
 }
 
 func TestEvaluate(t *testing.T) {
-	pubSub := []string{ActionPublish, ActionSubscribe}
+	pubSub := []string{iotda.ActionPublish, iotda.ActionSubscribe}
 	policy := []Statement{
 		{Effect: "ALLOW", Actions: pubSub, Resources: []string{"topic:/v1/${devices.deviceId}/*"}},
-		{Effect: "DENY", Actions: []string{ActionPublish}, Resources: []string{"topic:/v1/*/secret", "topic:/admin/*"}},
-		{Effect: "ALLOW", Actions: []string{ActionSubscribe}, Resources: []string{"topic:/broadcast/?"}},
-		{Effect: "ALLOW", Actions: []string{ActionPublish}, Resources: []string{"/v1/dev1/raw"}},
+		{Effect: "DENY", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:/v1/*/secret", "topic:/admin/*"}},
+		{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/broadcast/?"}},
+		{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"/v1/dev1/raw"}},
 	}
 	tests := []struct {
 		name    string
@@ -143,7 +145,7 @@ func TestEvaluate(t *testing.T) {
 		{"other device no match", policy, "publish", "/v1/dev2/up", dev, false, DecisionNoMatch, nil},
 		{"deny beats allow across statements", policy, "publish", "/v1/dev1/secret", dev, false, DecisionDeny, []int{0, 1}},
 		{"deny only for its action", policy, "subscribe", "/v1/dev1/secret", dev, true, DecisionAllow, []int{0}},
-		{"deny alone", policy, ActionPublish, "/admin/x", dev, false, DecisionDeny, []int{1}},
+		{"deny alone", policy, iotda.ActionPublish, "/admin/x", dev, false, DecisionDeny, []int{1}},
 		{"deny second resource only for its action", policy, "subscribe", "/admin/x", dev, false, DecisionNoMatch, nil},
 		{"question mark", policy, "subscribe", "/broadcast/a", dev, true, DecisionAllow, []int{2}},
 		{"question mark not two", policy, "subscribe", "/broadcast/ab", dev, false, DecisionNoMatch, nil},
@@ -155,14 +157,14 @@ func TestEvaluate(t *testing.T) {
 		{"deny everything", []Statement{{Effect: "DENY", Actions: pubSub, Resources: []string{"topic:*"}}}, "subscribe", "a", dev, false, DecisionDeny, []int{0}},
 		{"no statements", nil, "publish", "/a", dev, false, DecisionNoMatch, nil},
 		{"deny then allow order does not matter", []Statement{
-			{Effect: "DENY", Actions: []string{ActionSubscribe}, Resources: []string{"topic:/x/?"}},
-			{Effect: "ALLOW", Actions: []string{ActionSubscribe}, Resources: []string{"topic:*"}},
-			{Effect: "ALLOW", Actions: []string{ActionSubscribe}, Resources: []string{"topic:/y", "topic:/x/*"}},
+			{Effect: "DENY", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/x/?"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:*"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:/y", "topic:/x/*"}},
 		}, "subscribe", "/x/1", dev, false, DecisionDeny, []int{0, 1, 2}},
 		{"several allows all reported", []Statement{
-			{Effect: "ALLOW", Actions: []string{ActionPublish}, Resources: []string{"topic:a*"}},
-			{Effect: "ALLOW", Actions: []string{ActionSubscribe}, Resources: []string{"topic:*"}},
-			{Effect: "ALLOW", Actions: []string{ActionPublish}, Resources: []string{"topic:*b"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:a*"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionSubscribe}, Resources: []string{"topic:*"}},
+			{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:*b"}},
 		}, "publish", "ab", dev, true, DecisionAllow, []int{0, 2}},
 	}
 	for _, tt := range tests {
@@ -179,7 +181,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 func TestEvaluateErrors(t *testing.T) {
-	ok := []Statement{{Effect: "ALLOW", Actions: []string{ActionPublish}, Resources: []string{"topic:*"}}}
+	ok := []Statement{{Effect: "ALLOW", Actions: []string{iotda.ActionPublish}, Resources: []string{"topic:*"}}}
 	tests := []struct {
 		name   string
 		stmts  []Statement

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 // Warning is one finding of [Review].
@@ -37,7 +39,7 @@ const (
 // ungoverned holds patterns for the topics device policies do not govern,
 // those starting with "$": a resource is not reported as overridden for
 // failing to deny topics that policies never control.
-var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPrefix + "$*")}
+var ungoverned = []pattern{parsePattern(iotda.ResourcePrefix + "$"), parsePattern(iotda.ResourcePrefix + "$*")}
 
 // Review returns warnings about one policy's statements, ordered by
 // statement; within a statement the warning about the whole statement comes
@@ -67,8 +69,8 @@ var ungoverned = []pattern{parsePattern(topicPrefix + "$"), parsePattern(topicPr
 //     by the work limits ([MaxWork], [MaxSearchWork], [MaxDuration]) of one
 //     Review: a check that reaches them counts as not denied.
 //   - a resource of an ALLOW statement made only of "*" when the policy's
-//     ALLOW statements have such a resource for both [ActionPublish] and
-//     [ActionSubscribe] (in one statement or several): the policy grants
+//     ALLOW statements have such a resource for both [iotda.ActionPublish] and
+//     [iotda.ActionSubscribe] (in one statement or several): the policy grants
 //     every device every custom topic.
 //   - a resource whose pattern starts with "$", naming system topics,
 //     which policies do not govern; not when it starts with "$${", whose
@@ -106,7 +108,7 @@ func review(stmts []Statement, b *budget) []Warning {
 	var out []Warning
 	for i, s := range stmts {
 		overridden := false
-		if s.Effect == effectAllow {
+		if s.Effect == iotda.EffectAllow {
 			if by := overriddenBy(stmts, i, cov); by != nil {
 				overridden = true
 				out = append(out, Warning{
@@ -124,10 +126,10 @@ func review(stmts []Statement, b *budget) []Warning {
 			warn := func(summary, detail string) {
 				out = append(out, Warning{Statement: i, Resource: j, Summary: summary, Detail: detail})
 			}
-			if strings.HasPrefix(r, topicPrefix+topicPrefix) {
+			if strings.HasPrefix(r, iotda.ResourcePrefix+iotda.ResourcePrefix) {
 				warn(summaryPrefix, fmt.Sprintf("Resource %q of statement[%d] starts with %q more than once. The prefix is written once, and what follows it is the topic, "+
 					"so this resource matches only topics that themselves begin with the text %q. Did you mean %q?",
-					r, i, topicPrefix, topicPrefix, singlePrefix(r)))
+					r, i, iotda.ResourcePrefix, iotda.ResourcePrefix, singlePrefix(r)))
 			}
 			if strings.Contains(r, "$${") {
 				warn(summaryEscapedVar, fmt.Sprintf("Resource %q of statement[%d] contains \"$${\". In a quoted string of Terraform configuration, $${ stands for ${, "+
@@ -138,7 +140,7 @@ func review(stmts []Statement, b *budget) []Warning {
 			// "topic:$${devices.deviceId}/up" is a topic meant to start with a
 			// variable: the advice to remove it as a system topic would
 			// contradict the doubled-dollar warning's.
-			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$' && !strings.HasPrefix(r, topicPrefix+"$${")
+			system := len(p.toks) > 0 && p.toks[0].kind == tokLit && p.toks[0].c == '$' && !strings.HasPrefix(r, iotda.ResourcePrefix+"$${")
 			unknown := unknownVariables(p)
 			if used := literalWildcards(p); len(used) > 0 && !system && len(unknown) == 0 && !overridden {
 				warn(summaryWildcard, fmt.Sprintf("Resource %q of statement[%d] contains %s. IoTDA device policies treat \"+\" and \"#\" as ordinary characters, not as MQTT wildcards, "+
@@ -164,7 +166,7 @@ func review(stmts []Statement, b *budget) []Warning {
 				warn(summaryEverything, fmt.Sprintf("Resource %q of statement[%d] matches %s, and this policy's ALLOW statements use such a resource for both %s and %s, "+
 					"so every device the policy is bound to may publish and subscribe to every custom topic, other devices' topics included. "+
 					"Unless that is intended, narrow the resources, for example to \"topic:/v1/devices/${devices.deviceId}/*\" (written $${devices.deviceId} in Terraform configuration).",
-					r, i, reach, ActionPublish, ActionSubscribe))
+					r, i, reach, iotda.ActionPublish, iotda.ActionSubscribe))
 			}
 			if system {
 				warn(summarySystem, fmt.Sprintf("Resource %q of statement[%d] names topics starting with \"$\". IoTDA device policies do not govern system topics "+
@@ -183,8 +185,8 @@ func allowsEverything(stmts []Statement, parsed [][]pattern) map[[2]int]int {
 	found := map[[2]int]int{}
 	publish, subscribe := false, false
 	for i, s := range stmts {
-		pub, sub := slices.Contains(s.Actions, ActionPublish), slices.Contains(s.Actions, ActionSubscribe)
-		if s.Effect != effectAllow || !pub && !sub {
+		pub, sub := slices.Contains(s.Actions, iotda.ActionPublish), slices.Contains(s.Actions, iotda.ActionSubscribe)
+		if s.Effect != iotda.EffectAllow || !pub && !sub {
 			continue
 		}
 		for j, p := range parsed[i] {
@@ -213,7 +215,7 @@ func overriddenBy(stmts []Statement, i int, c *coverage) []int {
 	for _, action := range stmts[i].Actions {
 		var denies []int
 		for d, s := range stmts {
-			if s.Effect == effectDeny && slices.Contains(s.Actions, action) {
+			if s.Effect == iotda.EffectDeny && slices.Contains(s.Actions, action) {
 				denies = append(denies, d)
 			}
 		}
@@ -277,8 +279,8 @@ func (c *coverage) union(denies []int) *union {
 // singlePrefix returns resource r with its repeated "topic:" prefixes
 // written once.
 func singlePrefix(r string) string {
-	for strings.HasPrefix(r, topicPrefix+topicPrefix) {
-		r = strings.TrimPrefix(r, topicPrefix)
+	for strings.HasPrefix(r, iotda.ResourcePrefix+iotda.ResourcePrefix) {
+		r = strings.TrimPrefix(r, iotda.ResourcePrefix)
 	}
 	return r
 }
@@ -299,7 +301,7 @@ func literalWildcards(p pattern) []string {
 // literal "+" and "#".
 func rewriteWildcards(p pattern) string {
 	var b strings.Builder
-	b.WriteString(topicPrefix)
+	b.WriteString(iotda.ResourcePrefix)
 	for _, t := range p.toks {
 		if t.kind == tokLit && (t.c == '+' || t.c == '#') {
 			b.WriteByte('*')

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
 func allow(actions []string, resources ...string) Statement {
@@ -15,9 +17,9 @@ func deny(actions []string, resources ...string) Statement {
 }
 
 var (
-	pub    = []string{ActionPublish}
-	sub    = []string{ActionSubscribe}
-	pubSub = []string{ActionPublish, ActionSubscribe}
+	pub    = []string{iotda.ActionPublish}
+	sub    = []string{iotda.ActionSubscribe}
+	pubSub = []string{iotda.ActionPublish, iotda.ActionSubscribe}
 )
 
 // want is an expected warning: its position, its summary and text its

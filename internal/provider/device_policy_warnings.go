@@ -75,7 +75,7 @@ func listChanges(b *strings.Builder, changes []policyeval.Change, side string, l
 			break
 		}
 		verb := "publish to"
-		if c.Action == policyeval.ActionSubscribe {
+		if c.Action == iotda.ActionSubscribe {
 			verb = "subscribe to"
 		}
 		fmt.Fprintf(b, "  - %s %q %s (statement[%d] of the %s policy, resource %q)\n", verb, c.Topic, forIdentity(c.Identity), c.Statement, side, c.Resource)
