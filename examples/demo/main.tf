@@ -76,7 +76,7 @@ resource "iotda_device_policy_binding" "gateways" {
   targets     = { "64a7ba7ef9cb063d27e16b98" = "" }
 }
 
-# A review guard: the plan fails if a sensor could publish on another
+# A review guard: the plan warns if a sensor could publish on another
 # sensor's topic (evaluated offline by the provider).
 check "sensors_are_isolated" {
   assert {

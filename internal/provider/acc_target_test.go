@@ -43,7 +43,8 @@ var realObjectsEnv = map[string]string{
 }
 
 // testPrefix starts the name of every policy the tests create, so that
-// the sweeper (sweeper_test.go) finds what an interrupted run left.
+// the sweeper (sweepPolicies, main_test.go) finds what an interrupted run
+// left.
 const testPrefix = "tfacc-"
 
 // realSettings holds the HW_* settings of the instance, read by TestMain

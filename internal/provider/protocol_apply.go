@@ -15,11 +15,10 @@ func (s *protocolServer) ApplyResourceChange(ctx context.Context, req *tfprotov6
 }
 
 // bindingApply applies the create or the update of a binding as the
-// framework does (CreateResource in server_createresource.go and
-// UpdateResource in server_updateresource.go of terraform-plugin-framework
-// v1.19.0), with the same code as its Create and Update
-// (devicePolicyBindingResource.create and update), from the request's
-// bytes. A create's new state is null unless create sets one, its private
+// framework does (fwserver.(*Server).CreateResource and UpdateResource
+// of terraform-plugin-framework v1.19.0), with the same code as its Create
+// and Update (devicePolicyBindingResource.create and update), from the
+// request's bytes. A create's new state is null unless create sets one, its private
 // state starts empty (the framework does not give Create the planned one)
 // and its identity is the planned one, null, unless create sets it. An
 // update's new state is the prior one unless update sets one, the private

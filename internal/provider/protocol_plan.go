@@ -12,27 +12,27 @@ import (
 	"github.com/iotda-terraform/terraform-provider-iotda/internal/iotda"
 )
 
-// bindingPlan plans the create or the update of a binding as the
-// framework does, with the same code for ModifyPlan
+// bindingPlan plans the create or the update of a binding as the framework
+// does, with the same code for ModifyPlan
 // (devicePolicyBindingResource.plan), from the request's bytes. For such a
-// plan the framework's steps come to this (server_planresourcechange.go
-// and the schema of terraform-plugin-framework v1.19.0): the proposed
-// state, with exclusive true where the configuration leaves it null (its
-// default); id unknown in a create (computed and null in the
-// configuration, it is made unknown, and UseStateForUnknown has no state
-// to take it from), the prior one in an update that keeps the policy id
-// and target type (made unknown as the plan differs from the state, then
-// taken from the state again); no RequiresReplace (a create replaces
-// nothing; in such an update policy_id and target_type are unchanged);
-// the prior private state and identity; then ModifyPlan, which may add
-// warnings, make id unknown and, in a create, record the replacement key;
-// it does nothing while the policy id or target type is unknown, as in
-// the plan of a create whose policy is created in the same apply. It
-// plans only when that holds for sure: see readChange, and in an update a
-// proposed id the prior one and a configuration of the prior's policy and
-// type. Everything else (a destroy, a replacement, unknown targets or
-// exclusive, ...) goes to the framework; the decision is made before any
-// API call.
+// plan the framework's steps come to this
+// (fwserver.(*Server).PlanResourceChange and the schema of
+// terraform-plugin-framework v1.19.0): the proposed state, with exclusive
+// true where the configuration leaves it null (its default); id unknown in
+// a create (computed and null in the configuration, it is made unknown, and
+// UseStateForUnknown has no state to take it from), the prior one in an
+// update that keeps the policy id and target type (made unknown as the plan
+// differs from the state, then taken from the state again); no
+// RequiresReplace (a create replaces nothing; in such an update policy_id
+// and target_type are unchanged); the prior private state and identity;
+// then ModifyPlan, which may add warnings, make id unknown and, in a
+// create, record the replacement key; it does nothing while the policy id
+// or target type is unknown, as in the plan of a create whose policy is
+// created in the same apply. It plans only when that holds for sure: see
+// readChange, and in an update a proposed id the prior one and a
+// configuration of the prior's policy and type. Everything else (a destroy,
+// a replacement, unknown targets or exclusive, ...) goes to the framework;
+// the decision is made before any API call.
 func (s *protocolServer) bindingPlan(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, bool) {
 	// A client that allows deferral is served too (Terraform 1.16 allows it
 	// in the plan it makes again at apply): the framework defers a plan
