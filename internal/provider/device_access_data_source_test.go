@@ -233,7 +233,7 @@ func TestAccDeviceAccessDataSource_errors(t *testing.T) {
 		{data(device, `action = "publish"`, `topic = ""`), `Invalid Topic.*the topic must not be empty`},
 		{data(device, `action = "publish"`, `topic = "topic:/a"`), `Invalid Topic.*"topic:/a" starts with "topic:", the prefix of policy resources: give the MQTT topic itself, without the prefix, e.g. "/a"`},
 		{data(device, `action = "publish"`), `The argument "topic" is required`},
-		{data(`device_id = "sensor a"`, `action = "publish"`, `topic = "/a"`), `device_id must be 1 to 128 letters, digits, "_" or "-"`},
+		{data(`device_id = "sensor a"`, `action = "publish"`, `topic = "/a"`), `device_id must be 1 to 128 characters long and contain only letters, digits, "_" and "-"`},
 		{data(device, `app_id = "space.1"`, `action = "publish"`, `topic = "/a"`), `app_id must contain only letters, digits, "_" and "-"`},
 	})
 	steps = append(steps, resource.TestStep{

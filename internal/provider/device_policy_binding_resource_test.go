@@ -307,8 +307,8 @@ resource "iotda_device_policy_binding" "test" {
 	a.testPlanErrors([]planErrorCase{
 		{config("policy-1", "device", "d1"), `policy_id must be a device policy id: 24 lower-case hexadecimal characters. A policy's name is not its id: the iotda_device_policy data source finds a policy by name \(policy_id = data.iotda_device_policy.<name>.id\), got: policy-1`},
 		{config(goodID, "gateway", "d1"), `target_type value must be one of.*"device".*"product".*"app"`},
-		{config(goodID, "device", "dev 1"), `must be 1 to 128 letters, digits, "_" or "-"`},
-		{config(goodID, "device", strings.Repeat("d", 129)), `must be 1 to 128 letters`},
+		{config(goodID, "device", "dev 1"), `must be 1 to 128 characters long and contain only letters, digits, "_" and "-"`},
+		{config(goodID, "device", strings.Repeat("d", 129)), `must be 1 to 128 characters long`},
 	})
 }
 

@@ -189,7 +189,7 @@ resource "iotda_device_policy_binding" "test" {
 		{config(`provider::iotda::targets(["d1", null])`), `ids\[1\] is null`},
 		{config(`{ d1 = "", d2 = "hall A" }`), `Invalid Target Value.*targets\["d2"\] is "hall A".*provider::iotda::targets\(ids\)`},
 		{config(`{ d1 = null }`), `null`},
-		{config(`provider::iotda::targets(["dev 1"])`), `must be 1 to 128 letters, digits, "_" or "-"`},
+		{config(`provider::iotda::targets(["dev 1"])`), `must be 1 to 128 characters long and contain only letters, digits, "_" and "-"`},
 		{config(`provider::iotda::targets("d1")`), `ids must be a list, set or tuple of strings, not a string`},
 		{config(`provider::iotda::targets(["d1", 2])`), `ids\[1\] is a number`},
 		{config(`provider::iotda::targets({ d1 = "" })`), `not a map or object`},

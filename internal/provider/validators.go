@@ -23,7 +23,7 @@ var (
 	// circle.
 	validPolicyIDOrName = stringvalidator.RegexMatches(iotda.PolicyIDPattern, "must be a device policy id: "+iotda.PolicyIDRule+". "+
 		"A policy's name is not its id: to find a policy by name, set policy_name instead of policy_id")
-	validTargetID = stringvalidator.RegexMatches(iotda.TargetIDPattern, fmt.Sprintf(`must be 1 to %d letters, digits, "_" or "-"`, iotda.MaxTargetIDLength))
+	validTargetID = stringvalidator.RegexMatches(iotda.TargetIDPattern, fmt.Sprintf("must be 1 to %d characters long and contain only %s", iotda.MaxTargetIDLength, iotda.NameCharsRule))
 )
 
 // notPolicyID says that id is not a policy id and shows the form of one.
