@@ -60,6 +60,25 @@ func (d *deviceAccessDataSource) Metadata(_ context.Context, req datasource.Meta
 	resp.TypeName = req.ProviderTypeName + "_device_access"
 }
 
+// accessCostDescription tells the API calls and round trips of a read, from
+// the API's limits and the default batch_parallelism. Its example is an
+// instance with as many policies as it can hold, three of which reach the
+// device.
+func accessCostDescription() string {
+	page, policies, k := iotda.MaxPageSize, iotda.MaxPoliciesPerInstance, iotda.DefaultBatchParallelism
+	const reaching = 3
+	rounds := func(n int) int { return (n + k - 1) / k }
+	return "**API calls per read.** Terraform reads a data source at every plan (and at apply instead when an argument is unknown at plan time). Each read makes:\n\n" +
+		fmt.Sprintf("1. one `ListDevicePolicies` listing of all policies of the instance, in pages of %d: one call, since an instance holds at most %d policies;\n", page, policies) +
+		fmt.Sprintf("2. one `ShowTargetsInDevicePolicy` listing of all targets per policy, in pages of %d targets: one call for each policy with at most %d targets, one more per further %d;\n", page, page, page) +
+		"3. one `ShowDevicePolicy` call per policy that reaches the device, for its statements.\n\n" +
+		fmt.Sprintf("With P policies of at most %d targets each, R of which reach the device, that is 1 + P + R calls, at most %d.\n\n", page, 1+2*policies) +
+		fmt.Sprintf("**Round trips.** The target listings run `batch_parallelism` (k, default %d) at a time, then the reads of the reaching policies, k at a time: ", k) +
+		fmt.Sprintf("1 + ⌈P/k⌉ + ⌈R/k⌉ sequential round trips, for example 1 + %d + %d = %d for %d policies of which %d reach the device, instead of %d one after another. ",
+			rounds(policies), rounds(reaching), 1+rounds(policies)+rounds(reaching), policies, reaching, 1+policies+reaching) +
+		fmt.Sprintf("A policy with more than %d targets lengthens its own listing by one round trip per further %d.\n\n", page, page)
+}
+
 func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Decides whether the device policies bound on the live platform let a device publish or subscribe to a topic. " +
@@ -67,14 +86,7 @@ func (d *deviceAccessDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"pools their statements and judges them the way IoTDA does, with the same rules as the `provider::iotda::evaluate` function: " +
 			"variables are replaced by the device's values; " + patternRules + " DENY beats ALLOW across policies, nothing matching is `NO_MATCH` (not allowed), " +
 			"and " + ungovernedRule + " are `NOT_GOVERNED` (allowed: policies do not control them).\n\n" +
-			"**API calls per read.** Terraform reads a data source at every plan (and at apply instead when an argument is unknown at plan time). Each read makes:\n\n" +
-			"1. one `ListDevicePolicies` listing of all policies of the instance, in pages of 50: one call, since an instance holds at most 50 policies;\n" +
-			"2. one `ShowTargetsInDevicePolicy` listing of all targets per policy, in pages of 50 targets: one call for each policy with at most 50 targets, one more per further 50;\n" +
-			"3. one `ShowDevicePolicy` call per policy that reaches the device, for its statements.\n\n" +
-			"With P policies of at most 50 targets each, R of which reach the device, that is 1 + P + R calls, at most 101.\n\n" +
-			"**Round trips.** The target listings run `batch_parallelism` (k, default 4) at a time, then the reads of the reaching policies, k at a time: " +
-			"1 + ⌈P/k⌉ + ⌈R/k⌉ sequential round trips, for example 1 + 13 + 1 = 15 for 50 policies of which 3 reach the device, instead of 54 one after another. " +
-			"A policy with more than 50 targets lengthens its own listing by one round trip per further 50.\n\n" +
+			accessCostDescription() +
 			"A policy deleted while the read is under way is left out.",
 		Attributes: map[string]schema.Attribute{
 			"device_id": schema.StringAttribute{

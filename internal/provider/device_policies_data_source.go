@@ -49,7 +49,7 @@ func (d *devicePoliciesDataSource) Schema(_ context.Context, _ datasource.Schema
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The device policies of the instance, newest first, optionally only those of one resource space or of one exact name. " +
 			"The API lists policies without their statements, and so does this data source: read a policy's statements with `iotda_device_policy`.\n\n" +
-			"Each read costs one `ListDevicePolicies` call per 50 policies listed (an instance holds at most 50, so one call).",
+			fmt.Sprintf("Each read costs one `ListDevicePolicies` call per %d policies listed (an instance holds at most %d, so one call).", iotda.MaxPageSize, iotda.MaxPoliciesPerInstance),
 		Attributes: map[string]schema.Attribute{
 			"app_id":      appIDAttribute("Only the policies of this resource space."),
 			"policy_name": policyNameAttribute("Only the policies with exactly this name (case-sensitive; several resource spaces may each have one)."),

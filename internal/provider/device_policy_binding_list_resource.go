@@ -48,11 +48,11 @@ func (r *devicePolicyBindingListResource) Metadata(_ context.Context, req resour
 func (r *devicePolicyBindingListResource) ListResourceConfigSchema(_ context.Context, _ list.ListResourceSchemaRequest, resp *list.ListResourceSchemaResponse) {
 	resp.Schema = listschema.Schema{
 		MarkdownDescription: "Lists the bindings of the instance: one result per policy and target type that has at least one target bound, with every target. " +
-			"The API lists targets only policy by policy, so this costs one `ListDevicePolicies` call per 50 policies and one `ShowTargetsInDevicePolicy` call " +
-			"per policy per 50 targets bound to it (all target types in the same listing); the targets come with the listing, so `include_resource` costs nothing more.",
+			fmt.Sprintf("The API lists targets only policy by policy, so this costs one `ListDevicePolicies` call per %d policies and one `ShowTargetsInDevicePolicy` call "+
+				"per policy per %d targets bound to it (all target types in the same listing); the targets come with the listing, so `include_resource` costs nothing more.", iotda.MaxPageSize, iotda.MaxPageSize),
 		Attributes: map[string]listschema.Attribute{
 			"policy_id": listschema.StringAttribute{
-				MarkdownDescription: "Only the bindings of this policy: one `ShowDevicePolicy` call instead of the policy listing, then one `ShowTargetsInDevicePolicy` call per 50 of its targets. A policy that does not exist has no results.",
+				MarkdownDescription: fmt.Sprintf("Only the bindings of this policy: one `ShowDevicePolicy` call instead of the policy listing, then one `ShowTargetsInDevicePolicy` call per %d of its targets. A policy that does not exist has no results.", iotda.MaxPageSize),
 				Optional:            true,
 				Validators:          []validator.String{validPolicyID},
 			},

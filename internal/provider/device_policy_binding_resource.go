@@ -114,7 +114,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				MarkdownDescription: "The targets of `target_type` bound to the policy (all of them when exclusive, those this binding manages otherwise), keyed by target id (" + targetIDRule + "), " +
 					"each with the value `\"\"`. Build it from a list of ids with `provider::iotda::targets(ids)` or `{ for id in ids : id => \"\" }`; " +
 					"both fail on an id listed twice. With `exclusive = true`, an empty map means no target of this type is bound; with `exclusive = false`, that this binding binds none. " +
-					"A device or product can have at most 5 policies bound.",
+					fmt.Sprintf("A device or product can have at most %d policies bound.", iotda.MaxPoliciesPerTarget),
 				ElementType: types.StringType,
 				Required:    true,
 				Validators: []validator.Map{

@@ -43,7 +43,7 @@ func (r *devicePolicyListResource) Metadata(_ context.Context, req resource.Meta
 func (r *devicePolicyListResource) ListResourceConfigSchema(_ context.Context, _ list.ListResourceSchemaRequest, resp *list.ListResourceSchemaResponse) {
 	resp.Schema = listschema.Schema{
 		MarkdownDescription: "Lists the device policies of the instance, every page of them. " +
-			"Costs one `ListDevicePolicies` call per 50 policies, and with `include_resource = true` one `ShowDevicePolicy` call per policy found.",
+			fmt.Sprintf("Costs one `ListDevicePolicies` call per %d policies, and with `include_resource = true` one `ShowDevicePolicy` call per policy found.", iotda.MaxPageSize),
 		Attributes: map[string]listschema.Attribute{
 			"app_id": listschema.StringAttribute{
 				MarkdownDescription: "Only the policies of this resource space.",

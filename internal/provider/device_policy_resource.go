@@ -166,7 +166,7 @@ func (r *devicePolicyResource) IdentitySchema(_ context.Context, _ resource.Iden
 }
 
 // ValidateConfig checks what the schema cannot, once the statements are
-// known: the API's 10 KB limit per policy.
+// known: the API's limit on the size of a policy, iotda.MaxPolicyBytes.
 func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var statements []statementModel
 	if diags := req.Config.GetAttribute(ctx, path.Root("statement"), &statements); diags.HasError() {
@@ -178,7 +178,7 @@ func (r *devicePolicyResource) ValidateConfig(ctx context.Context, req resource.
 	}
 	if encoded, err := json.Marshal(expanded); err == nil && len(encoded) > iotda.MaxPolicyBytes {
 		resp.Diagnostics.AddAttributeError(path.Root("statement"), "Device Policy Too Large",
-			fmt.Sprintf("The statements of this policy take %d bytes; IoTDA allows at most %d bytes (10 KB) per policy. Split it into several policies.", len(encoded), iotda.MaxPolicyBytes))
+			fmt.Sprintf("The statements of this policy take %d bytes; IoTDA allows at most %d bytes (%d KB) per policy. Split it into several policies.", len(encoded), iotda.MaxPolicyBytes, iotda.MaxPolicyBytes/1024))
 	}
 }
 

@@ -52,7 +52,7 @@ func (d *devicePolicyTargetsDataSource) Metadata(_ context.Context, req datasour
 func (d *devicePolicyTargetsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The targets (devices, products and resource spaces) a device policy is bound to, whoever bound them. " +
-			"Each read costs one `ShowTargetsInDevicePolicy` call per 50 targets listed (at least one).",
+			fmt.Sprintf("Each read costs one `ShowTargetsInDevicePolicy` call per %d targets listed (at least one).", iotda.MaxPageSize),
 		Attributes: map[string]schema.Attribute{
 			"policy_id": schema.StringAttribute{
 				MarkdownDescription: "The id of the device policy " + policyIDForm + ".",

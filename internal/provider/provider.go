@@ -150,7 +150,7 @@ func (p *iotdaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Validators:          []validator.Int64{int64validator.Between(1, maxRetryAfterLimit)},
 			},
 			"batch_parallelism": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("How many API calls of one batch run at once: bind or unbind calls of `iotda_device_policy_binding` (up to 20 targets each), the pages of a listing of targets after its first, and the per-policy target listings and reads of `iotda_device_access`. Default %d; raise it with care, the API throttles.", iotda.DefaultBatchParallelism),
+				MarkdownDescription: fmt.Sprintf("How many API calls of one batch run at once: bind or unbind calls of `iotda_device_policy_binding` (up to %d targets each), the pages of a listing of targets after its first, and the per-policy target listings and reads of `iotda_device_access`. Default %d; raise it with care, the API throttles.", iotda.MaxTargetsPerCall, iotda.DefaultBatchParallelism),
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(1, iotda.MaxBatchParallelism)},
 			},
