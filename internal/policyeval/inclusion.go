@@ -172,13 +172,6 @@ func compileAll(ps []pattern) []*automaton {
 	return out
 }
 
-// includes reports whether the union of the languages of ps includes the
-// language of q, within a budget of its own: [escape] with q as the only
-// driver.
-func includes(ps []pattern, q pattern) inclusion {
-	return escape([]*automaton{compile(q)}, newUnion(compileAll(ps)...), newBudget())
-}
-
 // escape looks for a topic that every driver matches and no pattern of the
 // union u matches. Its answer reads as an inclusion: included means the
 // intersection of the drivers' languages is included in the union, and a

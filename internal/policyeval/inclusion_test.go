@@ -6,6 +6,13 @@ import (
 	"testing"
 )
 
+// includes reports whether the union of the languages of ps includes the
+// language of q, within a budget of its own: [escape] with q as the only
+// driver.
+func includes(ps []pattern, q pattern) inclusion {
+	return escape([]*automaton{compile(q)}, newUnion(compileAll(ps)...), newBudget())
+}
+
 // render turns the witness of a variable-free pattern into a topic.
 func render(w []symbol) string {
 	var b strings.Builder

@@ -207,13 +207,8 @@ func (p pattern) compile(variable func(out []step, name string) ([]step, bool)) 
 	return out, true
 }
 
-// match reports whether p matches the whole of topic for the identity id.
-func (p pattern) match(topic []char, id Identity) bool {
-	return p.matchWork(topic, id, nil)
-}
-
-// matchWork is match that adds the steps it takes to *work, when work is
-// not nil.
+// matchWork reports whether p matches the whole of topic for the identity
+// id, and adds the steps it takes to *work, when work is not nil.
 func (p pattern) matchWork(topic []char, id Identity, work *int) bool {
 	pat, ok := p.concrete(id)
 	if !ok {

@@ -11,7 +11,7 @@ import (
 // matchResource reports whether the resource pattern matches the whole of
 // topic for the identity id, without the special case of "$" topics.
 func matchResource(resource, topic string, id Identity) bool {
-	return parsePattern(resource).match(chars(topic), id)
+	return parsePattern(resource).matchWork(chars(topic), id, nil)
 }
 
 var dev = Identity{DeviceID: "dev1", ProductID: "prod1", ClientID: "dev1_0_0_2024"}
