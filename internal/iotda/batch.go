@@ -90,7 +90,7 @@ func (c *Client) ReconcileTargets(ctx context.Context, policyID, targetType stri
 			delete(bound, id)
 		}
 		for _, f := range r.FailureTargets {
-			if f.ErrorCode == CodeTargetNotBound {
+			if f.ErrorCode == codeTargetNotBound {
 				delete(bound, f.TargetID)
 				continue
 			}

@@ -33,7 +33,7 @@ func (c *Client) bindOrUnbind(ctx context.Context, op Operation, verb, policyID,
 
 // ListTargets returns every target bound to a policy, of one type or (with
 // an empty targetType) of all types, newest binding first. It reads pages
-// of Config.PageSize (50 unless told otherwise); see listPages for how
+// of Config.pageSize (MaxPageSize unless told otherwise); see listPages for how
 // they are fetched in parallel. A policy this client wrote less than
 // its read after write window ago is listed again while the API does not find it
 // (see readAfterOwnWrite).

@@ -122,16 +122,18 @@ type Config struct {
 	CallCounter *CallCounter
 	// ReadAfterWriteWindow bounds how long a read straight after this
 	// client's own write waits for the API to show it (see
-	// ReadAfterWrite); zero means DefaultReadAfterWriteWindow. Tests that
+	// ReadAfterWrite); zero means defaultReadAfterWriteWindow. Tests that
 	// change objects out of band right after an apply shorten it.
 	ReadAfterWriteWindow time.Duration
 	UserAgent            string
 	Logger               Logger
 	// Now is the signing clock; nil means time.Now.
 	Now func() time.Time
-	// PageSize is the limit of each page of a listing: 1 to MaxPageSize,
-	// zero means MaxPageSize. Smaller pages only cost more calls.
-	PageSize int
+	// pageSize is the limit of each page of a listing: 1 to MaxPageSize,
+	// zero means MaxPageSize. Smaller pages only cost more calls; the
+	// tests set it (SetPageSize in export_test.go) to list many pages of
+	// few targets.
+	pageSize int
 }
 
 // Client calls the IoTDA device-policy API. It is safe for concurrent use.
@@ -230,7 +232,7 @@ func New(cfg Config) (*Client, error) {
 		waitMax = waitMin
 	}
 
-	pageSize := cfg.PageSize
+	pageSize := cfg.pageSize
 	if pageSize <= 0 || pageSize > MaxPageSize {
 		pageSize = MaxPageSize
 	}
@@ -245,7 +247,7 @@ func New(cfg Config) (*Client, error) {
 		maxRetryTime:   cmp.Or(cfg.MaxRetryTime, DefaultMaxRetryTime),
 		projectID:      cfg.ProjectID,
 		instanceID:     cfg.InstanceID,
-		writes:         writeLog{window: cmp.Or(cfg.ReadAfterWriteWindow, DefaultReadAfterWriteWindow)},
+		writes:         writeLog{window: cmp.Or(cfg.ReadAfterWriteWindow, defaultReadAfterWriteWindow)},
 	}
 	c.http = &retryablehttp.Client{
 		HTTPClient:   httpClient,

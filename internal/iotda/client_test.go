@@ -137,7 +137,7 @@ func TestListPoliciesFollowsPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.PageSize = 10 })
+	c := newClient(t, srv, func(cfg *iotda.Config) { iotda.SetPageSize(cfg, 10) })
 	list, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -694,7 +694,7 @@ func TestListStopsAtCount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := newClient(t, srv, func(cfg *iotda.Config) { cfg.PageSize = 10 })
+	c := newClient(t, srv, func(cfg *iotda.Config) { iotda.SetPageSize(cfg, 10) })
 	list, err := c.ListPolicies(context.Background(), iotda.ListPoliciesFilter{})
 	if err != nil || len(list) != 20 {
 		t.Fatalf("listed %d policies, %v; want 20", len(list), err)

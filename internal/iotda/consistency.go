@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// DefaultReadAfterWriteWindow bounds, unless Config.ReadAfterWriteWindow
+// defaultReadAfterWriteWindow bounds, unless Config.ReadAfterWriteWindow
 // says otherwise, how long a read made straight after the caller's own
 // write waits for the API to show that write. IoTDA, like other
 // platforms whose reads are served by replicas, may answer a show or a
@@ -15,7 +15,7 @@ import (
 // created is 404, an update shows the old values. Within the window such a
 // read is retried; after it, what the API shows is taken as the truth (an
 // object deleted or changed by someone else).
-const DefaultReadAfterWriteWindow = 30 * time.Second
+const defaultReadAfterWriteWindow = 30 * time.Second
 
 // Bounds of the wait between two reads of ReadAfterWrite.
 const (

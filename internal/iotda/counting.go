@@ -34,7 +34,7 @@ func (c TargetCount) Total() int64 {
 
 // CountTargets counts the targets bound to a policy with the fewest pages
 // the API allows, whatever their number: one page of every type, which
-// holds them all when there are no more than Config.PageSize; otherwise
+// holds them all when there are no more than Config.pageSize; otherwise
 // one page per type, of examples ids, whose page.count is the number of
 // that type. So 100,000 targets cost four calls, not the 2,000 pages of
 // ListTargets. A listing that gives no page.count is read whole

@@ -23,10 +23,10 @@ var ErrNotFound = errors.New("not found")
 // sent: the API may or may not have acted on it.
 var ErrOutcomeUnknown = errors.New("the API may have acted on the request before it failed")
 
-// ErrNoAnswer is matched (with errors.Is) by the error of a call whose
+// errNoAnswer is matched (with errors.Is) by the error of a call whose
 // endpoint took the request and did not answer in time: within the
 // request timeout, or before the longest time of a call ran out.
-var ErrNoAnswer = errors.New("the endpoint did not answer")
+var errNoAnswer = errors.New("the endpoint did not answer")
 
 // noAnswer is the error of a call that timed out after the request was
 // sent. It says which limit ended it, so a user knows what to raise if
@@ -52,7 +52,7 @@ func (e *noAnswer) Error() string {
 	return fmt.Sprintf("the endpoint %s did not answer within %s, the request timeout%s", e.endpoint.Redacted(), e.timeout, tries)
 }
 
-func (e *noAnswer) Unwrap() []error { return []error{e.err, ErrNoAnswer} }
+func (e *noAnswer) Unwrap() []error { return []error{e.err, errNoAnswer} }
 
 // timedOut reports whether a transport error is a timeout: the request
 // timeout of an attempt, or the end of the call's time.

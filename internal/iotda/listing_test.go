@@ -77,7 +77,8 @@ func TestListTargetsParallel(t *testing.T) {
 				t.Run(fmt.Sprintf("n=%d/limit=%d/parallelism=%d", n, limit, parallelism), func(t *testing.T) {
 					flight := &inFlight{next: http.DefaultTransport}
 					c := newClient(t, srv, func(cfg *iotda.Config) {
-						cfg.PageSize, cfg.BatchParallelism, cfg.Transport = limit, parallelism, flight
+						iotda.SetPageSize(cfg, limit)
+						cfg.BatchParallelism, cfg.Transport = parallelism, flight
 					})
 					srv.ResetCalls()
 					got, err := c.ListTargets(context.Background(), policyID, iotda.TargetTypeDevice)

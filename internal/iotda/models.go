@@ -134,5 +134,5 @@ type errorBody struct {
 // Documented error codes of per-target failures in bind and unbind answers.
 const (
 	CodeTargetPolicyLimit = "IOTDA.015204"
-	CodeTargetNotBound    = "IOTDA.015207"
+	codeTargetNotBound    = "IOTDA.015207"
 )

@@ -55,7 +55,7 @@ func (c *Client) DeletePolicy(ctx context.Context, policyID string) error {
 }
 
 // ListPolicies returns every policy matching the filter, reading pages of
-// Config.PageSize (50 unless told otherwise) as listPages does.
+// Config.pageSize (MaxPageSize unless told otherwise) as listPages does.
 func (c *Client) ListPolicies(ctx context.Context, filter ListPoliciesFilter) ([]PolicySummary, error) {
 	pages, err := listPages(ctx, c, func(ctx context.Context, marker string, offset int) (pageInfo, []PolicySummary, error) {
 		query := url.Values{"limit": {strconv.Itoa(c.pageSize)}}
