@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // timeFormat is the API's time layout, yyyyMMdd'T'HHmmss'Z' in UTC.
@@ -161,12 +161,18 @@ func cloneStatements(stmts []Statement) []Statement {
 //
 //	meta      format, file_id, generation (commits so far), ids (clock and counter)
 //	policies  PROJECT/INSTANCE/POLICY_ID -> the policy as the API shows it (JSON)
-//	bindings  PROJECT/INSTANCE/POLICY_ID/TARGET_TYPE/TARGET_ID -> the binding's record id
+//	bindings  PROJECT/INSTANCE/POLICY_ID -> a bucket of the policy's bindings:
+//	          TARGET_TYPE/TARGET_ID -> the binding's record id
 //
-// None of the names in a key can hold a "/" (see validate.go). Every value
-// ends with a CRC-32C of its key and value: bbolt checks its own pages, not
-// the data in them, and a flipped byte must not turn one target id into
-// another unnoticed.
+// A policy's bindings have a bucket of their own so that a commit rewrites
+// only the pages on the path to that policy: with one bucket of all
+// bindings, keyed by their whole path, a few thousand bindings made it
+// three levels deep, and a bind to another policy rewrote four pages
+// instead of two. None of the names in a key can hold a "/" (see
+// validate.go). Every value ends with a CRC-32C of its whole key (a
+// binding's begins with its bucket's key) and value: bbolt checks its own
+// pages, not the data in them, and a flipped byte must not turn one target
+// id into another unnoticed.
 var (
 	bucketMeta     = []byte("meta")
 	bucketPolicies = []byte("policies")
@@ -178,21 +184,32 @@ var (
 )
 
 // stateFormat names the layout above; a database without it is refused.
-const stateFormat = "iotda-mock state 2"
+const stateFormat = "iotda-mock state 3"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// seal appends the checksum of key and value to value.
-func seal(key, value []byte) []byte {
-	sum := crc32.Update(crc32.Checksum(key, crcTable), crcTable, value)
+// keySum is the checksum of a key: of parent, "/" and key when a parent
+// bucket's key is given, else of key alone.
+func keySum(parent, key []byte) uint32 {
+	if parent == nil {
+		return crc32.Checksum(key, crcTable)
+	}
+	sum := crc32.Update(crc32.Checksum(parent, crcTable), crcTable, []byte("/"))
+	return crc32.Update(sum, crcTable, key)
+}
+
+// seal appends the checksum of the key (see keySum) and value to value.
+func seal(parent, key, value []byte) []byte {
+	sum := crc32.Update(keySum(parent, key), crcTable, value)
 	return binary.BigEndian.AppendUint32(slices.Clip(value), sum)
 }
 
-// unseal checks and strips the checksum seal added.
-func unseal(bucket, key, sealed []byte) ([]byte, error) {
+// unseal checks and strips the checksum seal added; bucket names where the
+// value is, for the error.
+func unseal(bucket string, parent, key, sealed []byte) ([]byte, error) {
 	if len(sealed) >= 4 {
 		value := sealed[:len(sealed)-4]
-		if crc32.Update(crc32.Checksum(key, crcTable), crcTable, value) == binary.BigEndian.Uint32(sealed[len(value):]) {
+		if crc32.Update(keySum(parent, key), crcTable, value) == binary.BigEndian.Uint32(sealed[len(value):]) {
 			return value, nil
 		}
 	}
@@ -209,21 +226,20 @@ type dbMeta struct {
 	counter    uint64
 }
 
-// putMeta writes the meta bucket.
+// putMeta writes what a commit changes in the meta bucket: the generation
+// and the ids. The format and the file id are written once, with the
+// buckets.
 func putMeta(tx *bolt.Tx, m dbMeta) error {
 	b := tx.Bucket(bucketMeta)
-	ids := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(nil, m.clock), m.counter)
-	for _, kv := range [][2][]byte{
-		{keyFormat, []byte(stateFormat)},
-		{keyFileID, []byte(m.fileID)},
-		{keyGeneration, binary.BigEndian.AppendUint64(nil, m.generation)},
-		{keyIDs, ids},
-	} {
-		if err := b.Put(kv[0], seal(kv[0], kv[1])); err != nil {
-			return err
-		}
+	var gen [8]byte
+	var ids [12]byte
+	binary.BigEndian.PutUint64(gen[:], m.generation)
+	binary.BigEndian.PutUint32(ids[:], m.clock)
+	binary.BigEndian.PutUint64(ids[4:], m.counter)
+	if err := b.Put(keyGeneration, seal(nil, keyGeneration, gen[:])); err != nil {
+		return err
 	}
-	return nil
+	return b.Put(keyIDs, seal(nil, keyIDs, ids[:]))
 }
 
 // createBuckets makes the buckets of a new state file and its meta.
@@ -232,6 +248,13 @@ func createBuckets(tx *bolt.Tx, m dbMeta) error {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}
+	}
+	b := tx.Bucket(bucketMeta)
+	if err := b.Put(keyFormat, seal(nil, keyFormat, []byte(stateFormat))); err != nil {
+		return err
+	}
+	if err := b.Put(keyFileID, seal(nil, keyFileID, []byte(m.fileID))); err != nil {
+		return err
 	}
 	return putMeta(tx, m)
 }
@@ -249,7 +272,7 @@ func readMeta(tx *bolt.Tx) (dbMeta, error) {
 		if sealed == nil {
 			return nil, fmt.Errorf("meta has no %s", key)
 		}
-		v, err := unseal(bucketMeta, key, sealed)
+		v, err := unseal(string(bucketMeta), nil, key, sealed)
 		if err == nil && size >= 0 && len(v) != size {
 			err = fmt.Errorf("meta %s has %d bytes, want %d", key, len(v), size)
 		}
@@ -260,7 +283,7 @@ func readMeta(tx *bolt.Tx) (dbMeta, error) {
 		return m, err
 	}
 	if string(format) != stateFormat {
-		return m, fmt.Errorf("format %s is not %s", quote(string(format)), quote(stateFormat))
+		return m, fmt.Errorf("its format is %s, and this version of the mock reads only %s", quote(string(format)), quote(stateFormat))
 	}
 	id, err := get(keyFileID, 32)
 	if err != nil {
@@ -289,32 +312,32 @@ func putRecord(tx *bolt.Tx, r logRecord) error {
 			return err
 		}
 		key := dbKey(r.Project, r.Instance, r.Policy.PolicyID)
-		return policies.Put(key, seal(key, data))
+		return policies.Put(key, seal(nil, key, data))
 	case logDeletePolicy:
-		if err := policies.Delete(dbKey(r.Project, r.Instance, r.PolicyID)); err != nil {
+		key := dbKey(r.Project, r.Instance, r.PolicyID)
+		if err := policies.Delete(key); err != nil {
 			return err
 		}
-		// Its bindings: collected first, as a bbolt cursor may skip a key
-		// after a deletion.
-		prefix := dbKey(r.Project, r.Instance, r.PolicyID, "")
-		var keys [][]byte
-		c := bindings.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, slices.Clone(k))
-		}
-		for _, k := range keys {
-			if err := bindings.Delete(k); err != nil {
-				return err
-			}
+		if err := bindings.DeleteBucket(key); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+			return err
 		}
 		return nil
 	case logBind:
 		b := r.Binding
-		key := dbKey(r.Project, r.Instance, b.PolicyID, b.TargetType, b.TargetID)
-		return bindings.Put(key, seal(key, []byte(b.RecordID)))
+		parent := dbKey(r.Project, r.Instance, b.PolicyID)
+		pb, err := bindings.CreateBucketIfNotExists(parent)
+		if err != nil {
+			return err
+		}
+		key := dbKey(b.TargetType, b.TargetID)
+		return pb.Put(key, seal(parent, key, []byte(b.RecordID)))
 	case logUnbind:
 		b := r.Binding
-		return bindings.Delete(dbKey(r.Project, r.Instance, b.PolicyID, b.TargetType, b.TargetID))
+		pb := bindings.Bucket(dbKey(r.Project, r.Instance, b.PolicyID))
+		if pb == nil {
+			return nil
+		}
+		return pb.Delete(dbKey(b.TargetType, b.TargetID))
 	}
 	return fmt.Errorf("unknown change %s", quote(r.Op))
 }
@@ -350,7 +373,7 @@ func loadStore(tx *bolt.Tx) (*store, dbMeta, error) {
 		return files[k]
 	}
 	err = tx.Bucket(bucketPolicies).ForEach(func(k, sealed []byte) error {
-		data, err := unseal(bucketPolicies, k, sealed)
+		data, err := unseal(string(bucketPolicies), nil, k, sealed)
 		if err != nil {
 			return err
 		}
@@ -369,18 +392,29 @@ func loadStore(tx *bolt.Tx) (*store, dbMeta, error) {
 	if err != nil {
 		return nil, m, err
 	}
-	err = tx.Bucket(bucketBindings).ForEach(func(k, sealed []byte) error {
-		recordID, err := unseal(bucketBindings, k, sealed)
-		if err != nil {
-			return err
-		}
-		parts := strings.Split(string(k), "/")
-		if len(parts) != 5 {
-			return fmt.Errorf("binding key %s is not PROJECT/INSTANCE/POLICY/TYPE/TARGET", quote(string(k)))
+	bindings := tx.Bucket(bucketBindings)
+	err = bindings.ForEach(func(parent, _ []byte) error {
+		parts := strings.Split(string(parent), "/")
+		pb := bindings.Bucket(parent)
+		if pb == nil || len(parts) != 3 {
+			return fmt.Errorf("bindings key %s is not a bucket named PROJECT/INSTANCE/POLICY", quote(string(parent)))
 		}
 		f := file(parts[0], parts[1])
-		f.Bindings = append(f.Bindings, bindingFile{RecordID: string(recordID), PolicyID: parts[2], TargetType: parts[3], TargetID: parts[4]})
-		return nil
+		return pb.ForEach(func(k, sealed []byte) error {
+			if sealed == nil {
+				return fmt.Errorf("bindings bucket %s holds a bucket %s", quote(string(parent)), quote(string(k)))
+			}
+			recordID, err := unseal(string(bucketBindings)+"/"+string(parent), parent, k, sealed)
+			if err != nil {
+				return err
+			}
+			target := strings.Split(string(k), "/")
+			if len(target) != 2 {
+				return fmt.Errorf("binding key %s of policy %s is not TYPE/TARGET", quote(string(k)), quote(string(parent)))
+			}
+			f.Bindings = append(f.Bindings, bindingFile{RecordID: string(recordID), PolicyID: parts[2], TargetType: target[0], TargetID: target[1]})
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, m, err

@@ -204,7 +204,7 @@ func TestStateRecordsChecked(t *testing.T) {
 			if err := tx.Bucket(bucketPolicies).Delete(policyKey); err != nil {
 				return err
 			}
-			return tx.Bucket(bucketPolicies).Put(key, seal(key, data))
+			return tx.Bucket(bucketPolicies).Put(key, seal(nil, key, data))
 		}
 	}
 	replace := func(from, to string) func(string) string {
@@ -216,9 +216,26 @@ func TestStateRecordsChecked(t *testing.T) {
 		}
 	}
 	same := func(s string) string { return s }
-	putBinding := func(key []byte) func(tx *bolt.Tx) error {
+	putBinding := func(policyID string, key []byte) func(tx *bolt.Tx) error {
 		return func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketBindings).Put(key, seal(key, []byte("ffffffff0000000000000099")))
+			parent := dbKey(TestProjectID, "", policyID)
+			b, err := tx.Bucket(bucketBindings).CreateBucketIfNotExists(parent)
+			if err != nil {
+				return err
+			}
+			return b.Put(key, seal(parent, key, []byte("ffffffff0000000000000099")))
+		}
+	}
+	// moveBinding puts the sealed record of the binding to device d under
+	// another key or in another policy's bucket, unchanged.
+	moveBinding := func(policyID string, key []byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			sealed := bytes.Clone(tx.Bucket(bucketBindings).Bucket(policyKey).Get([]byte("device/d")))
+			b, err := tx.Bucket(bucketBindings).CreateBucketIfNotExists(dbKey(TestProjectID, "", policyID))
+			if err != nil {
+				return err
+			}
+			return b.Put(key, sealed)
 		}
 	}
 	cases := []struct {
@@ -233,16 +250,22 @@ func TestStateRecordsChecked(t *testing.T) {
 		{"key naming another policy", putPolicy(dbKey(TestProjectID, "", "000000000000000000000001"), same), "does not name"},
 		{"bad instance id", putPolicy(dbKey(TestProjectID, "a b", p.PolicyID), same), "Instance-Id"},
 		{"bad project id", putPolicy(dbKey("", "", p.PolicyID), same), "project id"},
-		{"binding of no policy", putBinding(dbKey(TestProjectID, "", "000000000000000000000009", "device", "x")), "does not exist"},
-		{"bad target type", putBinding(dbKey(TestProjectID, "", p.PolicyID, "group", "x")), "target_type"},
-		{"short binding key", putBinding(dbKey(TestProjectID, "", p.PolicyID)), "not PROJECT/INSTANCE"},
+		{"binding of no policy", putBinding("000000000000000000000009", []byte("device/x")), "does not exist"},
+		{"bad target type", putBinding(p.PolicyID, []byte("group/x")), "target_type"},
+		{"short binding key", putBinding(p.PolicyID, []byte("device")), "not TYPE/TARGET"},
+		{"binding outside a policy's bucket", func(tx *bolt.Tx) error {
+			key := dbKey(TestProjectID, "", p.PolicyID, "device", "x")
+			return tx.Bucket(bucketBindings).Put(key, seal(nil, key, []byte("ffffffff0000000000000099")))
+		}, "not a bucket"},
+		{"binding moved to another target", moveBinding(p.PolicyID, []byte("device/e")), "checksum mismatch"},
+		{"binding moved to another policy", moveBinding("000000000000000000000009", []byte("device/d")), "checksum mismatch"},
 		{"flipped byte", func(tx *bolt.Tx) error {
 			v := bytes.Clone(tx.Bucket(bucketPolicies).Get(policyKey))
 			v[10] ^= 1
 			return tx.Bucket(bucketPolicies).Put(policyKey, v)
 		}, "checksum mismatch"},
 		{"another format", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(keyFormat, seal(keyFormat, []byte("iotda-mock state 3")))
+			return tx.Bucket(bucketMeta).Put(keyFormat, seal(nil, keyFormat, []byte("iotda-mock state 2")))
 		}, "format"},
 		{"missing bucket", func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketBindings) }, "no bucket bindings"},
 	}
@@ -445,14 +468,14 @@ func TestUnchangedStateFileMayGo(t *testing.T) {
 }
 
 // FuzzLoadRecord loads a state file with an arbitrary policy record and an
-// arbitrary binding record: loading never panics, and a state it accepts
-// obeys the API's rules.
+// arbitrary binding record in an arbitrary bucket of bindings: loading
+// never panics, and a state it accepts obeys the API's rules.
 func FuzzLoadRecord(f *testing.F) {
 	policy := `{"app_id":"app","policy_id":"000000000000000000000003","policy_name":"b","statement":[{"effect":"DENY","actions":["iotda:devices:subscribe"],"resources":["topic:b"]}],"create_time":"20230810T070547Z","update_time":"20230810T070547Z"}`
-	f.Add("p//000000000000000000000003", policy, "p//000000000000000000000003/device/d", "000000000000000000000004")
-	f.Add("p/i/000000000000000000000003", policy, "p/i/000000000000000000000001/app/a", "000000000000000000000005")
-	f.Add("p//x", `{}`, "p//000000000000000000000003/product/p", "00")
-	f.Add("", `null`, "/////", "")
+	f.Add("p//000000000000000000000003", policy, "p//000000000000000000000003", "device/d", "000000000000000000000004")
+	f.Add("p/i/000000000000000000000003", policy, "p/i/000000000000000000000001", "app/a", "000000000000000000000005")
+	f.Add("p//x", `{}`, "p//000000000000000000000003", "product/p", "00")
+	f.Add("", `null`, "///", "//", "")
 	dir := f.TempDir()
 	base := filepath.Join(dir, "base.db")
 	if err := createState(base); err != nil {
@@ -462,8 +485,8 @@ func FuzzLoadRecord(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, policyKey, policy, bindingKey, recordID string) {
-		if policyKey == "" || bindingKey == "" || len(policyKey) > 512 || len(bindingKey) > 512 {
+	f.Fuzz(func(t *testing.T, policyKey, policy, bindingBucket, bindingKey, recordID string) {
+		if policyKey == "" || bindingBucket == "" || bindingKey == "" || len(policyKey) > 512 || len(bindingBucket) > 512 || len(bindingKey) > 512 {
 			return // not keys bbolt stores
 		}
 		path := filepath.Join(t.TempDir(), "state.db")
@@ -471,11 +494,15 @@ func FuzzLoadRecord(f *testing.F) {
 			t.Fatal(err)
 		}
 		editState(t, path, func(tx *bolt.Tx) error {
-			pk, bk := []byte(policyKey), []byte(bindingKey)
-			if err := tx.Bucket(bucketPolicies).Put(pk, seal(pk, []byte(policy))); err != nil {
+			pk, bb, bk := []byte(policyKey), []byte(bindingBucket), []byte(bindingKey)
+			if err := tx.Bucket(bucketPolicies).Put(pk, seal(nil, pk, []byte(policy))); err != nil {
 				return err
 			}
-			return tx.Bucket(bucketBindings).Put(bk, seal(bk, []byte(recordID)))
+			b, err := tx.Bucket(bucketBindings).CreateBucketIfNotExists(bb)
+			if err != nil {
+				return err
+			}
+			return b.Put(bk, seal(bb, bk, []byte(recordID)))
 		})
 		s, err := New(Config{ProjectID: "p", Tokens: []string{"t"}, StatePath: path})
 		if err != nil {
