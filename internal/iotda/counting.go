@@ -8,9 +8,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// targetTypes lists the target types, one count call each.
-var targetTypes = []string{TargetTypeDevice, TargetTypeProduct, TargetTypeApp}
-
 // TargetCount says how many targets of each type are bound to a policy,
 // with the ids of some of them.
 type TargetCount struct {
@@ -49,6 +46,7 @@ func (c *Client) CountTargets(ctx context.Context, policyID string, examples int
 		return countOf(page.Targets, ""), nil
 	}
 	out := TargetCount{ByType: map[string]int64{}, Examples: map[string][]string{}}
+	targetTypes := TargetTypes() // one count call each
 	counts := make([]TargetCount, len(targetTypes))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.parallelism)

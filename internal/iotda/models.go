@@ -26,6 +26,10 @@ const (
 	TargetTypeApp     = "app"
 )
 
+// TargetTypes returns every target type, devices first, then products,
+// then resource spaces.
+func TargetTypes() []string { return []string{TargetTypeDevice, TargetTypeProduct, TargetTypeApp} }
+
 // CreatePolicyRequest is the body of CreateDevicePolicy.
 type CreatePolicyRequest struct {
 	PolicyName string      `json:"policy_name"`

@@ -400,11 +400,12 @@ func loadStore(tx *bolt.Tx) (*store, dbMeta, error) {
 			return fmt.Errorf("bindings key %s is not a bucket named PROJECT/INSTANCE/POLICY", quote(string(parent)))
 		}
 		f := file(parts[0], parts[1])
+		where := string(bucketBindings) + "/" + string(parent)
 		return pb.ForEach(func(k, sealed []byte) error {
 			if sealed == nil {
 				return fmt.Errorf("bindings bucket %s holds a bucket %s", quote(string(parent)), quote(string(k)))
 			}
-			recordID, err := unseal(string(bucketBindings)+"/"+string(parent), parent, k, sealed)
+			recordID, err := unseal(where, parent, k, sealed)
 			if err != nil {
 				return err
 			}

@@ -96,11 +96,8 @@ func (d Diff) NoLostAccess() bool {
 // nor "DENY".
 func Compare(oldStmts, newStmts []Statement) (Diff, error) {
 	for side, stmts := range [][]Statement{oldStmts, newStmts} {
-		for i, s := range stmts {
-			if s.Effect != iotda.EffectAllow && s.Effect != iotda.EffectDeny {
-				return Diff{}, fmt.Errorf("%s statement[%d]: the effect must be %q or %q, not %q",
-					[]string{"old", "new"}[side], i, iotda.EffectAllow, iotda.EffectDeny, s.Effect)
-			}
+		if err := checkEffects(stmts); err != nil {
+			return Diff{}, fmt.Errorf("%s %w", []string{"old", "new"}[side], err)
 		}
 	}
 	return compare(oldStmts, newStmts, newBudget()), nil

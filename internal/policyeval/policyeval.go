@@ -73,6 +73,17 @@ func NormalizeAction(a string) (string, error) {
 		a, "publish", "subscribe", iotda.ActionPublish, iotda.ActionSubscribe)
 }
 
+// checkEffects returns an error naming the first statement whose effect is
+// neither [iotda.EffectAllow] nor [iotda.EffectDeny].
+func checkEffects(stmts []Statement) error {
+	for i, s := range stmts {
+		if s.Effect != iotda.EffectAllow && s.Effect != iotda.EffectDeny {
+			return fmt.Errorf("statement[%d]: the effect must be %q or %q, not %q", i, iotda.EffectAllow, iotda.EffectDeny, s.Effect)
+		}
+	}
+	return nil
+}
+
 // CheckTopic returns an error for a topic [Evaluate] cannot judge: an empty
 // one, or one written with the "topic:" prefix of policy resources. MQTT
 // topics never carry that prefix in practice, and judging "topic:/v1/up" as
@@ -129,10 +140,8 @@ func evaluate(stmts []Statement, parsed [][]pattern, action, topic string, id Id
 	if err := CheckTopic(topic); err != nil {
 		return Result{}, err
 	}
-	for i, s := range stmts {
-		if s.Effect != iotda.EffectAllow && s.Effect != iotda.EffectDeny {
-			return Result{}, fmt.Errorf("statement[%d]: the effect must be %q or %q, not %q", i, iotda.EffectAllow, iotda.EffectDeny, s.Effect)
-		}
+	if err := checkEffects(stmts); err != nil {
+		return Result{}, err
 	}
 	if strings.HasPrefix(topic, "$") {
 		return Result{Allowed: true, Decision: DecisionNotGoverned}, nil

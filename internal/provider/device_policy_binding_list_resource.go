@@ -38,9 +38,6 @@ type devicePolicyBindingListConfig struct {
 	TargetType types.String `tfsdk:"target_type"`
 }
 
-// bindingTargetTypes is the order of a policy's results.
-var bindingTargetTypes = []string{iotda.TargetTypeDevice, iotda.TargetTypeProduct, iotda.TargetTypeApp}
-
 func (r *devicePolicyBindingListResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_device_policy_binding"
 }
@@ -59,7 +56,7 @@ func (r *devicePolicyBindingListResource) ListResourceConfigSchema(_ context.Con
 			"target_type": listschema.StringAttribute{
 				MarkdownDescription: "Only the bindings of this target type: `device`, `product` or `app`.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.OneOf(bindingTargetTypes...)},
+				Validators:          []validator.String{stringvalidator.OneOf(iotda.TargetTypes()...)},
 			},
 		},
 	}
@@ -112,7 +109,7 @@ func (r *devicePolicyBindingListResource) List(ctx context.Context, req list.Lis
 			for _, t := range targets {
 				byType[t.TargetType] = append(byType[t.TargetType], t.TargetID)
 			}
-			for _, targetType := range bindingTargetTypes {
+			for _, targetType := range iotda.TargetTypes() { // the order of a policy's results
 				ids := byType[targetType]
 				if len(ids) == 0 {
 					continue

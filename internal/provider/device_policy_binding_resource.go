@@ -96,7 +96,7 @@ func (r *devicePolicyBindingResource) Schema(_ context.Context, _ resource.Schem
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators: []validator.String{
-					stringvalidator.OneOf(iotda.TargetTypeDevice, iotda.TargetTypeProduct, iotda.TargetTypeApp),
+					stringvalidator.OneOf(iotda.TargetTypes()...),
 				},
 			},
 			"exclusive": schema.BoolAttribute{

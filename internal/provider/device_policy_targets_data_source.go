@@ -65,7 +65,7 @@ func (d *devicePolicyTargetsDataSource) Schema(_ context.Context, _ datasource.S
 				MarkdownDescription: "Only the targets of this type: `device`, `product` or `app` (a resource space). All types when omitted.",
 				Optional:            true,
 				Validators: []validator.String{
-					stringvalidator.OneOf(iotda.TargetTypeDevice, iotda.TargetTypeProduct, iotda.TargetTypeApp),
+					stringvalidator.OneOf(iotda.TargetTypes()...),
 				},
 			},
 			"targets": schema.ListNestedAttribute{
