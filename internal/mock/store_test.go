@@ -336,6 +336,22 @@ func TestStartRefusesDamagedFiles(t *testing.T) {
 	})
 }
 
+// anotherStateFile returns the bytes of a state file of its own, closed,
+// holding one policy named "another".
+func anotherStateFile(t *testing.T) []byte {
+	t.Helper()
+	s, path := stateServer(t)
+	mustCreate(t, s, "", "another")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // TestStartRefusesStaleState starts on a state file that does not follow
 // from the one the mock last committed to: refused with the reason, and
 // accepted as it is with recover.
@@ -360,15 +376,7 @@ func TestStartRefusesStaleState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	another, anotherPath := stateServer(t)
-	mustCreate(t, another, "", "another")
-	if err := another.Close(); err != nil {
-		t.Fatal(err)
-	}
-	anotherFile, err := os.ReadFile(anotherPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	anotherFile := anotherStateFile(t)
 	cases := []struct {
 		name string
 		file []byte // nil: no file
@@ -449,16 +457,7 @@ func TestUnchangedStateFileMayGo(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	another, anotherPath := stateServer(t)
-	mustCreate(t, another, "", "another")
-	if err := another.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(anotherPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := os.WriteFile(path, anotherStateFile(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s = restart(t, path)
